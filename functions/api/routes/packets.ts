@@ -1,0 +1,106 @@
+import { type Context, Hono } from 'hono';
+import { dissectFrame } from '../../../protocol/dissect.js';
+import { exportPcap, type PcapDownload } from '../../pcap/export.js';
+import { visualizePacket } from '../../routing/visualize.js';
+import { PACKET_ID_PATTERN } from '../../store/packet-id.js';
+import type { StoredPacket } from '../../store/packets.js';
+import type { AppDeps, AppEnv } from '../env.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import {
+  downloadQuerySchema,
+  recentQuerySchema,
+  singleDownloadQuerySchema,
+  visualizeRequestSchema,
+} from '../schemas.js';
+import { readJson, readQuery } from '../validate.js';
+
+const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+/** The /packets resource: stats, recent, one packet, its picture and PCAP downloads. */
+export function packetRoutes(deps: AppDeps) {
+  async function findPacket(tenant: string, id: string): Promise<StoredPacket> {
+    if (!PACKET_ID_PATTERN.test(id)) {
+      throw new ValidationError(`"${id.slice(0, 40)}" is not a packet id (16 hex digits)`, 'invalid_packet_id');
+    }
+    const packet = await deps.packets.get(tenant, id);
+    if (!packet) throw new NotFoundError(`no packet ${id}`, 'packet_not_found');
+    return packet;
+  }
+
+  const pcapDeps = () => ({
+    packets: deps.packets,
+    s3: deps.s3,
+    bucket: deps.pcapBucket,
+    urlTtlSeconds: deps.urlTtlSeconds,
+  });
+
+  /** 302 to the presigned URL, or the JSON description when the client asks for JSON. */
+  const answerDownload = (c: Context<AppEnv>, d: PcapDownload) => {
+    c.header('Cache-Control', 'no-store');
+    if ((c.req.header('accept') ?? '').includes('application/json')) {
+      return c.json({
+        url: d.url,
+        expires_at: d.expires_at,
+        key: d.key,
+        filename: d.filename,
+        content_type: d.content_type,
+        packets: d.packets,
+        bytes: d.bytes,
+      });
+    }
+    return c.redirect(d.url, 302);
+  };
+
+  return new Hono<AppEnv>()
+    .get('/packets/stats', async (c) => {
+      const stats = await deps.packets.stats(c.get('tenant').name, deps.now?.() ?? Date.now());
+      return c.json({ status: 'success', stats });
+    })
+    .get('/packets/recent', async (c) => {
+      const { count } = readQuery(c, recentQuerySchema);
+      const packets = await deps.packets.recent(c.get('tenant').name, count);
+      return c.json({ status: 'success', count: packets.length, packets: packets.map((p) => p.record) });
+    })
+    .post('/packets/visualize', async (c) => {
+      const { packet_id } = await readJson(c, visualizeRequestSchema);
+      const tenant = c.get('tenant').name;
+      const packet = packet_id
+        ? await findPacket(tenant, packet_id)
+        : (await deps.packets.recent(tenant, 1))[0];
+      if (!packet) throw new NotFoundError('no packets yet: POST /api/v1/route first', 'no_packets');
+      const caption = `LISP packet ${packet.id}  ${packet.frame.length} bytes  ${new Date(packet.timestampUs / 1000).toISOString()}`;
+      const visualization = visualizePacket(packet.frame, caption);
+      if ((c.req.header('accept') ?? '').startsWith('text/plain')) return c.text(`${visualization}\n`);
+      return c.json({ status: 'success', packet_id: packet.id, visualization });
+    })
+    .get('/packets/download/pcap', async (c) => {
+      const q = readQuery(c, downloadQuerySchema);
+      const download = await exportPcap(pcapDeps(), c.get('tenant').name, {
+        count: q.count,
+        format: q.format,
+        filter: { model: q.model, workloadType: q.workload_type, sinceMs: q.since, untilMs: q.until },
+      });
+      return answerDownload(c, download);
+    })
+    .get('/packets/:id/download/pcap', async (c) => {
+      const { format } = readQuery(c, singleDownloadQuerySchema);
+      const tenant = c.get('tenant').name;
+      const packet = await findPacket(tenant, c.req.param('id'));
+      const download = await exportPcap(pcapDeps(), tenant, {
+        count: 1,
+        format,
+        filter: {},
+        packetId: packet.id,
+      });
+      return answerDownload(c, download);
+    })
+    .get('/packets/:id', async (c) => {
+      const packet = await findPacket(c.get('tenant').name, c.req.param('id'));
+      return c.json({
+        status: 'success',
+        packet: packet.record,
+        layers: dissectFrame(packet.frame).layers,
+        frame_hex: toHex(packet.frame),
+      });
+    });
+}

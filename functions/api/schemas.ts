@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { isIPv4 } from '../../protocol/address.js';
+import { MAX_EXPORT_PACKETS } from '../pcap/export.js';
+import { PRIORITIES } from '../routing/catalogue.js';
+import { WORKLOAD_TYPES } from '../routing/workload.js';
+
+/** A unicast IPv4 EID: not 0.0.0.0/8, loopback-free, not multicast or broadcast. */
+export const sourceEidSchema = z.string().refine(
+  (value) => {
+    if (!isIPv4(value)) return false;
+    const first = Number(value.split('.')[0]);
+    return first !== 0 && first !== 127 && first < 224;
+  },
+  { message: 'must be a unicast IPv4 address (not 0.x, 127.x, multicast or broadcast)' },
+);
+
+export const DEFAULT_SOURCE_EID = '10.0.0.1';
+
+export const routeRequestSchema = z.strictObject({
+  query: z.string().trim().min(1, 'must not be empty').max(100_000),
+  source_eid: sourceEidSchema.default(DEFAULT_SOURCE_EID),
+  priority: z.enum(PRIORITIES).default('medium'),
+});
+
+const count = (max: number, fallback: number) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
+
+/** ISO 8601 or epoch seconds, to epoch milliseconds. */
+const instant = z.string().transform((value, ctx) => {
+  const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : Date.parse(value);
+  if (!Number.isFinite(ms)) {
+    ctx.addIssue({ code: 'custom', message: 'must be ISO 8601 or epoch seconds' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export const recentQuerySchema = z.object({ count: count(1000, 10) });
+
+export const downloadQuerySchema = z
+  .object({
+    count: count(MAX_EXPORT_PACKETS, 10),
+    format: z.enum(['pcap', 'pcapng']).default('pcap'),
+    model: z.string().min(1).max(64).optional(),
+    workload_type: z.enum(WORKLOAD_TYPES).optional(),
+    since: instant.optional(),
+    until: instant.optional(),
+  })
+  .refine((q) => q.since === undefined || q.until === undefined || q.since <= q.until, {
+    message: 'since must not be after until',
+    path: ['since'],
+  });
+
+export const singleDownloadQuerySchema = z.object({
+  format: z.enum(['pcap', 'pcapng']).default('pcap'),
+});
+
+export const visualizeRequestSchema = z.strictObject({
+  packet_id: z.string().optional(),
+});

@@ -1,0 +1,224 @@
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { PacketRecord } from '../routing/packet-record.js';
+import type { StoreClients } from './clients.js';
+import { storeCall } from './errors.js';
+import { packetIdRange } from './packet-id.js';
+
+export interface StoredPacket {
+  id: string;
+  timestampUs: number;
+  model: string;
+  workloadType: string;
+  record: PacketRecord;
+  frame: Uint8Array;
+}
+
+export interface PacketFilter {
+  model?: string;
+  workloadType?: string;
+  sinceMs?: number;
+  untilMs?: number;
+}
+
+export interface PacketStats {
+  total_packets: number;
+  total_bytes: number;
+  packets_by_model: Record<string, number>;
+  packets_by_workload: Record<string, number>;
+  /** Packets routed in the last hour. */
+  recent_packets: number;
+  avg_packet_size: number;
+}
+
+/** Stored LISP packets: one partition per tenant, sorted by time-ordered ID. */
+export class PacketRepository {
+  constructor(
+    private readonly clients: StoreClients,
+    private readonly packetsTable: string,
+    private readonly tenantsTable: string,
+  ) {}
+
+  async put(tenant: string, packet: StoredPacket): Promise<void> {
+    await storeCall('store packet', () =>
+      this.clients.doc.send(
+        new PutCommand({
+          TableName: this.packetsTable,
+          Item: {
+            pk: tenant,
+            sk: packet.id,
+            ts_us: packet.timestampUs,
+            model: packet.model,
+            workload_type: packet.workloadType,
+            size: packet.frame.length,
+            record: packet.record,
+            frame: packet.frame,
+          },
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      ),
+    );
+    // Counters are names, not nested maps: ADD on a missing map path fails.
+    await storeCall('update packet stats', () =>
+      this.clients.doc.send(
+        new UpdateCommand({
+          TableName: this.tenantsTable,
+          Key: { pk: `TENANT#${tenant}`, sk: 'STATS' },
+          UpdateExpression: 'ADD total_packets :one, total_bytes :bytes, #m :one, #w :one',
+          ExpressionAttributeNames: {
+            '#m': `model:${packet.model}`,
+            '#w': `workload:${packet.workloadType}`,
+          },
+          ExpressionAttributeValues: { ':one': 1, ':bytes': packet.frame.length },
+        }),
+      ),
+    );
+  }
+
+  async get(tenant: string, id: string): Promise<StoredPacket | undefined> {
+    const out = await storeCall('get packet', () =>
+      this.clients.doc.send(
+        new GetCommand({ TableName: this.packetsTable, Key: { pk: tenant, sk: id } }),
+      ),
+    );
+    return out.Item ? toStoredPacket(out.Item) : undefined;
+  }
+
+  /** Newest first. */
+  async recent(tenant: string, count: number, filter: PacketFilter = {}): Promise<StoredPacket[]> {
+    const packets: StoredPacket[] = [];
+    for await (const item of this.scan(tenant, filter, { newestFirst: true, limit: count })) {
+      packets.push(toStoredPacket(item));
+    }
+    return packets;
+  }
+
+  /**
+   * Streams packets page by page (bounded memory), in time order, between two
+   * IDs (inclusive), optionally filtered and capped.
+   */
+  async *select(
+    tenant: string,
+    filter: PacketFilter,
+    options: { newestFirst: boolean; limit: number; fromId?: string; toId?: string },
+  ): AsyncGenerator<StoredPacket> {
+    for await (const item of this.scan(tenant, filter, options)) yield toStoredPacket(item);
+  }
+
+  /** Like select() but reads only IDs: used to find a window before streaming it. */
+  async *selectIds(
+    tenant: string,
+    filter: PacketFilter,
+    options: { newestFirst: boolean; limit: number },
+  ): AsyncGenerator<string> {
+    for await (const item of this.scan(tenant, filter, { ...options, keysOnly: true })) {
+      yield String(item.sk);
+    }
+  }
+
+  async stats(tenant: string, nowMs = Date.now()): Promise<PacketStats> {
+    const out = await storeCall('get packet stats', () =>
+      this.clients.doc.send(
+        new GetCommand({ TableName: this.tenantsTable, Key: { pk: `TENANT#${tenant}`, sk: 'STATS' } }),
+      ),
+    );
+    const item = out.Item ?? {};
+    const prefixed = (prefix: string) =>
+      Object.fromEntries(
+        Object.entries(item)
+          .filter(([key]) => key.startsWith(prefix))
+          .map(([key, value]) => [key.slice(prefix.length), Number(value)]),
+      );
+    const total = Number(item.total_packets ?? 0);
+    const bytes = Number(item.total_bytes ?? 0);
+    return {
+      total_packets: total,
+      total_bytes: bytes,
+      packets_by_model: prefixed('model:'),
+      packets_by_workload: prefixed('workload:'),
+      recent_packets: await this.count(tenant, { sinceMs: nowMs - 3_600_000 }),
+      avg_packet_size: total === 0 ? 0 : Math.round((bytes / total) * 100) / 100,
+    };
+  }
+
+  private async count(tenant: string, filter: PacketFilter): Promise<number> {
+    const { low, high } = packetIdRange(filter.sinceMs, filter.untilMs);
+    let total = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await storeCall('count packets', () =>
+        this.clients.doc.send(
+          new QueryCommand({
+            TableName: this.packetsTable,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
+            ExpressionAttributeValues: { ':pk': tenant, ':low': low, ':high': high },
+            Select: 'COUNT',
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      total += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return total;
+  }
+
+  private async *scan(
+    tenant: string,
+    filter: PacketFilter,
+    options: { newestFirst: boolean; limit: number; fromId?: string; toId?: string; keysOnly?: boolean },
+  ): AsyncGenerator<Record<string, unknown>> {
+    const range = packetIdRange(filter.sinceMs, filter.untilMs);
+    const low = options.fromId && options.fromId > range.low ? options.fromId : range.low;
+    const high = options.toId && options.toId < range.high ? options.toId : range.high;
+    if (low > high || options.limit <= 0) return;
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':pk': tenant, ':low': low, ':high': high };
+    const conditions: string[] = [];
+    if (filter.model !== undefined) {
+      names['#model'] = 'model';
+      values[':model'] = filter.model;
+      conditions.push('#model = :model');
+    }
+    if (filter.workloadType !== undefined) {
+      names['#wt'] = 'workload_type';
+      values[':wt'] = filter.workloadType;
+      conditions.push('#wt = :wt');
+    }
+    let remaining = options.limit;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await storeCall('query packets', () =>
+        this.clients.doc.send(
+          new QueryCommand({
+            TableName: this.packetsTable,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
+            ...(conditions.length ? { FilterExpression: conditions.join(' AND ') } : {}),
+            ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+            ExpressionAttributeValues: values,
+            ScanIndexForward: !options.newestFirst,
+            ...(options.keysOnly ? { ProjectionExpression: 'sk' } : {}),
+            // Without a filter the page can be cut to what is still wanted.
+            ...(conditions.length ? {} : { Limit: Math.min(remaining, 1000) }),
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        yield item;
+        if (--remaining === 0) return;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+}
+
+function toStoredPacket(item: Record<string, unknown>): StoredPacket {
+  return {
+    id: String(item.sk),
+    timestampUs: Number(item.ts_us),
+    model: String(item.model),
+    workloadType: String(item.workload_type),
+    record: item.record as PacketRecord,
+    frame: item.frame as Uint8Array,
+  };
+}

@@ -1,0 +1,56 @@
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+  ResourceNotFoundException,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
+import type { StoreClients } from './clients.js';
+import type { StoreConfig } from './config.js';
+
+/**
+ * Table definitions, shared by the local bootstrap and (later) the CDK stack.
+ * tenants: pk/sk items for tenant metadata, tokens, mappings, counters.
+ * packets: pk = tenant, sk = time-ordered packet id.
+ */
+export function tableDefinitions(config: StoreConfig): CreateTableCommandInput[] {
+  const keyed = (TableName: string): CreateTableCommandInput => ({
+    TableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+  });
+  return [keyed(config.tenantsTable), keyed(config.packetsTable)];
+}
+
+/** Creates the tables and the bucket when they are missing (local stacks and tests). */
+export async function ensureStoreResources(
+  clients: StoreClients,
+  config: StoreConfig,
+): Promise<void> {
+  for (const definition of tableDefinitions(config)) {
+    const TableName = definition.TableName!;
+    try {
+      await clients.dynamo.send(new DescribeTableCommand({ TableName }));
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+      await clients.dynamo.send(new CreateTableCommand(definition));
+    }
+    await waitUntilTableExists(
+      { client: clients.dynamo, maxWaitTime: 30, minDelay: 0.05, maxDelay: 0.5 },
+      { TableName },
+    );
+  }
+  try {
+    await clients.s3.send(new HeadBucketCommand({ Bucket: config.pcapBucket }));
+  } catch {
+    await clients.s3.send(new CreateBucketCommand({ Bucket: config.pcapBucket }));
+  }
+}
