@@ -15,11 +15,19 @@ export function createLogger(
   level: LogLevel = (process.env.LOG_LEVEL as LogLevel | undefined) ?? 'info',
 ): Logger {
   const threshold = ORDER[level] ?? ORDER.info;
-  const write = (lvl: LogLevel) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[lvl] < threshold) return;
-    const line = JSON.stringify({ time: new Date().toISOString(), level: lvl, component, msg, ...fields });
-    (lvl === 'error' ? process.stderr : process.stdout).write(`${line}\n`);
-  };
+  const write =
+    (lvl: LogLevel) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      if (ORDER[lvl] < threshold) return;
+      const line = JSON.stringify({
+        time: new Date().toISOString(),
+        level: lvl,
+        component,
+        msg,
+        ...fields,
+      });
+      (lvl === 'error' ? process.stderr : process.stdout).write(`${line}\n`);
+    };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
 

@@ -137,6 +137,7 @@ function packetBlock(
  * for the blocks after it. Obsolete Packet Blocks are reported as 'epb'.
  */
 export function* readPcapng(bytes: Uint8Array): Generator<PcapngBlock> {
+  if (bytes.length === 0) throw new DecodeError('pcapng', 'truncated', 'empty file', 0);
   const v = viewOf(bytes);
   let little: boolean | undefined;
   let interfaces: Iface[] = [];

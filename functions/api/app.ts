@@ -22,7 +22,11 @@ function jsonBodyLimit(): MiddlewareHandler<AppEnv> {
     bodyLimit({
       maxSize,
       onError: () => {
-        throw new ApiError(413, 'payload_too_large', `request bodies here are limited to ${maxSize / 1024} KiB`);
+        throw new ApiError(
+          413,
+          'payload_too_large',
+          `request bodies here are limited to ${maxSize / 1024} KiB`,
+        );
       },
     });
   const small = limiter(MAX_JSON_BODY);

@@ -25,5 +25,7 @@ export function createAppDeps(
 /** PCAP_URL_TTL_SECONDS, clamped to 1-900 s. */
 export function urlTtlFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const value = Number(env.PCAP_URL_TTL_SECONDS ?? DEFAULT_URL_TTL_SECONDS);
-  return Number.isFinite(value) ? Math.min(Math.max(Math.floor(value), 1), 900) : DEFAULT_URL_TTL_SECONDS;
+  return Number.isFinite(value)
+    ? Math.min(Math.max(Math.floor(value), 1), 900)
+    : DEFAULT_URL_TTL_SECONDS;
 }

@@ -83,20 +83,28 @@ export function openApiDocument(version: string) {
       },
       '/api/v1/route': {
         post: {
-          summary: 'Route a query: classify, choose model and RLOC, build and store the LISP packet',
+          summary:
+            'Route a query: classify, choose model and RLOC, build and store the LISP packet',
           requestBody: {
             required: true,
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/RouteRequest' } } },
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/RouteRequest' } },
+            },
           },
           responses: {
-            '200': { description: 'The decision and the packet (selected_model, endpoint, lisp_packet)' },
+            '200': {
+              description: 'The decision and the packet (selected_model, endpoint, lisp_packet)',
+            },
             '413': errorResponse('Body over 64 KiB'),
             ...standardErrors,
           },
         },
       },
       '/api/v1/mappings': {
-        get: { summary: "The tenant's catalogue and EID-to-RLOC mappings", responses: { '200': { description: 'Mappings' }, ...standardErrors } },
+        get: {
+          summary: "The tenant's catalogue and EID-to-RLOC mappings",
+          responses: { '200': { description: 'Mappings' }, ...standardErrors },
+        },
         put: {
           summary: 'Replace the mappings (validated)',
           requestBody: {
@@ -107,35 +115,70 @@ export function openApiDocument(version: string) {
         },
       },
       '/api/v1/packets/stats': {
-        get: { summary: 'Packet counters', responses: { '200': { description: 'Stats' }, ...standardErrors } },
+        get: {
+          summary: 'Packet counters',
+          responses: { '200': { description: 'Stats' }, ...standardErrors },
+        },
       },
       '/api/v1/packets/recent': {
         get: {
           summary: 'Newest packets first',
-          parameters: [queryParam('count', '1-1000, default 10', { type: 'integer', minimum: 1, maximum: 1000 })],
+          parameters: [
+            queryParam('count', '1-1000, default 10', {
+              type: 'integer',
+              minimum: 1,
+              maximum: 1000,
+            }),
+          ],
           responses: { '200': { description: 'Packets' }, ...standardErrors },
         },
       },
       '/api/v1/packets/{id}': {
         get: {
           summary: 'One packet with its decoded layers and bytes',
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{16}$' } }],
-          responses: { '200': { description: 'Packet' }, '404': errorResponse('Unknown packet'), ...standardErrors },
+          parameters: [
+            {
+              name: 'id',
+              in: 'path',
+              required: true,
+              schema: { type: 'string', pattern: '^[0-9a-f]{16}$' },
+            },
+          ],
+          responses: {
+            '200': { description: 'Packet' },
+            '404': errorResponse('Unknown packet'),
+            ...standardErrors,
+          },
         },
       },
       '/api/v1/packets/visualize': {
         post: {
-          summary: 'ASCII picture of a packet (the newest when packet_id is omitted); text/plain on request',
-          requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/VisualizeRequest' } } } },
-          responses: { '200': { description: 'Visualization' }, '404': errorResponse('No packet'), ...standardErrors },
+          summary:
+            'ASCII picture of a packet (the newest when packet_id is omitted); text/plain on request',
+          requestBody: {
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/VisualizeRequest' } },
+            },
+          },
+          responses: {
+            '200': { description: 'Visualization' },
+            '404': errorResponse('No packet'),
+            ...standardErrors,
+          },
         },
       },
       '/api/v1/packets/download/pcap': {
         get: {
           summary: 'Build a pcap/pcapng of the newest matching packets into S3 and redirect to it',
           parameters: [
-            queryParam('count', '1-100000, default 10', { type: 'integer', minimum: 1, maximum: 100000 }),
-            queryParam('format', 'pcap (default) or pcapng (with per-packet comments)', { enum: ['pcap', 'pcapng'] }),
+            queryParam('count', '1-100000, default 10', {
+              type: 'integer',
+              minimum: 1,
+              maximum: 100000,
+            }),
+            queryParam('format', 'pcap (default) or pcapng (with per-packet comments)', {
+              enum: ['pcap', 'pcapng'],
+            }),
             queryParam('model', 'only packets routed to this model', { type: 'string' }),
             queryParam('workload_type', 'only this workload type', { type: 'string' }),
             queryParam('since', 'ISO 8601 or epoch seconds', { type: 'string' }),

@@ -41,7 +41,9 @@ export function captureFileStream(
       return chunk;
     };
     if (format === 'pcap') {
-      yield emit(encodePcapHeader({ linktype: LINKTYPE_ETHERNET, snaplen: 65535, precision: 'micro' }));
+      yield emit(
+        encodePcapHeader({ linktype: LINKTYPE_ETHERNET, snaplen: 65535, precision: 'micro' }),
+      );
     } else {
       yield emit(encodeSectionHeader({ userAppl: 'wirefleet', comment: 'LISP routing decisions' }));
       yield emit(

@@ -43,7 +43,8 @@ export function rankModels(
   }
   const strong = pool.filter((m) => m.strengths.includes(workload));
   if (strong.length > 0) pool = strong;
-  else if (pool.length > 0) reasons.push(`no model lists ${workload} as a strength; ranking all candidates`);
+  else if (pool.length > 0)
+    reasons.push(`no model lists ${workload} as a strength; ranking all candidates`);
   const w = WEIGHTS[priority];
   const ranked = pool
     .map((model) => ({

@@ -1,4 +1,4 @@
-import { encodeEthernet, ETHERTYPE_IPV4 } from '../../protocol/ethernet.js';
+import { ETHERTYPE_IPV4, encodeEthernet } from '../../protocol/ethernet.js';
 import { IPPROTO_UDP } from '../../protocol/ip-protocols.js';
 import { encodeIPv4 } from '../../protocol/ipv4.js';
 import { encodeLispData, LISP_DATA_PORT } from '../../protocol/lisp.js';

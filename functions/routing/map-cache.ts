@@ -44,7 +44,10 @@ export class MapCache {
  * (lowest) priority, then split by weight using the flow hash so a flow
  * always lands on the same RLOC. All-zero weights split evenly.
  */
-export function selectLocator(locators: readonly Locator[], hash: number): LocatorChoice | undefined {
+export function selectLocator(
+  locators: readonly Locator[],
+  hash: number,
+): LocatorChoice | undefined {
   const usable = locators
     .map((locator, index) => ({ locator, index }))
     .filter(({ locator }) => locator.priority < 255 && locator.reachable);
@@ -54,7 +57,10 @@ export function selectLocator(locators: readonly Locator[], hash: number): Locat
   const total = tier.reduce((sum, { locator }) => sum + locator.weight, 0);
   if (total === 0) {
     const pick = tier[hash % tier.length]!;
-    return { ...pick, reason: `priority ${best}, ${tier.length} locator(s) with zero weight: even split` };
+    return {
+      ...pick,
+      reason: `priority ${best}, ${tier.length} locator(s) with zero weight: even split`,
+    };
   }
   let point = hash % total;
   for (const candidate of tier) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ipv4ToUint32, isIPv4 } from '../../protocol/address.js';
-import { parseIpv4Prefix, PrefixError, prefixContains } from './prefix.js';
+import { PrefixError, parseIpv4Prefix, prefixContains } from './prefix.js';
 import { WORKLOAD_TYPES } from './workload.js';
 
 /**
@@ -61,7 +61,11 @@ export const mappingsSchema = z
       try {
         const prefix = parseIpv4Prefix(entry.prefix);
         if (seen.has(entry.prefix)) {
-          ctx.addIssue({ code: 'custom', path: ['eid_prefixes', i, 'prefix'], message: `duplicate prefix ${entry.prefix}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['eid_prefixes', i, 'prefix'],
+            message: `duplicate prefix ${entry.prefix}`,
+          });
         }
         seen.add(entry.prefix);
         return [prefix];
@@ -74,7 +78,11 @@ export const mappingsSchema = z
     const names = new Set<string>();
     doc.models.forEach((model, i) => {
       if (names.has(model.name)) {
-        ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model ${model.name}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', i, 'name'],
+          message: `duplicate model ${model.name}`,
+        });
       }
       names.add(model.name);
       if (!isIPv4(model.eid)) return;
@@ -144,7 +152,11 @@ export const DEFAULT_MAPPINGS: Mappings = mappingsSchema.parse({
       locators: [locator('192.168.1.100', 1, 50), locator('192.168.2.100', 1, 50)],
     },
     { prefix: '10.1.0.100/32', description: 'GPT-4', locators: [locator('192.168.1.100', 1, 100)] },
-    { prefix: '10.1.0.200/32', description: 'Claude-3', locators: [locator('192.168.2.100', 1, 100)] },
+    {
+      prefix: '10.1.0.200/32',
+      description: 'Claude-3',
+      locators: [locator('192.168.2.100', 1, 100)],
+    },
     {
       prefix: '10.2.0.0/16',
       description: 'Fast response workloads',

@@ -42,6 +42,7 @@ export function buildPayload(
     else hi = mid - 1;
   }
   const bytes = encode(lo, true);
-  if (bytes.length > limit) throw new RangeError('routing metadata alone exceeds the payload limit');
+  if (bytes.length > limit)
+    throw new RangeError('routing metadata alone exceeds the payload limit');
   return { bytes, truncated: true, queryChars: lo };
 }

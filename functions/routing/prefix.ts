@@ -13,7 +13,8 @@ export class PrefixError extends Error {
 
 export function parseIpv4Prefix(text: string): Ipv4Prefix {
   const match = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(text);
-  if (!match || !isIPv4(match[1]!)) throw new PrefixError(`"${text}" is not an IPv4 prefix (a.b.c.d/len)`);
+  if (!match || !isIPv4(match[1]!))
+    throw new PrefixError(`"${text}" is not an IPv4 prefix (a.b.c.d/len)`);
   const length = Number(match[2]);
   if (length > 32) throw new PrefixError(`"${text}": prefix length must be 0-32`);
   const network = ipv4ToUint32(match[1]!);

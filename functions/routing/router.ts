@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { IPPROTO_UDP } from '../../protocol/ip-protocols.js';
-import { type Priority, PRIORITY_DSCP, rankModels } from './catalogue.js';
+import { PRIORITY_DSCP, type Priority, rankModels } from './catalogue.js';
 import { encapsulate } from './encapsulate.js';
 import { encapsulationSourcePort, flowHash } from './flow-hash.js';
 import { MapCache, selectLocator } from './map-cache.js';
 import type { Mappings } from './mappings.js';
-import { buildPayload } from './payload.js';
 import { type PacketRecord, summarizeFrame } from './packet-record.js';
+import { buildPayload } from './payload.js';
 import { classifyWorkload } from './workload.js';
 
 export interface RouteRequest {
@@ -139,6 +139,9 @@ export function routeQuery(
 function chooseSourceLocator(mappings: Mappings, hash: number): { rloc: string; lsb: number } {
   const up = mappings.source_locators.filter((l) => l.reachable);
   if (up.length === 0) throw new NoRouteError('no reachable source locator');
-  const lsb = mappings.source_locators.reduce((bits, l, k) => (l.reachable ? bits | (1 << k) : bits), 0);
+  const lsb = mappings.source_locators.reduce(
+    (bits, l, k) => (l.reachable ? bits | (1 << k) : bits),
+    0,
+  );
   return { rloc: up[hash % up.length]!.rloc, lsb };
 }

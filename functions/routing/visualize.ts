@@ -23,7 +23,9 @@ export function visualizePacket(frame: Uint8Array, caption: string): string {
     seen[layer.name] = nth + 1;
     const title = TITLES[layer.name]?.[Math.min(nth, 1)] ?? layer.name;
     const size = `${layer.length} bytes @ ${layer.offset}`;
-    lines.push(row(`${title}${' '.repeat(Math.max(1, WIDTH - 4 - title.length - size.length))}${size}`));
+    lines.push(
+      row(`${title}${' '.repeat(Math.max(1, WIDTH - 4 - title.length - size.length))}${size}`),
+    );
     let current = ' ';
     for (const [key, value] of Object.entries(layer.fields)) {
       const part = ` ${key}=${value}`;
@@ -42,7 +44,8 @@ export function visualizePacket(frame: Uint8Array, caption: string): string {
   const text = new TextDecoder('utf-8', { fatal: false }).decode(payload);
   if (text) {
     lines.push('Payload text:');
-    for (let i = 0; i < Math.min(text.length, 600); i += WIDTH - 2) lines.push(`  ${text.slice(i, i + WIDTH - 2)}`);
+    for (let i = 0; i < Math.min(text.length, 600); i += WIDTH - 2)
+      lines.push(`  ${text.slice(i, i + WIDTH - 2)}`);
   }
   return lines.join('\n');
 }

@@ -50,7 +50,8 @@ const RULES: Rule[] = [
     type: 'code_generation',
     name: 'code block',
     weight: 4,
-    test: (q) => (/```|\b(def|fn|func|const|let|var|import|return)\s+\w+/.test(q) ? ['code syntax'] : []),
+    test: (q) =>
+      /```|\b(def|fn|func|const|let|var|import|return)\s+\w+/.test(q) ? ['code syntax'] : [],
   },
   words(
     'complex_reasoning',
@@ -74,7 +75,8 @@ const RULES: Rule[] = [
     type: 'fast_response',
     name: 'short query',
     weight: 1,
-    test: (q) => (q.trim().length > 0 && q.trim().length <= 60 ? [`${q.trim().length} characters`] : []),
+    test: (q) =>
+      q.trim().length > 0 && q.trim().length <= 60 ? [`${q.trim().length} characters`] : [],
   },
 ];
 

@@ -24,7 +24,10 @@ export function createPacketIdGenerator(): (timestampMs: number) => string {
 
 /** Smallest and largest IDs that a time range (epoch ms, inclusive) can hold. */
 export function packetIdRange(sinceMs?: number, untilMs?: number): { low: string; high: string } {
-  const at = (ms: number) => Math.min(Math.max(Math.floor(ms), 0), 0xffffffffffff).toString(16).padStart(12, '0');
+  const at = (ms: number) =>
+    Math.min(Math.max(Math.floor(ms), 0), 0xffffffffffff)
+      .toString(16)
+      .padStart(12, '0');
   return {
     low: `${at(sinceMs ?? 0)}0000`,
     high: `${at(untilMs ?? 0xffffffffffff)}ffff`,

@@ -118,7 +118,10 @@ export class PacketRepository {
   async stats(tenant: string, nowMs = Date.now()): Promise<PacketStats> {
     const out = await storeCall('get packet stats', () =>
       this.clients.doc.send(
-        new GetCommand({ TableName: this.tenantsTable, Key: { pk: `TENANT#${tenant}`, sk: 'STATS' } }),
+        new GetCommand({
+          TableName: this.tenantsTable,
+          Key: { pk: `TENANT#${tenant}`, sk: 'STATS' },
+        }),
       ),
     );
     const item = out.Item ?? {};
@@ -165,7 +168,13 @@ export class PacketRepository {
   private async *scan(
     tenant: string,
     filter: PacketFilter,
-    options: { newestFirst: boolean; limit: number; fromId?: string; toId?: string; keysOnly?: boolean },
+    options: {
+      newestFirst: boolean;
+      limit: number;
+      fromId?: string;
+      toId?: string;
+      keysOnly?: boolean;
+    },
   ): AsyncGenerator<Record<string, unknown>> {
     const range = packetIdRange(filter.sinceMs, filter.untilMs);
     const low = options.fromId && options.fromId > range.low ? options.fromId : range.low;

@@ -35,6 +35,11 @@ export async function ensureStoreResources(
   clients: StoreClients,
   config: StoreConfig,
 ): Promise<void> {
+  await ensureTables(clients, config);
+  await ensureBucket(clients, config);
+}
+
+export async function ensureTables(clients: StoreClients, config: StoreConfig): Promise<void> {
   for (const definition of tableDefinitions(config)) {
     const TableName = definition.TableName!;
     try {
@@ -48,6 +53,9 @@ export async function ensureStoreResources(
       { TableName },
     );
   }
+}
+
+export async function ensureBucket(clients: StoreClients, config: StoreConfig): Promise<void> {
   try {
     await clients.s3.send(new HeadBucketCommand({ Bucket: config.pcapBucket }));
   } catch {

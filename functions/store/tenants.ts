@@ -60,7 +60,9 @@ export class TenantRepository {
    */
   async create(name: string, instanceId?: number): Promise<Tenant> {
     if (!TENANT_NAME_PATTERN.test(name)) {
-      throw new RangeError(`invalid tenant name "${name}": use a-z, 0-9 and '-', up to 63 characters`);
+      throw new RangeError(
+        `invalid tenant name "${name}": use a-z, 0-9 and '-', up to 63 characters`,
+      );
     }
     if (await this.get(name)) throw new AlreadyExistsError(`tenant "${name}" already exists`);
     const iid = instanceId ?? (await this.nextFreeInstanceId());
@@ -86,7 +88,8 @@ export class TenantRepository {
         }),
       );
     } catch (error) {
-      if (isConditionFailure(error)) throw new AlreadyExistsError(`tenant "${name}" already exists`);
+      if (isConditionFailure(error))
+        throw new AlreadyExistsError(`tenant "${name}" already exists`);
       throw error;
     }
     return { name, instanceId: iid, createdAt };

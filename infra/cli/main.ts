@@ -53,7 +53,9 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}" (see wirefleet help)`);
     }
   } catch (error) {
-    const isUsage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const isUsage =
+      error instanceof UsageError ||
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`wirefleet: ${(error as Error).message}\n`);
     return isUsage ? 2 : 1;
   }

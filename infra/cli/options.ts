@@ -5,7 +5,11 @@ export function dataDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.WIREFLEET_DATA_DIR ?? '.wirefleet');
 }
 
-export function portFromEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+export function portFromEnv(
+  name: string,
+  fallback: number,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const port = Number(raw);

@@ -1,10 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { destroyStoreClients, createStoreClients } from '../../functions/store/clients.js';
+import { createStoreClients, destroyStoreClients } from '../../functions/store/clients.js';
 import { DEFAULT_TABLES, type StoreConfig } from '../../functions/store/config.js';
 import { AlreadyExistsError } from '../../functions/store/errors.js';
-import { ensureStoreResources } from '../../functions/store/schema.js';
-import { MAX_INSTANCE_ID, TENANT_NAME_PATTERN, TenantRepository } from '../../functions/store/tenants.js';
+import { ensureTables } from '../../functions/store/schema.js';
+import {
+  MAX_INSTANCE_ID,
+  TENANT_NAME_PATTERN,
+  TenantRepository,
+} from '../../functions/store/tenants.js';
 import { DYNALITE_CREDENTIALS, type RunningEmulator, startDynalite } from '../local/emulators.js';
 import { STACK_FILE } from '../local/stack.js';
 import { dataDirFromEnv, UsageError } from './options.js';
@@ -21,7 +25,11 @@ async function openLocalTenants(): Promise<{ tenants: TenantRepository; close():
     if (running && isAlive(running.pid)) endpoint = running.dynamoEndpoint;
   }
   if (!endpoint) {
-    emulator = await startDynalite({ path: path.join(dataDir, 'dynamodb'), host: '127.0.0.1', port: 0 });
+    emulator = await startDynalite({
+      path: path.join(dataDir, 'dynamodb'),
+      host: '127.0.0.1',
+      port: 0,
+    });
     endpoint = emulator.endpoint;
   }
   const config: StoreConfig = {
@@ -32,7 +40,7 @@ async function openLocalTenants(): Promise<{ tenants: TenantRepository; close():
     ...(process.env.DYNAMODB_ENDPOINT ? {} : { dynamoCredentials: DYNALITE_CREDENTIALS }),
   };
   const clients = createStoreClients(config);
-  if (emulator) await ensureStoreResources(clients, { ...config, s3Endpoint: undefined }).catch(() => {});
+  if (emulator) await ensureTables(clients, config);
   return {
     tenants: new TenantRepository(clients, config.tenantsTable),
     async close() {
@@ -55,7 +63,10 @@ function isAlive(pid: number): boolean {
  * `wirefleet token create --tenant NAME [--instance-id N]`: creates the tenant
  * if it is new (with its own instance ID), issues a token and prints it once.
  */
-export async function runTokenCreate(values: { tenant?: string; 'instance-id'?: string }): Promise<void> {
+export async function runTokenCreate(values: {
+  tenant?: string;
+  'instance-id'?: string;
+}): Promise<void> {
   const tenantName = values.tenant;
   if (!tenantName || !TENANT_NAME_PATTERN.test(tenantName)) {
     throw new UsageError('--tenant NAME is required (a-z, 0-9, "-", up to 63 characters)');
@@ -80,10 +91,14 @@ export async function runTokenCreate(values: { tenant?: string; 'instance-id'?: 
         if (error instanceof AlreadyExistsError) throw new UsageError(error.message);
         throw error;
       }
-      process.stderr.write(`created tenant ${tenant.name} with LISP instance ID ${tenant.instanceId}\n`);
+      process.stderr.write(
+        `created tenant ${tenant.name} with LISP instance ID ${tenant.instanceId}\n`,
+      );
     }
     const token = await store.tenants.issueToken(tenant.name, 'wirefleet token create');
-    process.stderr.write(`token for tenant ${tenant.name} (shown once; only its hash is stored):\n`);
+    process.stderr.write(
+      `token for tenant ${tenant.name} (shown once; only its hash is stored):\n`,
+    );
     process.stdout.write(`${token}\n`);
   } finally {
     await store.close();

@@ -29,7 +29,11 @@ export async function ensureDefaultToken(
     await chmod(file, 0o600);
   }
   if ((await tenants.resolveToken(token))?.name !== tenant) {
-    await tenants.registerToken(tenant, token, source === 'env' ? 'WIREFLEET_API_TOKEN' : 'local default');
+    await tenants.registerToken(
+      tenant,
+      token,
+      source === 'env' ? 'WIREFLEET_API_TOKEN' : 'local default',
+    );
   }
   return { token, source };
 }

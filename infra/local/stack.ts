@@ -96,7 +96,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const app = createApp(deps);
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s));
+      const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () =>
+        resolve(s),
+      );
       s.once('error', reject);
     });
     const { port } = server.address() as AddressInfo;

@@ -20,6 +20,11 @@ export function mappingsRoutes(deps: AppDeps) {
       const tenant = c.get('tenant');
       const mappings = await readJson(c, mappingsSchema);
       const updatedAt = await deps.mappings.put(tenant.name, mappings);
-      return c.json({ instance_id: tenant.instanceId, updated_at: updatedAt, is_default: false, ...mappings });
+      return c.json({
+        instance_id: tenant.instanceId,
+        updated_at: updatedAt,
+        is_default: false,
+        ...mappings,
+      });
     });
 }

@@ -20,7 +20,10 @@ const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 export function packetRoutes(deps: AppDeps) {
   async function findPacket(tenant: string, id: string): Promise<StoredPacket> {
     if (!PACKET_ID_PATTERN.test(id)) {
-      throw new ValidationError(`"${id.slice(0, 40)}" is not a packet id (16 hex digits)`, 'invalid_packet_id');
+      throw new ValidationError(
+        `"${id.slice(0, 40)}" is not a packet id (16 hex digits)`,
+        'invalid_packet_id',
+      );
     }
     const packet = await deps.packets.get(tenant, id);
     if (!packet) throw new NotFoundError(`no packet ${id}`, 'packet_not_found');
@@ -59,7 +62,11 @@ export function packetRoutes(deps: AppDeps) {
     .get('/packets/recent', async (c) => {
       const { count } = readQuery(c, recentQuerySchema);
       const packets = await deps.packets.recent(c.get('tenant').name, count);
-      return c.json({ status: 'success', count: packets.length, packets: packets.map((p) => p.record) });
+      return c.json({
+        status: 'success',
+        count: packets.length,
+        packets: packets.map((p) => p.record),
+      });
     })
     .post('/packets/visualize', async (c) => {
       const { packet_id } = await readJson(c, visualizeRequestSchema);
@@ -67,10 +74,12 @@ export function packetRoutes(deps: AppDeps) {
       const packet = packet_id
         ? await findPacket(tenant, packet_id)
         : (await deps.packets.recent(tenant, 1))[0];
-      if (!packet) throw new NotFoundError('no packets yet: POST /api/v1/route first', 'no_packets');
+      if (!packet)
+        throw new NotFoundError('no packets yet: POST /api/v1/route first', 'no_packets');
       const caption = `LISP packet ${packet.id}  ${packet.frame.length} bytes  ${new Date(packet.timestampUs / 1000).toISOString()}`;
       const visualization = visualizePacket(packet.frame, caption);
-      if ((c.req.header('accept') ?? '').startsWith('text/plain')) return c.text(`${visualization}\n`);
+      if ((c.req.header('accept') ?? '').startsWith('text/plain'))
+        return c.text(`${visualization}\n`);
       return c.json({ status: 'success', packet_id: packet.id, visualization });
     })
     .get('/packets/download/pcap', async (c) => {
@@ -78,7 +87,12 @@ export function packetRoutes(deps: AppDeps) {
       const download = await exportPcap(pcapDeps(), c.get('tenant').name, {
         count: q.count,
         format: q.format,
-        filter: { model: q.model, workloadType: q.workload_type, sinceMs: q.since, untilMs: q.until },
+        filter: {
+          model: q.model,
+          workloadType: q.workload_type,
+          sinceMs: q.since,
+          untilMs: q.until,
+        },
       });
       return answerDownload(c, download);
     })

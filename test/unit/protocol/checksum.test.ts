@@ -32,7 +32,9 @@ describe('internet checksum', () => {
       const a = Math.floor(rand() * data.length);
       const b = a + Math.floor(rand() * (data.length - a));
       const whole = internetChecksum(data);
-      expect(internetChecksum(data.subarray(0, a), data.subarray(a, b), data.subarray(b))).toBe(whole);
+      expect(internetChecksum(data.subarray(0, a), data.subarray(a, b), data.subarray(b))).toBe(
+        whole,
+      );
       expect(internetChecksum(new Uint8Array(0), data, new Uint8Array(0))).toBe(whole);
     }
     // 0x01 | 0x02 0x03 | 0x04 reads as words 0x0102 0x0304

@@ -62,7 +62,9 @@ describe('ethernet', () => {
     expect(() => encodeEthernet({ ...base, dst: 'nope' }, payload)).toThrow(EncodeError);
     expect(() => encodeEthernet({ ...base, etherType: 0x10000 }, payload)).toThrow(EncodeError);
     expect(() => encodeEthernet({ ...base, vlans: [{ vid: 4096 }] }, payload)).toThrow(EncodeError);
-    expect(() => encodeEthernet({ ...base, vlans: [{ vid: 1, pcp: 8 }] }, payload)).toThrow(EncodeError);
+    expect(() => encodeEthernet({ ...base, vlans: [{ vid: 1, pcp: 8 }] }, payload)).toThrow(
+      EncodeError,
+    );
     expect(() => encodeEthernet({ ...base, vlans: [{ vid: 1, tpid: 0x1234 }] }, payload)).toThrow(
       EncodeError,
     );
@@ -70,7 +72,10 @@ describe('ethernet', () => {
 
   it('rejects frames cut inside the header or a tag', () => {
     expectDecodeError(() => decodeEthernet(new Uint8Array(13)), 'truncated');
-    const tagged = encodeEthernet({ dst, src, vlans: [{ vid: 1 }], etherType: 1 }, new Uint8Array(0));
+    const tagged = encodeEthernet(
+      { dst, src, vlans: [{ vid: 1 }], etherType: 1 },
+      new Uint8Array(0),
+    );
     expectDecodeError(() => decodeEthernet(tagged.subarray(0, 17)), 'truncated');
   });
 

@@ -8,7 +8,10 @@ const base = { src: '2001:db8::1', dst: '2001:db8::2', nextHeader: IPPROTO_UDP }
 
 describe('ipv6', () => {
   it('packs version, traffic class and flow label into the first word', () => {
-    const packet = encodeIPv6({ ...base, dscp: 46, ecn: 1, flowLabel: 0x12345, hopLimit: 7 }, Uint8Array.of(0xaa));
+    const packet = encodeIPv6(
+      { ...base, dscp: 46, ecn: 1, flowLabel: 0x12345, hopLimit: 7 },
+      Uint8Array.of(0xaa),
+    );
     expect(toHex(packet.subarray(0, 8))).toBe('6b 91 23 45 00 01 11 07');
     const { header, headerLength, payload } = decodeIPv6(packet);
     expect(headerLength).toBe(40);

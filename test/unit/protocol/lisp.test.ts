@@ -6,7 +6,9 @@ import { bytesOf, checkTruncations, concat, expectDecodeError, fuzz, toHex } fro
 describe('lisp data header', () => {
   it('decodes 0x88: N|I with nonce 0xabcdef and IID 1001', () => {
     const inner = Uint8Array.of(0x45, 0);
-    const { header, headerLength, payload } = decodeLispData(concat(bytesOf('88 ab cd ef 00 03 e9 00'), inner));
+    const { header, headerLength, payload } = decodeLispData(
+      concat(bytesOf('88 ab cd ef 00 03 e9 00'), inner),
+    );
     expect(headerLength).toBe(8);
     expect(header).toEqual({
       flags: { N: true, L: false, E: false, V: false, I: true },
@@ -46,12 +48,22 @@ describe('lisp data header', () => {
   });
 
   it('encodes the same vectors', () => {
-    expect(toHex(encodeLispData({ nonce: 0xabcdef, instanceId: 1001 }))).toBe('88 ab cd ef 00 03 e9 00');
-    expect(toHex(encodeLispData({ nonce: 1, instanceId: 1001, lsb: 5 }))).toBe('c8 00 00 01 00 03 e9 05');
-    expect(toHex(encodeLispData({ nonce: 0x123456, lsb: 0x80000003 }))).toBe('c0 12 34 56 80 00 00 03');
+    expect(toHex(encodeLispData({ nonce: 0xabcdef, instanceId: 1001 }))).toBe(
+      '88 ab cd ef 00 03 e9 00',
+    );
+    expect(toHex(encodeLispData({ nonce: 1, instanceId: 1001, lsb: 5 }))).toBe(
+      'c8 00 00 01 00 03 e9 05',
+    );
+    expect(toHex(encodeLispData({ nonce: 0x123456, lsb: 0x80000003 }))).toBe(
+      'c0 12 34 56 80 00 00 03',
+    );
     expect(toHex(encodeLispData({}))).toBe('00 00 00 00 00 00 00 00');
-    expect(toHex(encodeLispData({ nonce: 0, echoNonceRequest: true }))).toBe('a0 00 00 00 00 00 00 00');
-    expect(toHex(encodeLispData({ mapVersion: { source: 0xfff, dest: 1 } }))).toBe('10 ff f0 01 00 00 00 00');
+    expect(toHex(encodeLispData({ nonce: 0, echoNonceRequest: true }))).toBe(
+      'a0 00 00 00 00 00 00 00',
+    );
+    expect(toHex(encodeLispData({ mapVersion: { source: 0xfff, dest: 1 } }))).toBe(
+      '10 ff f0 01 00 00 00 00',
+    );
     expect(toHex(encodeLispData({ instanceId: 0xffffff, lsb: 0 }))).toBe('48 00 00 00 ff ff ff 00');
   });
 

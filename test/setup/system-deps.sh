@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the system packages the test suite drives for real (tshark, and Java
+# for DynamoDB Local) when running as root; otherwise says exactly what to install.
+set -euo pipefail
+
+missing=()
+command -v tshark >/dev/null 2>&1 || missing+=(tshark)
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "test setup: installing ${missing[*]} with apt-get" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture; the answer does not matter for reading files.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "test setup: missing ${missing[*]}. Install them first:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
