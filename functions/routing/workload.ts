@@ -44,14 +44,19 @@ const RULES: Rule[] = [
     'code_generation',
     'programming terms',
     2,
-    /\b(code|coding|function|python|javascript|typescript|java|rust|golang|c\+\+|sql|regex|algorithm|implement|refactor|debug|bug|compile|script|class|method|api|unit tests?|sorting|recursion|factorial|fibonacci|html|css|bash)\b/gi,
+    /\b(code|coding|function|python|javascript|typescript|java|rust|golang|sql|regex|algorithm|implement|refactor|debug|bug|compile|script|class|method|api|unit tests?|sorting|recursion|factorial|fibonacci|html|css|bash)\b|\bc\+\+(?![\w+])/gi,
   ),
   {
     type: 'code_generation',
     name: 'code block',
     weight: 4,
+    // Syntax, not bare keywords: "let me know" must not look like code.
     test: (q) =>
-      /```|\b(def|fn|func|const|let|var|import|return)\s+\w+/.test(q) ? ['code syntax'] : [],
+      /```|\b(def|fn|func)\s+\w+\s*\(|\b(const|let|var)\s+\w+\s*=|\bimport\s+[\w{}*, ]+\s+from\b|#include\s*</.test(
+        q,
+      )
+        ? ['code syntax']
+        : [],
   },
   words(
     'complex_reasoning',
@@ -63,7 +68,7 @@ const RULES: Rule[] = [
     type: 'complex_reasoning',
     name: 'long query',
     weight: 2,
-    test: (q) => (q.length > 400 ? [`${q.length} characters`] : []),
+    test: (q) => (q.trim().length > 400 ? [`${q.trim().length} characters`] : []),
   },
   words(
     'fast_response',

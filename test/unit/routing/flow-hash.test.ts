@@ -53,7 +53,13 @@ describe('flowHash', () => {
   });
 
   it('distinguishes swapped source and destination', () => {
-    const swapped = { ...BASE, src: BASE.dst, dst: BASE.src, srcPort: BASE.dstPort, dstPort: BASE.srcPort };
+    const swapped = {
+      ...BASE,
+      src: BASE.dst,
+      dst: BASE.src,
+      srcPort: BASE.dstPort,
+      dstPort: BASE.srcPort,
+    };
     expect(flowHash(swapped)).not.toBe(flowHash(BASE));
   });
 });

@@ -1,7 +1,3 @@
-import { decodeEthernet } from '../../../protocol/ethernet.js';
-import { decodeIPv4 } from '../../../protocol/ipv4.js';
-import { decodeLispData } from '../../../protocol/lisp.js';
-import { decodeUdp } from '../../../protocol/udp.js';
 import type { Priority } from '../../../functions/routing/catalogue.js';
 import {
   DEFAULT_MAPPINGS,
@@ -10,6 +6,10 @@ import {
   mappingsSchema,
 } from '../../../functions/routing/mappings.js';
 import { type RouteContext, routeQuery } from '../../../functions/routing/router.js';
+import { decodeEthernet } from '../../../protocol/ethernet.js';
+import { decodeIPv4 } from '../../../protocol/ipv4.js';
+import { decodeLispData } from '../../../protocol/lisp.js';
+import { decodeUdp } from '../../../protocol/udp.js';
 
 export const NONCE = 0xabcdef;
 export const IP_ID = 0x1234;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { IPPROTO_UDP } from '../../../protocol/ip-protocols.js';
 import { flowHash } from '../../../functions/routing/flow-hash.js';
 import { MapCache, selectLocator } from '../../../functions/routing/map-cache.js';
 import { DEFAULT_MAPPINGS, type Locator } from '../../../functions/routing/mappings.js';
+import { IPPROTO_UDP } from '../../../protocol/ip-protocols.js';
 
 const loc = (rloc: string, priority: number, weight: number, reachable = true): Locator => ({
   rloc,
@@ -78,7 +78,11 @@ describe('selectLocator', () => {
   });
 
   it('skips unreachable locators and falls back to the next priority', () => {
-    const set = [loc('192.0.2.1', 1, 100, false), loc('192.0.2.2', 2, 100), loc('192.0.2.3', 3, 100)];
+    const set = [
+      loc('192.0.2.1', 1, 100, false),
+      loc('192.0.2.2', 2, 100),
+      loc('192.0.2.3', 3, 100),
+    ];
     for (const h of hashes(50)) {
       const choice = selectLocator(set, h);
       expect(choice?.locator.rloc).toBe('192.0.2.2');

@@ -39,9 +39,19 @@ describe('mappingsSchema', () => {
   it('fills defaults: reachable, service_port, enabled, ttl', () => {
     const parsed = mappingsSchema.parse({
       models: [
-        { name: 'm', eid: '10.9.0.1', locality: 'local', strengths: [], quality: 5, latency_ms: 1, cost: 0 },
+        {
+          name: 'm',
+          eid: '10.9.0.1',
+          locality: 'local',
+          strengths: [],
+          quality: 5,
+          latency_ms: 1,
+          cost: 0,
+        },
       ],
-      eid_prefixes: [{ prefix: '10.9.0.0/16', locators: [{ rloc: '192.0.2.1', priority: 1, weight: 1 }] }],
+      eid_prefixes: [
+        { prefix: '10.9.0.0/16', locators: [{ rloc: '192.0.2.1', priority: 1, weight: 1 }] },
+      ],
       source_locators: [{ rloc: '192.0.2.9' }],
     });
     expect(parsed.models[0]).toMatchObject({ service_port: 8080, enabled: true });
@@ -118,7 +128,11 @@ describe('mappingsSchema', () => {
       (d: Doc) => Object.assign(d.eid_prefixes[0]!.locators[0]!, { m_priority: 1 }),
       'eid_prefixes.0.locators.0',
     ],
-    ['source locator', (d: Doc) => Object.assign(d.source_locators[0]!, { up: true }), 'source_locators.0'],
+    [
+      'source locator',
+      (d: Doc) => Object.assign(d.source_locators[0]!, { up: true }),
+      'source_locators.0',
+    ],
   ])('rejects unknown keys on the %s (strict)', (_, mutate, path) => {
     const doc = base();
     mutate(doc);
@@ -126,9 +140,17 @@ describe('mappingsSchema', () => {
   });
 
   it.each([
-    ['bad rloc', (d: Doc) => Object.assign(d.source_locators[0]!, { rloc: '192.168.0.256' }), 'source_locators.0.rloc'],
+    [
+      'bad rloc',
+      (d: Doc) => Object.assign(d.source_locators[0]!, { rloc: '192.168.0.256' }),
+      'source_locators.0.rloc',
+    ],
     ['bad model name', (d: Doc) => Object.assign(d.models[0]!, { name: 'GPT 4' }), 'models.0.name'],
-    ['unknown strength', (d: Doc) => Object.assign(d.models[0]!, { strengths: ['poetry'] }), 'models.0.strengths.0'],
+    [
+      'unknown strength',
+      (d: Doc) => Object.assign(d.models[0]!, { strengths: ['poetry'] }),
+      'models.0.strengths.0',
+    ],
     ['quality 11', (d: Doc) => Object.assign(d.models[0]!, { quality: 11 }), 'models.0.quality'],
   ])('rejects a %s', (_, mutate, path) => {
     const doc = base();

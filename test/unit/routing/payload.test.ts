@@ -19,7 +19,10 @@ describe('buildPayload', () => {
     const r = buildPayload('What is DNS?', METADATA);
     expect(r.truncated).toBe(false);
     expect(r.queryChars).toBe(12);
-    expect(JSON.parse(decoder.decode(r.bytes))).toEqual({ query: 'What is DNS?', routing: METADATA });
+    expect(JSON.parse(decoder.decode(r.bytes))).toEqual({
+      query: 'What is DNS?',
+      routing: METADATA,
+    });
   });
 
   it.each(LONG_QUERIES)('truncates a long %s query to fit MAX_PAYLOAD_BYTES', (_, query) => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { ITR_MAC, NEXT_HOP_MAC } from '../../../functions/routing/encapsulate.js';
+import { NoRouteError } from '../../../functions/routing/router.js';
 import { IPPROTO_UDP } from '../../../protocol/ip-protocols.js';
 import { LISP_DATA_PORT } from '../../../protocol/lisp.js';
 import { udpChecksumValid } from '../../../protocol/udp.js';
-import { ITR_MAC, NEXT_HOP_MAC } from '../../../functions/routing/encapsulate.js';
-import { NoRouteError } from '../../../functions/routing/router.js';
 import {
   decodeLispFrame,
   INSTANCE_ID,
@@ -142,7 +142,9 @@ describe('routeQuery packet', () => {
   it('reflects source locator reachability in the LSBs and never sources from a down locator', () => {
     const sources = new Set<string>();
     for (let i = 0; i < 40; i++) {
-      const d = decodeLispFrame(route(`${QUERY} v${i}`, { ctx: { mappings: THREE_LOCATORS } }).frame);
+      const d = decodeLispFrame(
+        route(`${QUERY} v${i}`, { ctx: { mappings: THREE_LOCATORS } }).frame,
+      );
       expect(d.lisp.header.lsb).toBe(0b101);
       sources.add(d.outerIp.header.src);
     }
@@ -163,7 +165,9 @@ describe('routeQuery packet', () => {
   });
 
   it('throws NoRouteError when no source locator is reachable', () => {
-    const mappings = mappingsWith({ source_locators: [{ rloc: '198.51.100.1', reachable: false }] });
+    const mappings = mappingsWith({
+      source_locators: [{ rloc: '198.51.100.1', reachable: false }],
+    });
     expect(() => route(QUERY, { ctx: { mappings } })).toThrow(NoRouteError);
   });
 });

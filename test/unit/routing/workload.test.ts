@@ -31,7 +31,9 @@ describe('classifyWorkload', () => {
     expect(c.scores.code_generation).toBeGreaterThan(c.scores.local_private);
     expect(c.workload_type).toBe('local_private');
     expect(c.reasons.some((r) => r.includes('confidential'))).toBe(true);
-    expect(c.reasons.at(-1)).toMatch(/^local_private: privacy terms keep the query on local models/);
+    expect(c.reasons.at(-1)).toMatch(
+      /^local_private: privacy terms keep the query on local models/,
+    );
   });
 
   it.each([
@@ -47,9 +49,9 @@ describe('classifyWorkload', () => {
     expect(LONG_ANALYSIS.length).toBeGreaterThan(400);
     const c = classifyWorkload(LONG_ANALYSIS);
     expect(c.workload_type).toBe('complex_reasoning');
-    expect(c.reasons.some((r) => r.includes(`long query (${LONG_ANALYSIS.length} characters)`))).toBe(
-      true,
-    );
+    expect(
+      c.reasons.some((r) => r.includes(`long query (${LONG_ANALYSIS.length} characters)`)),
+    ).toBe(true);
     expect(c.reasons.some((r) => /reasoning terms \(.*trade-offs/.test(r))).toBe(true);
   });
 
@@ -99,5 +101,32 @@ describe('classifyWorkload', () => {
         expect(c.confidence).toBeCloseTo(c.scores[c.workload_type] / total, 2);
       }
     }
+  });
+});
+
+describe('classifyWorkload edge cases', () => {
+  it('recognises C++ followed by punctuation or the end of the text', () => {
+    for (const q of ['How do I write C++?', 'Port this to C++', 'C++, Rust or Go?']) {
+      const c = classifyWorkload(q);
+      expect(c.workload_type).toBe('code_generation');
+      expect(c.reasons.join(' ')).toContain('c++');
+    }
+  });
+
+  it('does not mistake English phrases for code syntax', () => {
+    const c = classifyWorkload('Can you let me know how plants grow in the winter time?');
+    expect(c.workload_type).not.toBe('code_generation');
+    expect(c.reasons.join(' ')).not.toContain('code syntax');
+    expect(classifyWorkload('const total = items.length').reasons.join(' ')).toContain(
+      'code syntax',
+    );
+    expect(classifyWorkload('def area(r): return r * r').reasons.join(' ')).toContain(
+      'code syntax',
+    );
+  });
+
+  it('measures the long-query rule on trimmed text', () => {
+    const padded = `  What is DNS?${' '.repeat(500)}`;
+    expect(classifyWorkload(padded).scores.complex_reasoning).toBe(0);
   });
 });
