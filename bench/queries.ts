@@ -3,7 +3,7 @@ import type { Priority } from '../functions/routing/catalogue.js';
 import { DEFAULT_MAPPINGS } from '../functions/routing/mappings.js';
 import { type RouteContext, type RouteRequest, routeQuery } from '../functions/routing/router.js';
 import { createPacketIdGenerator } from '../functions/store/packet-id.js';
-import type { StoredPacket } from '../functions/store/packets.js';
+import { packetFromDecision, type StoredPacket } from '../functions/store/packets.js';
 
 /** Uniform random integer in [0, 2^bits), crypto-backed as in the API handler. */
 export const cryptoRandom = (bits: number) => randomInt(0, 2 ** bits);
@@ -77,13 +77,6 @@ export function* routedPackets(count: number, startMs: number): Generator<Stored
     const id = nextId(ms);
     const timestampUs = ms * 1000;
     const { decision, frame } = routeQuery(pool[i % pool.length]!, routeContext(id, timestampUs));
-    yield {
-      id,
-      timestampUs,
-      model: decision.selected_model,
-      workloadType: decision.workload_type,
-      record: decision.lisp_packet,
-      frame,
-    };
+    yield packetFromDecision(id, timestampUs, decision, frame);
   }
 }

@@ -9,15 +9,18 @@ const MEASURE_MS = 3000;
 const BATCH = 32;
 
 /** routeQuery in a loop: classification, ranking, map-cache lookup, frame build, record decode. */
-export async function routingBench(report: (row: BenchRow) => void = () => {}): Promise<BenchRow[]> {
+export async function routingBench(
+  report: (row: BenchRow) => void = () => {},
+): Promise<BenchRow[]> {
   const pool = requestPool(512);
   const nextId = createPacketIdGenerator();
   const byWorkload = new Map<string, number>();
   let measuredBytes = 0;
   let i = 0;
 
-  const run = (ms: number, count: boolean): { decisions: number; elapsedMs: number } => {
+  const run = (ms: number, count: boolean) => {
     const start = now();
+    const perSecond: number[] = [];
     let decisions = 0;
     let elapsed = 0;
     while (elapsed < ms) {
@@ -34,12 +37,14 @@ export async function routingBench(report: (row: BenchRow) => void = () => {}): 
       }
       decisions += BATCH;
       elapsed = now() - start;
+      const second = Math.floor(elapsed / 1000);
+      if (second < ms / 1000) perSecond[second] = (perSecond[second] ?? 0) + BATCH;
     }
-    return { decisions, elapsedMs: elapsed };
+    return { decisions, elapsedMs: elapsed, perSecond };
   };
 
   run(WARMUP_MS, false);
-  const { decisions, elapsedMs } = run(MEASURE_MS, true);
+  const { decisions, elapsedMs, perSecond: slices } = run(MEASURE_MS, true);
   if (measuredBytes === 0) throw new Error('routeQuery produced no frames');
   const perSecond = decisions / (elapsedMs / 1000);
   const mix = [...byWorkload.entries()]
@@ -51,7 +56,7 @@ export async function routingBench(report: (row: BenchRow) => void = () => {}): 
       name: 'routeQuery decisions/s (1 thread)',
       value: perSecond,
       unit: 'decisions/s',
-      note: `${decisions.toLocaleString('en-US')} decisions in ${(elapsedMs / 1000).toFixed(1)} s after ${WARMUP_MS / 1000} s warm-up; DEFAULT_MAPPINGS, crypto random; mix: ${mix}`,
+      note: `${decisions.toLocaleString('en-US')} decisions in ${(elapsedMs / 1000).toFixed(1)} s after ${WARMUP_MS / 1000} s warm-up (per-second range ${Math.min(...slices)}-${Math.max(...slices)}); DEFAULT_MAPPINGS, crypto random; mix: ${mix}`,
     },
     {
       name: 'routeQuery time per decision',

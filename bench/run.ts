@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { httpBench } from './http.bench.js';
 import { pcapBench } from './pcap.bench.js';
 import { routingBench } from './routing.bench.js';
@@ -9,18 +10,28 @@ const BENCHES: Record<string, (report: (row: BenchRow) => void) => Promise<Bench
   http: httpBench,
 };
 
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
+
 async function main(): Promise<void> {
+  // The SDK's "node >=22 from 2027" notice would interleave with the figures.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const wanted = process.argv.slice(2).filter((a) => a !== '--');
   const unknown = wanted.filter((name) => !(name in BENCHES));
   if (unknown.length > 0) {
-    console.error(`unknown bench ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}`);
+    console.error(
+      `unknown bench ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}`,
+    );
     process.exitCode = 2;
     return;
   }
   const names = wanted.length > 0 ? wanted : Object.keys(BENCHES);
   const machine = machineInfo();
   console.log(
-    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory} RAM, node ${machine.node}, ${machine.os}`,
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory} RAM, node ${machine.node}, ${machine.os}; load average ${loadAverage()}`,
   );
   const rows: BenchRow[] = [];
   const started = performance.now();
@@ -30,9 +41,11 @@ async function main(): Promise<void> {
     rows.push(...(await BENCHES[name]!((row) => console.log(formatRow(row)))));
     console.log(`(${name} took ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
-  console.log(`\nall benches took ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   console.log(
-    `Measured on ${machine.cpu} (${machine.cores} cores, ${machine.memory}), Node ${machine.node}, ${machine.os}; ${new Date().toISOString().slice(0, 10)}.\n`,
+    `\nall benches took ${((performance.now() - started) / 1000).toFixed(1)} s; load average now ${loadAverage()}\n`,
+  );
+  console.log(
+    `Measured with \`npm run bench${wanted.length ? ` -- ${names.join(' ')}` : ''}\` on ${machine.cpu} (${machine.cores} cores, ${machine.memory}), Node ${machine.node}, ${machine.os}, ${new Date().toISOString().slice(0, 10)}. Everything runs in one Node process (emulators included); MB = 2^20 bytes.\n`,
   );
   console.log(markdownTable(rows));
 }

@@ -1,6 +1,6 @@
 import os from 'node:os';
-import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /** One measured figure. `note` says what was measured and anything a reader must know. */
 export interface BenchRow {
@@ -99,7 +99,13 @@ export function sampleMemory(intervalMs = 50): { stop(): MemoryPeak } {
   };
 }
 
-export function machineInfo(): { cpu: string; cores: number; memory: string; node: string; os: string } {
+export function machineInfo(): {
+  cpu: string;
+  cores: number;
+  memory: string;
+  node: string;
+  os: string;
+} {
   const cpus = os.cpus();
   return {
     cpu: cpus[0]?.model.trim() ?? 'unknown',
@@ -113,6 +119,7 @@ export function machineInfo(): { cpu: string; cores: number; memory: string; nod
 /** Human formatting: 3 significant digits below 100, integers with separators above. */
 export function formatValue(value: number): string {
   if (!Number.isFinite(value)) return String(value);
+  if (Number.isInteger(value)) return value.toLocaleString('en-US');
   if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US');
   return value.toPrecision(3);
 }
@@ -122,10 +129,10 @@ export function formatRow(row: BenchRow): string {
 }
 
 export function markdownTable(rows: BenchRow[]): string {
-  const escape = (s: string) => s.replace(/\|/g, '\\|');
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
   const lines = ['| benchmark | value | unit | note |', '| --- | ---: | --- | --- |'];
   for (const r of rows) {
-    lines.push(`| ${escape(r.name)} | ${formatValue(r.value)} | ${escape(r.unit)} | ${escape(r.note)} |`);
+    lines.push(`| ${cell(r.name)} | ${formatValue(r.value)} | ${cell(r.unit)} | ${cell(r.note)} |`);
   }
   return lines.join('\n');
 }

@@ -39,6 +39,18 @@ export class MapCache {
   }
 }
 
+const compiled = new WeakMap<readonly EidPrefixEntry[], MapCache>();
+
+/** The map-cache for a prefix list, compiled once per (immutable) mappings document. */
+export function mapCacheFor(instanceId: number, prefixes: readonly EidPrefixEntry[]): MapCache {
+  let cache = compiled.get(prefixes);
+  if (!cache || cache.instanceId !== instanceId) {
+    cache = new MapCache(instanceId, prefixes);
+    compiled.set(prefixes, cache);
+  }
+  return cache;
+}
+
 /**
  * RLOC selection: drop priority 255 and unreachable locators, keep the best
  * (lowest) priority, then split by weight using the flow hash so a flow

@@ -3,7 +3,7 @@ import { IPPROTO_UDP } from '../../protocol/ip-protocols.js';
 import { PRIORITY_DSCP, type Priority, rankModels } from './catalogue.js';
 import { encapsulate } from './encapsulate.js';
 import { encapsulationSourcePort, flowHash } from './flow-hash.js';
-import { MapCache, selectLocator } from './map-cache.js';
+import { mapCacheFor, selectLocator } from './map-cache.js';
 import type { Mappings } from './mappings.js';
 import { type PacketRecord, summarizeFrame } from './packet-record.js';
 import { buildPayload } from './payload.js';
@@ -52,7 +52,7 @@ export function routeQuery(
     request.priority,
   );
   const reasons = [...classification.reasons, ...rankReasons];
-  const cache = new MapCache(ctx.instanceId, ctx.mappings.eid_prefixes);
+  const cache = mapCacheFor(ctx.instanceId, ctx.mappings.eid_prefixes);
   const queryHash = createHash('sha256').update(request.query).digest('hex').slice(0, 8);
   const innerSrcPort = 49152 + (Number.parseInt(queryHash.slice(0, 4), 16) % 16384);
 

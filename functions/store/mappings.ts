@@ -5,6 +5,9 @@ import { storeCall } from './errors.js';
 
 /** Per-tenant routing configuration; tenants without one get the seed defaults. */
 export class MappingsRepository {
+  /** Last parsed document per tenant: unchanged documents skip parsing and keep their compiled map-cache. */
+  private readonly parsed = new Map<string, { doc: string; mappings: Mappings }>();
+
   constructor(
     private readonly clients: StoreClients,
     private readonly table: string,
@@ -17,11 +20,14 @@ export class MappingsRepository {
       ),
     );
     if (!out.Item) return { mappings: DEFAULT_MAPPINGS, updatedAt: null };
-    // Stored documents were validated on write; parse again so defaults added later apply.
-    return {
-      mappings: mappingsSchema.parse(JSON.parse(String(out.Item.doc))),
-      updatedAt: String(out.Item.updated_at),
-    };
+    const doc = String(out.Item.doc);
+    let entry = this.parsed.get(tenant);
+    if (entry?.doc !== doc) {
+      // Stored documents were validated on write; parse again so defaults added later apply.
+      entry = { doc, mappings: mappingsSchema.parse(JSON.parse(doc)) };
+      this.parsed.set(tenant, entry);
+    }
+    return { mappings: entry.mappings, updatedAt: String(out.Item.updated_at) };
   }
 
   async put(tenant: string, mappings: Mappings): Promise<string> {

@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PacketRecord } from '../routing/packet-record.js';
 import type { StoreClients } from './clients.js';
-import { storeCall } from './errors.js';
+import { AlreadyExistsError, storeCall } from './errors.js';
 import { packetIdRange } from './packet-id.js';
 
 export interface StoredPacket {
@@ -11,6 +11,23 @@ export interface StoredPacket {
   workloadType: string;
   record: PacketRecord;
   frame: Uint8Array;
+}
+
+/** The stored form of a routing decision and the frame it produced. */
+export function packetFromDecision(
+  id: string,
+  timestampUs: number,
+  decision: { selected_model: string; workload_type: string; lisp_packet: PacketRecord },
+  frame: Uint8Array,
+): StoredPacket {
+  return {
+    id,
+    timestampUs,
+    model: decision.selected_model,
+    workloadType: decision.workload_type,
+    record: decision.lisp_packet,
+    frame,
+  };
 }
 
 export interface PacketFilter {
@@ -38,28 +55,41 @@ export class PacketRepository {
     private readonly tenantsTable: string,
   ) {}
 
-  async put(tenant: string, packet: StoredPacket): Promise<void> {
-    await storeCall('store packet', () =>
-      this.clients.doc.send(
-        new PutCommand({
-          TableName: this.packetsTable,
-          Item: {
-            pk: tenant,
-            sk: packet.id,
-            ts_us: packet.timestampUs,
-            model: packet.model,
-            workload_type: packet.workloadType,
-            size: packet.frame.length,
-            record: packet.record,
-            frame: packet.frame,
-          },
-          ConditionExpression: 'attribute_not_exists(sk)',
-        }),
-      ),
-    );
+  /**
+   * Stores a packet, then bumps the tenant's counters. Throws AlreadyExistsError
+   * when the ID is taken. The counter update is best effort (DynamoDB Local
+   * stand-ins lack transactions): it returns false rather than failing a
+   * packet that is already stored.
+   */
+  async put(tenant: string, packet: StoredPacket): Promise<{ statsUpdated: boolean }> {
+    await storeCall('store packet', async () => {
+      try {
+        return await this.clients.doc.send(
+          new PutCommand({
+            TableName: this.packetsTable,
+            Item: {
+              pk: tenant,
+              sk: packet.id,
+              ts_us: packet.timestampUs,
+              model: packet.model,
+              workload_type: packet.workloadType,
+              size: packet.frame.length,
+              record: packet.record,
+              frame: packet.frame,
+            },
+            ConditionExpression: 'attribute_not_exists(sk)',
+          }),
+        );
+      } catch (error) {
+        if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
+          throw new AlreadyExistsError(`packet ${packet.id} already exists`);
+        }
+        throw error;
+      }
+    });
     // Counters are names, not nested maps: ADD on a missing map path fails.
-    await storeCall('update packet stats', () =>
-      this.clients.doc.send(
+    return this.clients.doc
+      .send(
         new UpdateCommand({
           TableName: this.tenantsTable,
           Key: { pk: `TENANT#${tenant}`, sk: 'STATS' },
@@ -70,8 +100,11 @@ export class PacketRepository {
           },
           ExpressionAttributeValues: { ':one': 1, ':bytes': packet.frame.length },
         }),
-      ),
-    );
+      )
+      .then(
+        () => ({ statsUpdated: true }),
+        () => ({ statsUpdated: false }),
+      );
   }
 
   async get(tenant: string, id: string): Promise<StoredPacket | undefined> {

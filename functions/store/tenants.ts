@@ -35,6 +35,11 @@ const isConditionFailure = (error: unknown) =>
 
 /** Tenants, their instance IDs and their API tokens (stored hashed). */
 export class TenantRepository {
+  /** Resolved tokens, kept briefly so each request does not pay two reads. */
+  private readonly tokenCache = new Map<string, { tenant: Tenant; until: number }>();
+  static readonly TOKEN_CACHE_MS = 30_000;
+  static readonly TOKEN_CACHE_SIZE = 1000;
+
   constructor(
     private readonly clients: StoreClients,
     private readonly table: string,
@@ -136,16 +141,22 @@ export class TenantRepository {
 
   /** Resolves a bearer token to its tenant, or undefined when unknown. */
   async resolveToken(token: string): Promise<Tenant | undefined> {
+    const hash = hashToken(token);
+    const cached = this.tokenCache.get(hash);
+    if (cached && cached.until > Date.now()) return cached.tenant;
     const out = await storeCall('resolve token', () =>
       this.clients.doc.send(
-        new GetCommand({
-          TableName: this.table,
-          Key: { pk: `TOKEN#${hashToken(token)}`, sk: 'TOKEN' },
-        }),
+        new GetCommand({ TableName: this.table, Key: { pk: `TOKEN#${hash}`, sk: 'TOKEN' } }),
       ),
     );
-    const tenant = out.Item?.tenant;
-    return typeof tenant === 'string' ? this.get(tenant) : undefined;
+    const name = out.Item?.tenant;
+    const tenant = typeof name === 'string' ? await this.get(name) : undefined;
+    // Only hits are cached: a token issued a moment ago must work at once.
+    if (tenant) {
+      if (this.tokenCache.size >= TenantRepository.TOKEN_CACHE_SIZE) this.tokenCache.clear();
+      this.tokenCache.set(hash, { tenant, until: Date.now() + TenantRepository.TOKEN_CACHE_MS });
+    }
+    return tenant;
   }
 
   private async nextFreeInstanceId(): Promise<number> {

@@ -10,7 +10,7 @@ import type { StoreConfig } from '../../functions/store/config.js';
 import { AlreadyExistsError } from '../../functions/store/errors.js';
 import { createRepositories, type Repositories } from '../../functions/store/index.js';
 import { createPacketIdGenerator } from '../../functions/store/packet-id.js';
-import type { StoredPacket } from '../../functions/store/packets.js';
+import { packetFromDecision, type StoredPacket } from '../../functions/store/packets.js';
 import { ensureTables } from '../../functions/store/schema.js';
 
 /**
@@ -57,14 +57,7 @@ export function describeStoreConformance(
             random: () => i,
           },
         );
-        return {
-          id,
-          timestampUs: ms * 1000,
-          model: decision.selected_model,
-          workloadType: decision.workload_type,
-          record: decision.lisp_packet,
-          frame,
-        };
+        return packetFromDecision(id, ms * 1000, decision, frame);
       });
     };
 
@@ -98,6 +91,9 @@ export function describeStoreConformance(
       for (const p of packets) await repos.packets.put('conf-a', p);
       await repos.packets.put('conf-b', packetsFor(1, start)[0]!);
 
+      await expect(repos.packets.put('conf-a', packets[0]!)).rejects.toBeInstanceOf(
+        AlreadyExistsError,
+      );
       const got = await repos.packets.get('conf-a', packets[7]!.id);
       expect(got?.record).toEqual(packets[7]!.record);
       expect(Buffer.from(got!.frame).equals(Buffer.from(packets[7]!.frame))).toBe(true);

@@ -1,7 +1,9 @@
 import { randomInt } from 'node:crypto';
 import { Hono } from 'hono';
 import { routeQuery } from '../../routing/router.js';
+import { AlreadyExistsError } from '../../store/errors.js';
 import { createPacketIdGenerator } from '../../store/packet-id.js';
+import { packetFromDecision } from '../../store/packets.js';
 import type { AppDeps, AppEnv } from '../env.js';
 import { routeRequestSchema } from '../schemas.js';
 import { readJson } from '../validate.js';
@@ -15,21 +17,25 @@ export function routeRoutes(deps: AppDeps) {
     const body = await readJson(c, routeRequestSchema);
     const tenant = c.get('tenant');
     const { mappings } = await deps.mappings.get(tenant.name);
-    const nowMs = deps.now?.() ?? Date.now();
-    const timestampUs = Math.floor(nowMs * 1000);
-    const packetId = nextPacketId(nowMs);
-    const { decision, frame } = routeQuery(
-      { query: body.query, sourceEid: body.source_eid, priority: body.priority },
-      { instanceId: tenant.instanceId, mappings, packetId, timestampUs, random: cryptoRandom },
-    );
-    await deps.packets.put(tenant.name, {
-      id: packetId,
-      timestampUs,
-      model: decision.selected_model,
-      workloadType: decision.workload_type,
-      record: decision.lisp_packet,
-      frame,
-    });
-    return c.json(decision);
+    // Another instance may take the same ID in the same millisecond: route again with a new one.
+    for (let attempt = 1; ; attempt++) {
+      const nowMs = deps.now?.() ?? Date.now();
+      const timestampUs = Math.floor(nowMs * 1000);
+      const packetId = nextPacketId(nowMs);
+      const { decision, frame } = routeQuery(
+        { query: body.query, sourceEid: body.source_eid, priority: body.priority },
+        { instanceId: tenant.instanceId, mappings, packetId, timestampUs, random: cryptoRandom },
+      );
+      try {
+        const { statsUpdated } = await deps.packets.put(
+          tenant.name,
+          packetFromDecision(packetId, timestampUs, decision, frame),
+        );
+        if (!statsUpdated) deps.logger.warn('packet stored but stats not updated', { packetId });
+        return c.json(decision);
+      } catch (error) {
+        if (!(error instanceof AlreadyExistsError) || attempt >= 3) throw error;
+      }
+    }
   });
 }

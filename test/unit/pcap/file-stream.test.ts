@@ -5,7 +5,7 @@ import {
   type PcapFormat,
   packetComment,
 } from '../../../functions/pcap/file-stream.js';
-import type { StoredPacket } from '../../../functions/store/packets.js';
+import { packetFromDecision, type StoredPacket } from '../../../functions/store/packets.js';
 import { decodePcapHeader, LINKTYPE_ETHERNET, readPcap } from '../../../protocol/pcap.js';
 import { readPcapng } from '../../../protocol/pcapng.js';
 import { route } from '../routing/helpers.js';
@@ -22,14 +22,7 @@ function storedPackets(): StoredPacket[] {
     const id = `0000018f0000000${i}`;
     const timestampUs = BASE_US + i * 1_234_567;
     const { decision, frame } = route(query, { ctx: { packetId: id, timestampUs } });
-    return {
-      id,
-      timestampUs,
-      model: decision.selected_model,
-      workloadType: decision.workload_type,
-      record: decision.lisp_packet,
-      frame,
-    };
+    return packetFromDecision(id, timestampUs, decision, frame);
   });
 }
 

@@ -131,3 +131,15 @@ describe('selectLocator', () => {
     }
   });
 });
+
+describe('mapCacheFor', () => {
+  it('compiles a prefix list once and recompiles for another instance ID', async () => {
+    const { mapCacheFor } = await import('../../../functions/routing/map-cache.js');
+    const first = mapCacheFor(1, DEFAULT_MAPPINGS.eid_prefixes);
+    expect(mapCacheFor(1, DEFAULT_MAPPINGS.eid_prefixes)).toBe(first);
+    const other = mapCacheFor(2, DEFAULT_MAPPINGS.eid_prefixes);
+    expect(other).not.toBe(first);
+    expect(other.lookup(2, '10.1.0.100')?.prefix.text).toBe('10.1.0.100/32');
+    expect(mapCacheFor(1, [...DEFAULT_MAPPINGS.eid_prefixes])).not.toBe(first);
+  });
+});
