@@ -54,7 +54,7 @@ class CountingSink extends Writable {
  * the event loop every 1000 packets, as a paged store read would, so the
  * memory sampler gets to run.
  */
-async function* lazyPackets(
+export async function* lazyPackets(
   count: number,
   base: readonly StoredPacket[],
   startMs: number,

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { editcapBench } from './editcap.bench.js';
 import { httpBench } from './http.bench.js';
 import { pcapBench } from './pcap.bench.js';
 import { routingBench } from './routing.bench.js';
@@ -7,6 +8,7 @@ import { type BenchRow, formatRow, machineInfo, markdownTable } from './stats.js
 const BENCHES: Record<string, (report: (row: BenchRow) => void) => Promise<BenchRow[]>> = {
   routing: routingBench,
   pcap: pcapBench,
+  editcap: editcapBench,
   http: httpBench,
 };
 

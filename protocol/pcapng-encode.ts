@@ -109,15 +109,33 @@ export function encodeEnhancedPacket(
   if (originalLength < p.data.length) {
     throw new EncodeError('pcapng', 'originalLength is smaller than the captured data');
   }
-  const fixed = new Uint8Array(20);
-  const v = viewOf(fixed);
-  v.setUint32(0, checkUint('pcapng', 'interfaceId', p.interfaceId ?? 0, 0xffffffff), true);
-  v.setUint32(4, Number(units >> 32n), true);
-  v.setUint32(8, Number(units & 0xffffffffn), true);
-  v.setUint32(12, p.data.length, true);
-  v.setUint32(16, originalLength, true);
-  const data = new Uint8Array(pad4(p.data.length));
-  data.set(p.data);
-  const opts = (p.comments ?? []).map((c): [number, Uint8Array] => [OPT_COMMENT, utf8.encode(c)]);
-  return block(BLOCK_EPB, [fixed, data, ...optionList(opts)]);
+  const interfaceId = checkUint('pcapng', 'interfaceId', p.interfaceId ?? 0, 0xffffffff);
+  const comments = (p.comments ?? []).map((c) => utf8.encode(c));
+  for (const c of comments) {
+    if (c.length > 0xffff) throw new EncodeError('pcapng', 'comment longer than 65535 bytes');
+  }
+  // One buffer per packet: this runs once for every packet of an export.
+  const optionsLength =
+    comments.length === 0 ? 0 : comments.reduce((n, c) => n + 4 + pad4(c.length), 4);
+  const total = 12 + 20 + pad4(p.data.length) + optionsLength;
+  const out = new Uint8Array(total);
+  const v = viewOf(out);
+  v.setUint32(0, BLOCK_EPB, true);
+  v.setUint32(4, total, true);
+  v.setUint32(8, interfaceId, true);
+  v.setUint32(12, Number(units >> 32n), true);
+  v.setUint32(16, Number(units & 0xffffffffn), true);
+  v.setUint32(20, p.data.length, true);
+  v.setUint32(24, originalLength, true);
+  out.set(p.data, 28);
+  let at = 28 + pad4(p.data.length);
+  for (const c of comments) {
+    v.setUint16(at, OPT_COMMENT, true);
+    v.setUint16(at + 2, c.length, true);
+    out.set(c, at + 4);
+    at += 4 + pad4(c.length);
+  }
+  // opt_endofopt (code 0, length 0) is already zero bytes when options exist.
+  v.setUint32(total - 4, total, true);
+  return out;
 }

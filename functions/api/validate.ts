@@ -19,8 +19,10 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S): Prom
   return parseWith(schema, body);
 }
 
+/** Query parameters; an empty value (`model=`) means the parameter is absent. */
 export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
-  return parseWith(schema, c.req.query());
+  const present = Object.entries(c.req.query()).filter(([, value]) => value !== '');
+  return parseWith(schema, Object.fromEntries(present));
 }
 
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {

@@ -35,38 +35,54 @@ export function captureFileStream(
   format: PcapFormat,
   counters: FileStreamCounters,
 ): Readable {
-  async function* generate(): AsyncGenerator<Uint8Array> {
-    const emit = (chunk: Uint8Array) => {
-      counters.bytes += chunk.length;
-      return chunk;
-    };
+  async function* records(): AsyncGenerator<Uint8Array> {
     if (format === 'pcap') {
-      yield emit(
-        encodePcapHeader({ linktype: LINKTYPE_ETHERNET, snaplen: 65535, precision: 'micro' }),
-      );
+      yield encodePcapHeader({ linktype: LINKTYPE_ETHERNET, snaplen: 65535, precision: 'micro' });
     } else {
-      yield emit(encodeSectionHeader({ userAppl: 'wirefleet', comment: 'LISP routing decisions' }));
-      yield emit(
-        encodeInterfaceDescription({
-          linktype: LINKTYPE_ETHERNET,
-          snaplen: 65535,
-          name: 'wirefleet-itr',
-          tsresolNanos: false,
-        }),
-      );
+      yield encodeSectionHeader({ userAppl: 'wirefleet', comment: 'LISP routing decisions' });
+      yield encodeInterfaceDescription({
+        linktype: LINKTYPE_ETHERNET,
+        snaplen: 65535,
+        name: 'wirefleet-itr',
+        tsresolNanos: false,
+      });
     }
     for await (const packet of packets) {
       const timestampNs = BigInt(packet.timestampUs) * 1000n;
       counters.packets++;
-      yield emit(
-        format === 'pcap'
-          ? encodePcapRecord({ timestampNs, data: packet.frame }, 'micro')
-          : encodeEnhancedPacket(
-              { timestampNs, data: packet.frame, comments: [packetComment(packet)] },
-              { tsresolNanos: false },
-            ),
-      );
+      yield format === 'pcap'
+        ? encodePcapRecord({ timestampNs, data: packet.frame }, 'micro')
+        : encodeEnhancedPacket(
+            { timestampNs, data: packet.frame, comments: [packetComment(packet)] },
+            { tsresolNanos: false },
+          );
     }
   }
-  return Readable.from(generate(), { objectMode: false });
+  return Readable.from(coalesce(records(), counters), { objectMode: false });
+}
+
+const CHUNK_BYTES = 64 * 1024;
+
+/** Packs small records into ~64 KiB chunks: one write per record is what makes writers slow. */
+async function* coalesce(
+  parts: AsyncIterable<Uint8Array>,
+  counters: FileStreamCounters,
+): AsyncGenerator<Uint8Array> {
+  let chunk = new Uint8Array(CHUNK_BYTES);
+  let used = 0;
+  for await (const part of parts) {
+    counters.bytes += part.length;
+    if (used + part.length > CHUNK_BYTES && used > 0) {
+      yield chunk.subarray(0, used);
+      chunk = new Uint8Array(CHUNK_BYTES);
+      used = 0;
+    }
+    if (part.length >= CHUNK_BYTES) {
+      yield part;
+      continue;
+    }
+    chunk.set(part, used);
+    used += part.length;
+  }
+  if (used > 0) yield chunk.subarray(0, used);
 }

@@ -178,6 +178,10 @@ describe('PCAP downloads', () => {
     const since = routed[3]!.lisp_packet.timestamp;
     const recent = await describeDownload(`download/pcap?count=100&since=${since}`);
     expect(recent.packets).toBe(routed.filter((r) => r.lisp_packet.timestamp >= since).length);
+    const blanks = await describeDownload(
+      'download/pcap?count=100&format=&model=&workload_type=&since=&until=',
+    );
+    expect(blanks.packets).toBe(routed.length);
     const counted = await describeDownload('download/pcap?count=2');
     expect(counted.packets).toBe(2);
     const none = await stack.api('/api/v1/packets/download/pcap?model=no-such-model');
