@@ -5,6 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStoreClients } from '../../functions/store/clients.js';
+import { DEFAULT_TABLES } from '../../functions/store/config.js';
+import { createRepositories } from '../../functions/store/index.js';
+import { DYNALITE_CREDENTIALS, startDynalite, startS3rver } from '../../infra/local/emulators.js';
 
 const CLI = path.resolve('bin/wirefleet.js');
 const run = promisify(execFile);
@@ -132,6 +136,47 @@ describe('wirefleet dev and token create', () => {
       200,
     );
     expect(await stopDev(dev)).toBe(0);
+  });
+
+  it('uses DYNAMODB_ENDPOINT and S3_ENDPOINT instead of the embedded emulators', async () => {
+    const s3Dir = await mkdtemp(path.join(os.tmpdir(), 'wirefleet-ext-s3-'));
+    const dynamo = await startDynalite({ host: '127.0.0.1', port: 0 });
+    const s3 = await startS3rver({ directory: s3Dir, host: '127.0.0.1', port: 0 });
+    try {
+      const dev = await startDev({
+        DYNAMODB_ENDPOINT: dynamo.endpoint,
+        S3_ENDPOINT: s3.endpoint,
+        // External stores use the default credential chain; s3rver wants its own key pair.
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        WIREFLEET_DATA_DIR: path.join(dataDir, 'external'),
+      });
+      expect(dev.stderr()).toContain(`DynamoDB   ${dynamo.endpoint}`);
+      expect(dev.stderr()).toContain(`S3         ${s3.endpoint}`);
+      await call(dev, dev.token!, '/api/v1/route', { method: 'POST', body: '{"query":"hello"}' });
+      const res = await call(dev, dev.token!, '/api/v1/packets/download/pcap', {
+        headers: { Accept: 'application/json' },
+      });
+      const { url } = (await res.json()) as { url: string };
+      expect(url.startsWith(`${s3.endpoint}/wirefleet-pcaps/`)).toBe(true);
+      expect(await stopDev(dev)).toBe(0);
+      // The packet went to the external DynamoDB: the embedded one was never started.
+      const { packets } = createRepositories(
+        createStoreClients({
+          region: 'us-east-1',
+          ...DEFAULT_TABLES,
+          dynamoEndpoint: dynamo.endpoint,
+          dynamoCredentials: DYNALITE_CREDENTIALS,
+        }),
+        { region: 'us-east-1', ...DEFAULT_TABLES },
+      );
+      expect(await packets.recent('default', 10)).toHaveLength(1);
+      expect(existsSync(path.join(dataDir, 'external', 'dynamodb'))).toBe(false);
+    } finally {
+      await dynamo.close();
+      await s3.close();
+      await rm(s3Dir, { recursive: true, force: true });
+    }
   });
 
   it.each([
