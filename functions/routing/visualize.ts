@@ -8,7 +8,7 @@ const TITLES: Record<string, [string, string]> = {
   ipv6: ['Outer IPv6 (RLOCs)', 'Inner IPv6 (EIDs)'],
   udp: ['Outer UDP (LISP data port 4341)', 'Inner UDP'],
   lisp: ['LISP data header (RFC 9300)', 'LISP data header (RFC 9300)'],
-  payload: ['Payload', 'Payload (JSON: query + routing metadata)'],
+  payload: ['Payload (JSON: query + routing metadata)', 'Payload'],
 };
 
 /** An ASCII picture of the frame's layers with their field values, decoded from the bytes. */
