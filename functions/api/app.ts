@@ -1,6 +1,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
+import { VERSION } from '../version.js';
 import type { AppDeps, AppEnv } from './env.js';
 import { ApiError } from './errors.js';
 import { bearerAuth } from './middleware/auth.js';
@@ -12,7 +13,7 @@ import { mappingsRoutes } from './routes/mappings.js';
 import { packetRoutes } from './routes/packets.js';
 import { routeRoutes } from './routes/route.js';
 
-export const API_VERSION = '0.1.0';
+export const API_VERSION = VERSION;
 export const MAX_JSON_BODY = 64 * 1024;
 export const MAX_MAPPINGS_BODY = 1024 * 1024;
 

@@ -1,15 +1,18 @@
 import { parseArgs } from 'node:util';
-import { API_VERSION } from '../../functions/api/app.js';
-import { runDev } from './dev.js';
+import { VERSION } from '../../functions/version.js';
 import { UsageError } from './options.js';
-import { runTokenCreate } from './token.js';
 
-const HELP = `wirefleet ${API_VERSION}
+// Commands load their modules on demand: `flows` should not pay for the AWS SDK.
+
+const HELP = `wirefleet ${VERSION}
 
 Usage:
   wirefleet dev                                  run the local stack (API, dynalite, s3rver)
   wirefleet token create --tenant NAME [--instance-id N]
                                                  add a tenant or a further token for one
+  wirefleet flows --read FILE [--format ndjson|csv|table] [--idle-timeout S]
+                  [--active-timeout S] [--max-flows N]
+                                                 meter a pcap/pcapng file into flows
   wirefleet help | --version
 
 Environment: PORT (8000), HOST (127.0.0.1), WIREFLEET_DATA_DIR (.wirefleet),
@@ -24,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'dev':
         parseArgs({ args: rest, options: {}, strict: true });
-        await runDev();
+        await (await import('./dev.js')).runDev();
         return 0;
       case 'token': {
         const { values, positionals } = parseArgs({
@@ -36,12 +39,27 @@ export async function main(argv: string[]): Promise<number> {
         if (positionals[0] !== 'create' || positionals.length !== 1) {
           throw new UsageError('usage: wirefleet token create --tenant NAME [--instance-id N]');
         }
-        await runTokenCreate(values);
+        await (await import('./token.js')).runTokenCreate(values);
+        return 0;
+      }
+      case 'flows': {
+        const { values } = parseArgs({
+          args: rest,
+          options: {
+            read: { type: 'string', short: 'r' },
+            format: { type: 'string' },
+            'idle-timeout': { type: 'string' },
+            'active-timeout': { type: 'string' },
+            'max-flows': { type: 'string' },
+          },
+          strict: true,
+        });
+        (await import('./flows.js')).runFlows(values);
         return 0;
       }
       case '--version':
       case 'version':
-        process.stdout.write(`${API_VERSION}\n`);
+        process.stdout.write(`${VERSION}\n`);
         return 0;
       case undefined:
       case 'help':
@@ -53,8 +71,10 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}" (see wirefleet help)`);
     }
   } catch (error) {
+    // Bad arguments and unreadable capture files exit 2; anything else 1.
     const isUsage =
       error instanceof UsageError ||
+      (error as Error).name === 'CaptureFileError' ||
       (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`wirefleet: ${(error as Error).message}\n`);
     return isUsage ? 2 : 1;

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs the system packages the test suite drives for real (tshark, and Java
-# for DynamoDB Local) when running as root; otherwise says exactly what to install.
+# Installs the system packages the test suite drives for real (tshark; Java for
+# DynamoDB Local; clang with its sanitizer and libFuzzer runtimes for the native
+# engine) when running as root; otherwise says exactly what to install.
 set -euo pipefail
 
 missing=()
 command -v tshark >/dev/null 2>&1 || missing+=(tshark)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+command -v clang >/dev/null 2>&1 || missing+=(clang)
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || missing+=(libclang-rt-14-dev)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

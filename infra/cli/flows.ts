@@ -1,0 +1,70 @@
+import { FlowMeter, InvalidCaptureFileError } from '../../native/index.js';
+import { FLOW_FORMATS, type FlowFormat, flowFormatter } from './flow-format.js';
+import { UsageError } from './options.js';
+
+export interface FlowsOptions {
+  read?: string;
+  format?: string;
+  'idle-timeout'?: string;
+  'active-timeout'?: string;
+  'max-flows'?: string;
+}
+
+/** A capture file could not be read: exit code 2 with one line. */
+export class CaptureFileError extends Error {
+  override readonly name = 'CaptureFileError';
+}
+
+function positiveInt(name: string, value: string | undefined, min: number, max: number) {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name} must be an integer ${min}-${max}, got "${value}"`);
+  }
+  return n;
+}
+
+/**
+ * `wirefleet flows --read FILE`: meters a capture file in the C engine and
+ * prints one flow per line; the summary goes to stderr.
+ */
+export function runFlows(values: FlowsOptions): void {
+  if (!values.read) throw new UsageError('--read FILE is required (a pcap or pcapng file)');
+  const format = (values.format ?? 'ndjson') as FlowFormat;
+  if (!FLOW_FORMATS.includes(format)) {
+    throw new UsageError(`--format must be one of ${FLOW_FORMATS.join(', ')}`);
+  }
+  const meter = new FlowMeter({
+    maxFlows: positiveInt('max-flows', values['max-flows'], 4096, 16_777_216) ?? 1_048_576,
+    idleTimeoutS: positiveInt('idle-timeout', values['idle-timeout'], 1, 604_800),
+    activeTimeoutS: positiveInt('active-timeout', values['active-timeout'], 1, 604_800),
+  });
+  try {
+    const formatter = flowFormatter(format);
+    if (formatter.header) process.stdout.write(formatter.header);
+    let flows = 0;
+    let result: ReturnType<FlowMeter['meterFile']>;
+    try {
+      result = meter.meterFile(values.read, (batch) => {
+        flows += batch.length;
+        process.stdout.write(formatter.rows(batch));
+      });
+    } catch (error) {
+      if (error instanceof InvalidCaptureFileError)
+        throw new CaptureFileError(`${values.read}: ${error.message}`);
+      throw error;
+    }
+    const s = meter.stats();
+    const rate = result.seconds > 0 ? Math.round(result.packets / result.seconds) : 0;
+    process.stderr.write(
+      `wirefleet flows: packets=${s.packets} bytes=${s.bytes} flows=${flows} parse_errors=${s.parse_errors} non_ip=${s.non_ip} evictions=${s.evictions} seconds=${result.seconds.toFixed(3)} packets_per_sec=${rate}\n`,
+    );
+    if (result.error) {
+      throw new CaptureFileError(
+        `${values.read}: corrupt after ${result.packets} packets: ${result.error}`,
+      );
+    }
+  } finally {
+    meter.close();
+  }
+}

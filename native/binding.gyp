@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "wirefleet_engine",
+      "sources": [
+        "binding/addon.cc",
+        "binding/records.cc",
+        "src/parse.c",
+        "src/file_reader.c",
+        "src/flow_table.c",
+        "src/frag_cache.c"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags": ["-Wall", "-Wextra", "-O2", "-fvisibility=hidden"],
+      "cflags_c": ["-std=c11"],
+      "cflags_cc": ["-std=c++17", "-fexceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "libraries": ["-ldl"]
+    }
+  ]
+}

@@ -1,0 +1,189 @@
+// Node binding of the capture engine: a FlowMeter class that meters capture
+// files in C and hands ended flows to JS in batches, plus backend discovery.
+#include <napi.h>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "records.h"
+
+namespace {
+
+constexpr size_t kDefaultBatch = 4096;
+
+class FlowMeter : public Napi::ObjectWrap<FlowMeter> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "FlowMeter",
+                       {InstanceMethod("meterFile", &FlowMeter::MeterFile),
+                        InstanceMethod("stats", &FlowMeter::Stats),
+                        InstanceMethod("snapshot", &FlowMeter::Snapshot),
+                        InstanceMethod("flush", &FlowMeter::Flush),
+                        InstanceMethod("drain", &FlowMeter::Drain),
+                        InstanceMethod("close", &FlowMeter::Close)});
+  }
+
+  explicit FlowMeter(const Napi::CallbackInfo &info) : Napi::ObjectWrap<FlowMeter>(info) {
+    Napi::Env env = info.Env();
+    wf_meter_config config{};
+    if (info.Length() > 0 && info[0].IsObject()) {
+      Napi::Object o = info[0].As<Napi::Object>();
+      config.max_flows = Uint(o, "maxFlows", 65536);
+      config.idle_timeout_s = Uint(o, "idleTimeoutS", 0);
+      config.active_timeout_s = Uint(o, "activeTimeoutS", 0);
+      if (o.Has("seed") && o.Get("seed").IsBigInt()) {
+        bool lossless = true;
+        config.seed = o.Get("seed").As<Napi::BigInt>().Uint64Value(&lossless);
+      }
+    } else {
+      config.max_flows = 65536;
+    }
+    char err[256] = "";
+    meter_ = wf_meter_create(&config, err, sizeof err);
+    if (!meter_) throw Napi::RangeError::New(env, err[0] ? err : "could not create the flow meter");
+  }
+
+  ~FlowMeter() override {
+    if (meter_) wf_meter_destroy(meter_);
+  }
+
+ private:
+  static uint32_t Uint(Napi::Object o, const char *key, uint32_t fallback) {
+    if (!o.Has(key) || o.Get(key).IsUndefined()) return fallback;
+    return o.Get(key).As<Napi::Number>().Uint32Value();
+  }
+
+  wf_meter *Meter(Napi::Env env) {
+    if (!meter_) throw Napi::Error::New(env, "the flow meter is closed");
+    return meter_;
+  }
+
+  // Moves ended flows to JS, `batch` records per callback call.
+  void Deliver(Napi::Env env, const Napi::Function &onFlows, size_t batch) {
+    std::vector<wf_flow_record> buffer(batch);
+    while (wf_meter_pending(meter_) > 0) {
+      size_t n = wf_meter_drain(meter_, buffer.data(), buffer.size());
+      onFlows.Call({FlowRecordsToJs(env, buffer.data(), n)});
+    }
+  }
+
+  // meterFile(path, onFlows, {batch, flushAtEnd}) -> {format, packets, file_bytes, seconds, error}
+  Napi::Value MeterFile(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    wf_meter *meter = Meter(env);
+    std::string path = info[0].As<Napi::String>();
+    Napi::Function onFlows = info[1].As<Napi::Function>();
+    size_t batch = kDefaultBatch;
+    bool flushAtEnd = true;
+    if (info.Length() > 2 && info[2].IsObject()) {
+      Napi::Object o = info[2].As<Napi::Object>();
+      if (o.Has("batch")) batch = std::max<uint32_t>(1, o.Get("batch").As<Napi::Number>().Uint32Value());
+      if (o.Has("flushAtEnd")) flushAtEnd = o.Get("flushAtEnd").ToBoolean();
+    }
+    char err[256] = "";
+    wf_file_reader *reader = wf_file_open(path.c_str(), err, sizeof err);
+    if (!reader) {
+      Napi::Error e = Napi::Error::New(env, err);
+      e.Set("code", "EINVALIDCAPTURE");
+      throw e;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    uint64_t packets = 0;
+    wf_packet packet;
+    int status;
+    while ((status = wf_file_next(reader, &packet, err, sizeof err)) == 1) {
+      wf_meter_packet(meter, packet.linktype, packet.data, packet.caplen, packet.wirelen, packet.ts_ns);
+      // Hand over ended flows now and then so the emit queue never overflows.
+      if ((++packets & 0xffff) == 0 && wf_meter_pending(meter) >= batch) Deliver(env, onFlows, batch);
+    }
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("format", wf_file_format(reader));
+    result.Set("file_bytes", Napi::Number::New(env, static_cast<double>(wf_file_size(reader))));
+    wf_file_close(reader);
+    if (flushAtEnd) wf_meter_flush(meter);
+    Deliver(env, onFlows, batch);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    result.Set("packets", Napi::Number::New(env, static_cast<double>(packets)));
+    result.Set("seconds", Napi::Number::New(env, seconds));
+    result.Set("error", status < 0 ? Napi::Value(Napi::String::New(env, err)) : env.Null());
+    return result;
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo &info) {
+    wf_meter_stats s;
+    wf_meter_get_stats(Meter(info.Env()), &s);
+    return MeterStatsToJs(info.Env(), s);
+  }
+
+  Napi::Value Snapshot(const Napi::CallbackInfo &info) {
+    wf_meter *meter = Meter(info.Env());
+    size_t limit = info.Length() > 0 ? info[0].As<Napi::Number>().Uint32Value() : 1000;
+    std::vector<wf_flow_record> buffer(limit);
+    size_t n = wf_meter_snapshot(meter, buffer.data(), buffer.size());
+    return FlowRecordsToJs(info.Env(), buffer.data(), n);
+  }
+
+  Napi::Value Flush(const Napi::CallbackInfo &info) {
+    wf_meter_flush(Meter(info.Env()));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Drain(const Napi::CallbackInfo &info) {
+    wf_meter *meter = Meter(info.Env());
+    size_t max = info.Length() > 0 ? info[0].As<Napi::Number>().Uint32Value() : kDefaultBatch;
+    std::vector<wf_flow_record> buffer(std::min(max, wf_meter_pending(meter)));
+    size_t n = wf_meter_drain(meter, buffer.data(), buffer.size());
+    return FlowRecordsToJs(info.Env(), buffer.data(), n);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    if (meter_) wf_meter_destroy(meter_);
+    meter_ = nullptr;
+    return info.Env().Undefined();
+  }
+
+  wf_meter *meter_ = nullptr;
+};
+
+Napi::Object Backend(Napi::Env env, const char *name, bool available, const std::string &detail) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", name);
+  o.Set("status", available ? "available" : "unavailable");
+  o.Set("detail", detail);
+  return o;
+}
+
+// What this build can capture with; nothing is listed as available unless it works here.
+Napi::Value Backends(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Array list = Napi::Array::New(env);
+  uint32_t i = 0;
+  list.Set(i++, Backend(env, "file", true, "pcap and pcapng, either byte order, µs or ns, read through mmap"));
+  list.Set(i++, Backend(env, "afpacket", false, "live capture is not built yet in this version"));
+  void *pcap = dlopen("libpcap.so.1", RTLD_LAZY | RTLD_LOCAL);
+  if (!pcap) pcap = dlopen("libpcap.so.0.8", RTLD_LAZY | RTLD_LOCAL);
+  std::string pcapDetail = pcap ? "libpcap runtime found, but the libpcap backend is not built yet"
+                                : "libpcap runtime library not found (apt-get install libpcap0.8)";
+  if (pcap) dlclose(pcap);
+  list.Set(i++, Backend(env, "libpcap", false, pcapDetail));
+  list.Set(i++, Backend(env, "xdp", false, "not built in (needs libxdp/libbpf)"));
+  list.Set(i++, Backend(env, "dpdk", false, "not built in (needs DPDK and dedicated NIC queues)"));
+  list.Set(i++, Backend(env, "pf_ring", false, "not built in (needs the PF_RING kernel module)"));
+  return list;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("FlowMeter", FlowMeter::Init(env));
+  exports.Set("backends", Napi::Function::New(env, Backends));
+  exports.Set("recordSize", Napi::Number::New(env, sizeof(wf_flow_record)));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(wirefleet_engine, Init)
