@@ -8,7 +8,15 @@
         "src/parse.c",
         "src/file_reader.c",
         "src/flow_table.c",
-        "src/frag_cache.c"
+        "src/frag_cache.c",
+        "binding/capture.cc",
+        "src/afpacket.c",
+        "src/bpf.c",
+        "src/pcap_writer.c",
+        "binding/exporter.cc",
+        "src/netflow5.c",
+        "src/ipfix.c",
+        "src/exporter.c"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FlowExporter } from './exporter.js';
 
 /**
  * Typed loader for the C capture engine (native/binding, native/src).
@@ -86,7 +87,7 @@ interface NativeFlowMeter {
   meterFile(
     file: string,
     onFlows: (flows: FlowRecord[]) => void,
-    options?: { batch?: number; flushAtEnd?: boolean },
+    options?: { batch?: number; flushAtEnd?: boolean; exporter?: object },
   ): FileRunResult;
   stats(): MeterStats;
   snapshot(limit?: number): FlowRecord[];
@@ -145,14 +146,18 @@ export class FlowMeter {
   /**
    * Meters a pcap/pcapng file; `onFlows` receives ended flows in batches, and
    * at the end every remaining flow (end_of_capture) unless flushAtEnd is false.
+   * With `exporter`, each batch is exported in C before `onFlows` sees it, and
+   * the exporter is flushed at the end.
    */
   meterFile(
     file: string,
     onFlows: (flows: FlowRecord[]) => void,
-    options: { batch?: number; flushAtEnd?: boolean } = {},
+    options: { batch?: number; flushAtEnd?: boolean; exporter?: FlowExporter } = {},
   ): FileRunResult {
     try {
-      return this.native.meterFile(file, onFlows, options);
+      const { exporter, ...rest } = options;
+      const native = exporter ? { ...rest, exporter: exporter.nativeHandle } : rest;
+      return this.native.meterFile(file, onFlows, native);
     } catch (error) {
       if ((error as { code?: string }).code === 'EINVALIDCAPTURE') {
         throw new InvalidCaptureFileError((error as Error).message);

@@ -1,9 +1,11 @@
-import { isIPv4, parseIPv4, parseIPv6 } from './address.js';
 import { checkUint, need, viewOf } from './bytes.js';
 import { internetChecksum } from './checksum.js';
 import type { Decoded } from './decoded.js';
 import { DecodeError, EncodeError } from './errors.js';
 import { IPPROTO_UDP } from './ip-protocols.js';
+import { type PseudoHeader, pseudoHeaderBytes } from './pseudo-header.js';
+
+export type { PseudoHeader } from './pseudo-header.js';
 
 export interface UdpHeader {
   srcPort: number;
@@ -12,41 +14,13 @@ export interface UdpHeader {
   checksum: number;
 }
 
-/** Addresses of the enclosing IP header; the family is detected from the text form. */
-export type PseudoHeader = { src: string; dst: string };
-
 export type UdpChecksumOption =
   | { checksum: 'compute'; pseudo: PseudoHeader }
   // `pseudo` is optional here only so that a zero checksum over IPv6 can be refused.
   | { checksum: 'zero'; pseudo?: PseudoHeader };
 
-function pseudoBytes(p: PseudoHeader, udpLength: number): { v6: boolean; bytes: Uint8Array } {
-  if (isIPv4(p.src) && isIPv4(p.dst)) {
-    const b = new Uint8Array(12);
-    b.set(parseIPv4(p.src), 0);
-    b.set(parseIPv4(p.dst), 4);
-    b[9] = IPPROTO_UDP;
-    viewOf(b).setUint16(10, udpLength);
-    return { v6: false, bytes: b };
-  }
-  let src: Uint8Array;
-  let dst: Uint8Array;
-  try {
-    src = parseIPv6(p.src);
-    dst = parseIPv6(p.dst);
-  } catch {
-    throw new EncodeError(
-      'udp',
-      `pseudo-header needs two IPv4 or two IPv6 addresses: ${p.src}, ${p.dst}`,
-    );
-  }
-  const b = new Uint8Array(40);
-  b.set(src, 0);
-  b.set(dst, 16);
-  viewOf(b).setUint32(32, udpLength);
-  b[39] = IPPROTO_UDP;
-  return { v6: true, bytes: b };
-}
+const pseudoBytes = (p: PseudoHeader, udpLength: number) =>
+  pseudoHeaderBytes(p, IPPROTO_UDP, udpLength, 'udp');
 
 export function encodeUdp(
   h: { srcPort: number; dstPort: number },

@@ -1,3 +1,4 @@
+import { FlowExporter, InvalidCollectorError, parseCollector } from '../../native/exporter.js';
 import { FlowMeter, InvalidCaptureFileError } from '../../native/index.js';
 import { FLOW_FORMATS, type FlowFormat, flowFormatter } from './flow-format.js';
 import { UsageError } from './options.js';
@@ -8,6 +9,9 @@ export interface FlowsOptions {
   'idle-timeout'?: string;
   'active-timeout'?: string;
   'max-flows'?: string;
+  /** Collectors, HOST:PORT; repeatable and/or comma-separated. */
+  export?: string | string[];
+  'netflow-version'?: string;
 }
 
 /** A capture file could not be read: exit code 2 with one line. */
@@ -24,6 +28,34 @@ function positiveInt(name: string, value: string | undefined, min: number, max: 
   return n;
 }
 
+/** --export values (repeatable, comma-separated) and --netflow-version, validated. */
+function exporterFromArgs(values: FlowsOptions): FlowExporter | undefined {
+  const raw = values.export === undefined ? [] : [values.export].flat();
+  const targets = raw
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+  if (targets.length === 0) {
+    if (raw.length > 0) throw new UsageError('--export needs HOST:PORT');
+    if (values['netflow-version'] !== undefined) {
+      throw new UsageError('--netflow-version only applies with --export HOST:PORT');
+    }
+    return undefined;
+  }
+  const version = values['netflow-version'] ?? '10';
+  if (version !== '5' && version !== '10') {
+    throw new UsageError(`--netflow-version must be 5 or 10 (IPFIX), got "${version}"`);
+  }
+  if (targets.length > 8) throw new UsageError(`--export takes at most 8 collectors`);
+  try {
+    for (const t of targets) parseCollector(t);
+  } catch (error) {
+    if (error instanceof InvalidCollectorError) throw new UsageError(`--export: ${error.message}`);
+    throw error;
+  }
+  return new FlowExporter({ version: version === '5' ? 5 : 10, targets });
+}
+
 /**
  * `wirefleet flows --read FILE`: meters a capture file in the C engine and
  * prints one flow per line; the summary goes to stderr.
@@ -34,6 +66,7 @@ export function runFlows(values: FlowsOptions): void {
   if (!FLOW_FORMATS.includes(format)) {
     throw new UsageError(`--format must be one of ${FLOW_FORMATS.join(', ')}`);
   }
+  const exporter = exporterFromArgs(values);
   const meter = new FlowMeter({
     maxFlows: positiveInt('max-flows', values['max-flows'], 4096, 16_777_216) ?? 1_048_576,
     idleTimeoutS: positiveInt('idle-timeout', values['idle-timeout'], 1, 604_800),
@@ -45,10 +78,14 @@ export function runFlows(values: FlowsOptions): void {
     let flows = 0;
     let result: ReturnType<FlowMeter['meterFile']>;
     try {
-      result = meter.meterFile(values.read, (batch) => {
-        flows += batch.length;
-        process.stdout.write(formatter.rows(batch));
-      });
+      result = meter.meterFile(
+        values.read,
+        (batch) => {
+          flows += batch.length;
+          process.stdout.write(formatter.rows(batch));
+        },
+        { exporter },
+      );
     } catch (error) {
       if (error instanceof InvalidCaptureFileError)
         throw new CaptureFileError(`${values.read}: ${error.message}`);
@@ -56,8 +93,12 @@ export function runFlows(values: FlowsOptions): void {
     }
     const s = meter.stats();
     const rate = result.seconds > 0 ? Math.round(result.packets / result.seconds) : 0;
+    const x = exporter?.stats();
+    const exported = x
+      ? ` exported=${x.records_sent} datagrams=${x.datagrams_sent} export_errors=${x.send_errors} skipped_v6=${x.records_skipped}`
+      : '';
     process.stderr.write(
-      `wirefleet flows: packets=${s.packets} bytes=${s.bytes} flows=${flows} parse_errors=${s.parse_errors} non_ip=${s.non_ip} evictions=${s.evictions} seconds=${result.seconds.toFixed(3)} packets_per_sec=${rate}\n`,
+      `wirefleet flows: packets=${s.packets} bytes=${s.bytes} flows=${flows} parse_errors=${s.parse_errors} non_ip=${s.non_ip} evictions=${s.evictions} seconds=${result.seconds.toFixed(3)} packets_per_sec=${rate}${exported}\n`,
     );
     if (result.error) {
       throw new CaptureFileError(
@@ -66,5 +107,6 @@ export function runFlows(values: FlowsOptions): void {
     }
   } finally {
     meter.close();
+    exporter?.close();
   }
 }

@@ -12,7 +12,14 @@ Usage:
                                                  add a tenant or a further token for one
   wirefleet flows --read FILE [--format ndjson|csv|table] [--idle-timeout S]
                   [--active-timeout S] [--max-flows N]
-                                                 meter a pcap/pcapng file into flows
+                  [--export HOST:PORT[,HOST:PORT...]] [--netflow-version 5|10]
+                                                 meter a pcap/pcapng file into flows;
+                                                 --export also sends them as IPFIX (10,
+                                                 default) or NetFlow v5 to collectors
+  wirefleet capture --interface IF [--backend afpacket] [--filter EXPR] [--seconds N]
+                    [--write FILE] [--snaplen N] [--buffer-mb N] [--promiscuous]
+                                                 capture live (AF_PACKET, needs CAP_NET_RAW)
+                                                 into flows (ndjson); counters on stderr
   wirefleet help | --version
 
 Environment: PORT (8000), HOST (127.0.0.1), WIREFLEET_DATA_DIR (.wirefleet),
@@ -51,10 +58,30 @@ export async function main(argv: string[]): Promise<number> {
             'idle-timeout': { type: 'string' },
             'active-timeout': { type: 'string' },
             'max-flows': { type: 'string' },
+            export: { type: 'string', multiple: true },
+            'netflow-version': { type: 'string' },
           },
           strict: true,
         });
         (await import('./flows.js')).runFlows(values);
+        return 0;
+      }
+      case 'capture': {
+        const { values } = parseArgs({
+          args: rest,
+          options: {
+            interface: { type: 'string', short: 'i' },
+            backend: { type: 'string' },
+            filter: { type: 'string', short: 'f' },
+            seconds: { type: 'string' },
+            write: { type: 'string', short: 'w' },
+            snaplen: { type: 'string', short: 's' },
+            'buffer-mb': { type: 'string' },
+            promiscuous: { type: 'boolean' },
+          },
+          strict: true,
+        });
+        await (await import('./capture.js')).runCapture(values);
         return 0;
       }
       case '--version':

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "capture.h"
+#include "exporter.h"
 #include "records.h"
 
 namespace {
@@ -63,15 +65,18 @@ class FlowMeter : public Napi::ObjectWrap<FlowMeter> {
   }
 
   // Moves ended flows to JS, `batch` records per callback call.
-  void Deliver(Napi::Env env, const Napi::Function &onFlows, size_t batch) {
+  // With an exporter, each batch goes to the collectors in C first (fast path).
+  void Deliver(Napi::Env env, const Napi::Function &onFlows, size_t batch,
+               wf_exporter *exporter = nullptr) {
     std::vector<wf_flow_record> buffer(batch);
     while (wf_meter_pending(meter_) > 0) {
       size_t n = wf_meter_drain(meter_, buffer.data(), buffer.size());
+      if (exporter) wf_exporter_send(exporter, buffer.data(), n);
       onFlows.Call({FlowRecordsToJs(env, buffer.data(), n)});
     }
   }
 
-  // meterFile(path, onFlows, {batch, flushAtEnd}) -> {format, packets, file_bytes, seconds, error}
+  // meterFile(path, onFlows, {batch, flushAtEnd, exporter}) -> {format, packets, file_bytes, seconds, error}
   Napi::Value MeterFile(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     wf_meter *meter = Meter(env);
@@ -79,10 +84,12 @@ class FlowMeter : public Napi::ObjectWrap<FlowMeter> {
     Napi::Function onFlows = info[1].As<Napi::Function>();
     size_t batch = kDefaultBatch;
     bool flushAtEnd = true;
+    wf_exporter *exporter = nullptr;
     if (info.Length() > 2 && info[2].IsObject()) {
       Napi::Object o = info[2].As<Napi::Object>();
       if (o.Has("batch")) batch = std::max<uint32_t>(1, o.Get("batch").As<Napi::Number>().Uint32Value());
       if (o.Has("flushAtEnd")) flushAtEnd = o.Get("flushAtEnd").ToBoolean();
+      if (o.Has("exporter") && !o.Get("exporter").IsUndefined()) exporter = UnwrapExporter(o.Get("exporter"));
     }
     char err[256] = "";
     wf_file_reader *reader = wf_file_open(path.c_str(), err, sizeof err);
@@ -98,14 +105,15 @@ class FlowMeter : public Napi::ObjectWrap<FlowMeter> {
     while ((status = wf_file_next(reader, &packet, err, sizeof err)) == 1) {
       wf_meter_packet(meter, packet.linktype, packet.data, packet.caplen, packet.wirelen, packet.ts_ns);
       // Hand over ended flows now and then so the emit queue never overflows.
-      if ((++packets & 0xffff) == 0 && wf_meter_pending(meter) >= batch) Deliver(env, onFlows, batch);
+      if ((++packets & 0xffff) == 0 && wf_meter_pending(meter) >= batch) Deliver(env, onFlows, batch, exporter);
     }
     Napi::Object result = Napi::Object::New(env);
     result.Set("format", wf_file_format(reader));
     result.Set("file_bytes", Napi::Number::New(env, static_cast<double>(wf_file_size(reader))));
     wf_file_close(reader);
     if (flushAtEnd) wf_meter_flush(meter);
-    Deliver(env, onFlows, batch);
+    Deliver(env, onFlows, batch, exporter);
+    if (exporter) wf_exporter_flush(exporter);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     result.Set("packets", Napi::Number::New(env, static_cast<double>(packets)));
@@ -164,13 +172,15 @@ Napi::Value Backends(const Napi::CallbackInfo &info) {
   Napi::Array list = Napi::Array::New(env);
   uint32_t i = 0;
   list.Set(i++, Backend(env, "file", true, "pcap and pcapng, either byte order, µs or ns, read through mmap"));
-  list.Set(i++, Backend(env, "afpacket", false, "live capture is not built yet in this version"));
-  void *pcap = dlopen("libpcap.so.1", RTLD_LAZY | RTLD_LOCAL);
-  if (!pcap) pcap = dlopen("libpcap.so.0.8", RTLD_LAZY | RTLD_LOCAL);
-  std::string pcapDetail = pcap ? "libpcap runtime found, but the libpcap backend is not built yet"
-                                : "libpcap runtime library not found (apt-get install libpcap0.8)";
-  if (pcap) dlclose(pcap);
-  list.Set(i++, Backend(env, "libpcap", false, pcapDetail));
+  char pcapVersion[200] = "";
+  const bool pcap = wf_libpcap_available(pcapVersion, sizeof pcapVersion);
+  list.Set(i++, Backend(env, "afpacket", true,
+                        std::string("TPACKET_V3 ring, fanout, BPF via libpcap; ") +
+                            (pcap ? std::string("filters available (") + pcapVersion + ")"
+                                  : "filters unavailable: libpcap runtime not found")));
+  list.Set(i++, Backend(env, "libpcap", false,
+                        pcap ? "loaded for BPF filters only; libpcap capture backend not built"
+                             : "libpcap runtime library not found (apt-get install libpcap0.8)"));
   list.Set(i++, Backend(env, "xdp", false, "not built in (needs libxdp/libbpf)"));
   list.Set(i++, Backend(env, "dpdk", false, "not built in (needs DPDK and dedicated NIC queues)"));
   list.Set(i++, Backend(env, "pf_ring", false, "not built in (needs the PF_RING kernel module)"));
@@ -180,6 +190,8 @@ Napi::Value Backends(const Napi::CallbackInfo &info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("FlowMeter", FlowMeter::Init(env));
   exports.Set("backends", Napi::Function::New(env, Backends));
+  exports.Set("LiveCapture", InitCapture(env));
+  exports.Set("Exporter", InitExporter(env));
   exports.Set("recordSize", Napi::Number::New(env, sizeof(wf_flow_record)));
   return exports;
 }

@@ -1,13 +1,17 @@
 /*
  * Writes fuzz seeds at run time (nothing is committed):
- *   gen_seeds PARSE_DIR FILE_DIR [capture files...]
+ *   gen_seeds PARSE_DIR FILE_DIR [CAPTURE_DIR]
  * PARSE_DIR gets hand-built frames plus the first frames of each capture given
  * (prefixed with the fuzz_parse link-type byte); FILE_DIR gets small hand-built
  * pcap/pcapng files plus copies of the small captures given.
  */
+#define _POSIX_C_SOURCE 200809L
+
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../src/wirefleet.h"
 
@@ -152,14 +156,29 @@ static void from_capture(const char *path, const char *parse_dir, const char *fi
   wf_file_close(r);
 }
 
+static void from_dir(const char *dir, const char *parse_dir, const char *file_dir) {
+  DIR *d = opendir(dir);
+  if (d == NULL) return; /* the shared corpus is optional */
+  struct dirent *e;
+  char path[4096];
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    from_capture(path, parse_dir, file_dir); /* non-captures are refused by wf_file_open */
+  }
+  closedir(d);
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s PARSE_DIR FILE_DIR [capture files...]\n", argv[0]);
+    fprintf(stderr, "usage: %s PARSE_DIR FILE_DIR [CAPTURE_DIR]\n", argv[0]);
     return 2;
   }
+  mkdir(argv[1], 0755); /* EEXIST is fine; a real failure shows up at the first fopen */
+  mkdir(argv[2], 0755);
   builtin_frames(argv[1]);
   builtin_files(argv[2]);
-  for (int i = 3; i < argc; i++) from_capture(argv[i], argv[1], argv[2]);
+  if (argc > 3) from_dir(argv[3], argv[1], argv[2]);
   printf("gen_seeds: %u seeds\n", seq);
   return 0;
 }

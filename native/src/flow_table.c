@@ -5,9 +5,10 @@
  *   index), load <= 0.75, linear probing bounded by PROBE_MAX, deletion by
  *   backward shift (no tombstones). Slot 0 = empty, so calloc'd pages stay
  *   untouched until used.
- * - flows[]: slab of max_flows records, handed out by a bump index then a
- *   free list. Each record sits on two intrusive lists: LRU (by last
- *   activity) and AGE (by creation), so expiry and eviction pop list heads.
+ * - flows[]: slab of max_flows 128-byte records, handed out by a bump index
+ *   then a free list. Each record sits on two intrusive lists: LRU (by last
+ *   activity, requeued at most once per capture second) and AGE (by
+ *   creation), so expiry and eviction work from the list heads.
  * - ended records go to a bounded FIFO emit queue that the caller drains.
  */
 #include <stdio.h>
@@ -26,6 +27,14 @@
 #define QUEUE_MIN 1024
 #define TCP_FIN 0x01
 #define TCP_RST 0x04
+#define BATCH 64         /* wf_meter_packets: frames parsed and hashed ahead */
+#define PREFETCH_AHEAD 8 /* records fetched this many packets ahead */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch((p), 1)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
 
 enum { LRU = 0, AGE = 1 };
 
@@ -33,17 +42,20 @@ typedef struct wf_link {
   uint32_t prev, next;
 } wf_link;
 
-/* 120 bytes; the first cache line holds everything a lookup compares. */
+/* Two cache lines: the first holds what a lookup and timeout check read,
+ * the second the counters and list links. */
 typedef struct flow {
-  uint64_t id;               /* seeded hash of the canonical key = flow_id */
+  _Alignas(64) uint64_t id;  /* seeded hash of the canonical key = flow_id */
   uint8_t src[16], dst[16];  /* initiator first */
   uint16_t src_port, dst_port, vlan_id;
   uint8_t family, protocol;
   uint64_t first_ns, last_ns;
   uint64_t packets[2], bytes[2]; /* [0] initiator -> responder, [1] reverse */
   wf_link link[2];               /* LRU and AGE; link[LRU].next is also the free-list link */
+  uint64_t lru_ns;               /* when last queued at the LRU tail */
   uint8_t tcp_flags, state, fin_dirs;
 } flow;
+_Static_assert(sizeof(flow) == 128, "flow record should be two cache lines");
 
 struct wf_meter {
   uint32_t *slots;
@@ -64,31 +76,35 @@ static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UI
 /* ---- key and hash ---- */
 
 /* Hash of the canonical key: the lower (address, port) end first, so both
- * directions of a conversation hash alike. */
+ * directions of a conversation hash alike. Any total order will do, so the
+ * addresses compare as native words. */
 static uint64_t key_hash(const wf_meter *m, const wf_parsed *p, uint16_t sp, uint16_t dp) {
-  const uint8_t *a = p->src, *b = p->dst;
-  int c = memcmp(a, b, 16);
-  if (c > 0 || (c == 0 && sp > dp)) {
-    const uint8_t *t = a;
+  uint64_t a0 = wf_load64(p->src), a1 = wf_load64(p->src + 8);
+  uint64_t b0 = wf_load64(p->dst), b1 = wf_load64(p->dst + 8);
+  if (a0 > b0 || (a0 == b0 && (a1 > b1 || (a1 == b1 && sp > dp)))) {
+    uint64_t t0 = a0, t1 = a1;
     uint16_t tp = sp;
-    a = b, b = t, sp = dp, dp = tp;
+    a0 = b0, a1 = b1, b0 = t0, b1 = t1, sp = dp, dp = tp;
   }
   uint64_t w[5] = {(uint64_t)p->family | (uint64_t)p->protocol << 8 |
                        (uint64_t)p->vlan_id << 16 | (uint64_t)sp << 32 | (uint64_t)dp << 48,
-                   wf_load64(a), wf_load64(a + 8), wf_load64(b), wf_load64(b + 8)};
+                   a0, a1, b0, b1};
   return wf_hash40(w, m->seed);
 }
 
-/* 0 = packet goes initiator -> responder, 1 = reverse, -1 = another flow. */
+/* 0 = packet goes initiator -> responder, 1 = reverse, -1 = another flow.
+ * No early exits: the direction is a coin flip the branch predictor loses. */
 static int flow_dir(const flow *f, const wf_parsed *p, uint16_t sp, uint16_t dp) {
-  if (f->family != p->family || f->protocol != p->protocol || f->vlan_id != p->vlan_id) return -1;
-  if (f->src_port == sp && f->dst_port == dp && memcmp(f->src, p->src, 16) == 0 &&
-      memcmp(f->dst, p->dst, 16) == 0)
-    return 0;
-  if (f->src_port == dp && f->dst_port == sp && memcmp(f->src, p->dst, 16) == 0 &&
-      memcmp(f->dst, p->src, 16) == 0)
-    return 1;
-  return -1;
+  uint64_t s0 = wf_load64(p->src), s1 = wf_load64(p->src + 8);
+  uint64_t d0 = wf_load64(p->dst), d1 = wf_load64(p->dst + 8);
+  uint64_t f0 = wf_load64(f->src), f1 = wf_load64(f->src + 8);
+  uint64_t g0 = wf_load64(f->dst), g1 = wf_load64(f->dst + 8);
+  int same = (f->family == p->family) & (f->protocol == p->protocol) & (f->vlan_id == p->vlan_id);
+  int fwd = (f0 == s0) & (f1 == s1) & (g0 == d0) & (g1 == d1) & (f->src_port == sp) &
+            (f->dst_port == dp);
+  int rev = (f0 == d0) & (f1 == d1) & (g0 == s0) & (g1 == s1) & (f->src_port == dp) &
+            (f->dst_port == sp);
+  return same & (fwd | rev) ? !fwd : -1;
 }
 
 /* ---- hash table ---- */
@@ -159,24 +175,14 @@ static void list_append(wf_meter *m, int l, uint32_t i) {
 /* ---- emit queue ---- */
 
 static void to_record(const flow *f, int reason, wf_flow_record *r) {
-  memset(r, 0, sizeof *r);
-  r->flow_id = f->id;
-  r->family = f->family;
-  r->protocol = f->protocol;
-  r->vlan_id = f->vlan_id;
+  *r = (wf_flow_record){.flow_id = f->id, .family = f->family, .protocol = f->protocol,
+                        .vlan_id = f->vlan_id, .src_port = f->src_port, .dst_port = f->dst_port,
+                        .packets_fwd = f->packets[0], .packets_rev = f->packets[1],
+                        .bytes_fwd = f->bytes[0], .bytes_rev = f->bytes[1],
+                        .first_ns = f->first_ns, .last_ns = f->last_ns, .tcp_flags = f->tcp_flags,
+                        .state = f->state, .end_reason = (uint8_t)reason};
   memcpy(r->src, f->src, 16);
   memcpy(r->dst, f->dst, 16);
-  r->src_port = f->src_port;
-  r->dst_port = f->dst_port;
-  r->packets_fwd = f->packets[0];
-  r->packets_rev = f->packets[1];
-  r->bytes_fwd = f->bytes[0];
-  r->bytes_rev = f->bytes[1];
-  r->first_ns = f->first_ns;
-  r->last_ns = f->last_ns;
-  r->tcp_flags = f->tcp_flags;
-  r->state = f->state;
-  r->end_reason = (uint8_t)reason;
 }
 
 static int queue_grow(wf_meter *m) {
@@ -238,8 +244,11 @@ static void evict_in_run(wf_meter *m, uint64_t h) {
 static uint32_t flow_new(wf_meter *m, uint64_t h, const wf_parsed *p, uint16_t sp, uint16_t dp,
                          uint64_t ts) {
   if (m->free_head == NIL && m->bump == m->cap) {
-    end_flow(m, m->head[LRU], WF_END_EVICTED); /* table full: drop the least recently active */
-    m->st.evictions++;
+    /* Table full: end the least recently active flow (it may just be idle
+     * and not yet expired, expiry running once a second). */
+    int reason = timed_out(m, &m->flows[m->head[LRU]], ts);
+    end_flow(m, m->head[LRU], reason != WF_END_NONE ? reason : WF_END_EVICTED);
+    m->st.evictions += reason == WF_END_NONE;
   }
   uint32_t pos;
   while ((pos = table_free_pos(m, h)) == NIL) evict_in_run(m, h);
@@ -251,17 +260,11 @@ static uint32_t flow_new(wf_meter *m, uint64_t h, const wf_parsed *p, uint16_t s
     idx = m->bump++;
   }
   flow *f = &m->flows[idx];
-  memset(f, 0, sizeof *f);
-  f->id = h;
+  *f = (flow){.id = h, .src_port = sp, .dst_port = dp, .vlan_id = p->vlan_id,
+              .family = p->family, .protocol = p->protocol, .first_ns = ts, .last_ns = ts,
+              .lru_ns = ts, .state = WF_STATE_ACTIVE};
   memcpy(f->src, p->src, 16);
   memcpy(f->dst, p->dst, 16);
-  f->src_port = sp;
-  f->dst_port = dp;
-  f->vlan_id = p->vlan_id;
-  f->family = p->family;
-  f->protocol = p->protocol;
-  f->first_ns = f->last_ns = ts;
-  f->state = WF_STATE_ACTIVE;
   m->slots[pos] = tag_of(h) << 24 | idx;
   list_append(m, LRU, idx);
   list_append(m, AGE, idx);
@@ -284,7 +287,23 @@ static void tcp_update(wf_meter *m, uint32_t idx, uint8_t flags, int dir) {
   if (f->state == WF_STATE_CLOSED) end_flow(m, idx, WF_END_FIN_RST);
 }
 
-static void meter(wf_meter *m, const wf_parsed *p, uint64_t ts) {
+/* Key hash of a packet, or 0 for a later fragment, whose ports come from
+ * the fragment cache when it is metered. */
+static uint64_t pre_hash(const wf_meter *m, const wf_parsed *p) {
+  return p->fragment == WF_FRAG_LATER ? 0 : key_hash(m, p, p->src_port, p->dst_port);
+}
+
+/* Prefetches the records whose slot tag matches, up to the run's end. */
+static void prefetch_flow(const wf_meter *m, uint64_t h) {
+  uint32_t tag = tag_of(h), pos = (uint32_t)h & m->mask, s;
+  for (int d = 0; d < 8 && (s = m->slots[pos]) != SLOT_EMPTY; d++, pos = (pos + 1) & m->mask) {
+    if (s >> 24 != tag) continue;
+    PREFETCH(&m->flows[s & IDX_MASK]);
+    PREFETCH((const char *)&m->flows[s & IDX_MASK] + 64);
+  }
+}
+
+static void meter(wf_meter *m, const wf_parsed *p, uint64_t ts, uint64_t h) {
   uint16_t sp = p->src_port, dp = p->dst_port;
   int later = p->fragment == WF_FRAG_LATER;
   if (later) {
@@ -298,7 +317,7 @@ static void meter(wf_meter *m, const wf_parsed *p, uint64_t ts) {
   m->st.ip_packets++;
   m->st.bytes += p->ip_bytes;
 
-  uint64_t h = key_hash(m, p, sp, dp);
+  if (later) h = key_hash(m, p, sp, dp);
   int dir = 0;
   uint32_t idx = table_find(m, h, p, sp, dp, &dir);
   if (idx != NIL) {
@@ -311,7 +330,10 @@ static void meter(wf_meter *m, const wf_parsed *p, uint64_t ts) {
   if (idx == NIL) {
     idx = flow_new(m, h, p, sp, dp, ts);
     dir = 0;
-  } else if (m->tail[LRU] != idx) {
+  } else if (ts - m->flows[idx].lru_ns >= NS_PER_S) { /* also when time stepped back */
+    /* Requeue at most once a second: the list neighbours are cold cache
+     * lines. wf_meter_expire allows for the up to 1 s of slack. */
+    m->flows[idx].lru_ns = ts;
     list_unlink(m, LRU, idx);
     list_append(m, LRU, idx);
   }
@@ -359,7 +381,8 @@ wf_meter *wf_meter_create(const wf_meter_config *config, char *err, size_t errle
   wf_meter *m = calloc(1, sizeof *m);
   if (m) {
     m->slots = calloc(nslots, sizeof *m->slots);
-    m->flows = calloc(cap, sizeof *m->flows); /* lazily zeroed pages: RSS grows with use */
+    /* never read before flow_new writes it: untouched pages cost no RSS */
+    m->flows = aligned_alloc(64, (size_t)cap * sizeof *m->flows);
   }
   if (!m || !m->slots || !m->flows) {
     if (err && errlen) snprintf(err, errlen, "out of memory for %u flows", cap);
@@ -392,7 +415,7 @@ void wf_meter_packet(wf_meter *m, int linktype, const uint8_t *data, uint32_t ca
   m->st.packets++;
   tick(m, ts_ns);
   int r = wf_parse(linktype, data, caplen, wirelen, &p);
-  if (r == WF_PARSE_OK) meter(m, &p, ts_ns);
+  if (r == WF_PARSE_OK) meter(m, &p, ts_ns, pre_hash(m, &p));
   else if (r == WF_PARSE_NOT_IP) m->st.non_ip++;
   else m->st.parse_errors++;
 }
@@ -400,13 +423,48 @@ void wf_meter_packet(wf_meter *m, int linktype, const uint8_t *data, uint32_t ca
 void wf_meter_parsed(wf_meter *m, const wf_parsed *p, uint64_t ts_ns) {
   m->st.packets++;
   tick(m, ts_ns);
-  meter(m, p, ts_ns);
+  meter(m, p, ts_ns, pre_hash(m, p));
+}
+
+/* Same as wf_meter_packet on each packet, but parses and hashes BATCH
+ * packets first and prefetches their slots and records, so the cache misses
+ * of a large table overlap instead of queueing one after another. */
+void wf_meter_packets(wf_meter *m, const wf_packet *pk, size_t n) {
+  wf_parsed p[BATCH];
+  uint64_t h[BATCH];
+  int ok[BATCH];
+  while (n > 0) {
+    size_t c = n < BATCH ? n : BATCH;
+    for (size_t i = 0; i < c; i++) {
+      int r = wf_parse(pk[i].linktype, pk[i].data, pk[i].caplen, pk[i].wirelen, &p[i]);
+      m->st.packets++;
+      m->st.non_ip += r == WF_PARSE_NOT_IP;
+      m->st.parse_errors += r < 0;
+      if ((ok[i] = r == WF_PARSE_OK) != 0) {
+        h[i] = pre_hash(m, &p[i]);
+        PREFETCH(&m->slots[(uint32_t)h[i] & m->mask]);
+      }
+    }
+    for (size_t i = 0; i < c; i++) { /* in order, ticking on every frame as wf_meter_packet does */
+      if (i + PREFETCH_AHEAD < c && ok[i + PREFETCH_AHEAD]) prefetch_flow(m, h[i + PREFETCH_AHEAD]);
+      tick(m, pk[i].ts_ns);
+      if (ok[i]) meter(m, &p[i], pk[i].ts_ns, h[i]);
+    }
+    pk += c;
+    n -= c;
+  }
 }
 
 void wf_meter_expire(wf_meter *m, uint64_t now_ns) {
+  /* LRU order is by lru_ns and a flow's last packet came less than 1 s after
+   * it, so every idle flow is in the head run queued >= idle ago; the rest
+   * of that run (one second's worth) stays. */
   int r;
-  while (m->head[LRU] != NIL && (r = timed_out(m, &m->flows[m->head[LRU]], now_ns)) != 0)
-    end_flow(m, m->head[LRU], r);
+  for (uint32_t i = m->head[LRU], next; i != NIL; i = next) {
+    next = m->flows[i].link[LRU].next;
+    if (sat_add(m->flows[i].lru_ns, m->idle_ns) > now_ns) break;
+    if ((r = timed_out(m, &m->flows[i], now_ns)) != 0) end_flow(m, i, r);
+  }
   while (m->head[AGE] != NIL && (r = timed_out(m, &m->flows[m->head[AGE]], now_ns)) != 0)
     end_flow(m, m->head[AGE], r);
 }

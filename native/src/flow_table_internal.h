@@ -1,6 +1,7 @@
 /*
- * Internals shared by flow_table.c and frag_cache.c: the seeded key hash and
- * the fragment cache that lets later IP fragments find their flow's ports.
+ * Internals of the flow meter: the seeded key hash (flow_table.c,
+ * frag_cache.c), the batched metering entry point, and the fragment cache
+ * that lets later IP fragments find their flow's ports.
  */
 #ifndef WF_FLOW_TABLE_INTERNAL_H
 #define WF_FLOW_TABLE_INTERNAL_H

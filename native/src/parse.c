@@ -5,12 +5,18 @@
  * formed past the captured bytes. Decisions worth knowing:
  *  - Truncated link/IP headers (incl. IPv4 options, IPv6 extension headers)
  *    -> WF_PARSE_TRUNCATED: without them the flow key is unknown.
- *  - A transport header cut by caplen is not an error: the packet is metered
- *    at the IP layer with has_ports = 0. Ports need only their first 4 bytes
- *    (2 for ICMP type/code); TCP flags need 14 bytes, else they stay 0.
+ *  - A transport header is TRUNCATED only when a field the meter uses was cut:
+ *    ports (4 bytes), TCP flags (14 bytes), ICMP type/code (2 bytes). A FIN
+ *    whose flags were never captured must not be metered as a plain packet,
+ *    yet snaplen-68 IPv6 captures (14 + 40 + 14) still meter in full.
+ *  - An IP length that claims more bytes than the frame had on the wire is
+ *    MALFORMED (inconsistent lengths); snaplen cuts are fine (caplen < wire).
  *  - ip_bytes comes from the IP header (snaplen-cut packets count their
- *    original size). A length field of 0 (TSO/GSO captures, IPv6 jumbograms)
- *    falls back to the frame's wire length, as Wireshark does.
+ *    original size). A length field of 0 (TSO/GSO captures, IPv6 jumbograms
+ *    and BIG TCP) falls back to the frame's wire length minus the L2 header.
+ *  - Fragments need MF or a non-zero offset; an "atomic" fragment (offset 0,
+ *    no MF, RFC 6946) is a whole packet and parses as WF_FRAG_NONE.
+ *  - Unless WF_PARSE_OK (or NOT_IP: VLAN fields), *out is partial: ignore it.
  */
 #include <string.h>
 
@@ -21,6 +27,7 @@
 #define ETHERTYPE_IPV6 0x86dd
 #define MAX_IPV6_EXT_HEADERS 16
 
+/* Trailing '_': no clash with <netinet/in.h> macros in a unity build. */
 enum { IPPROTO_HOPOPTS_ = 0, IPPROTO_ICMP_ = 1, IPPROTO_TCP_ = 6, IPPROTO_DCCP_ = 33,
        IPPROTO_UDP_ = 17, IPPROTO_ROUTING_ = 43, IPPROTO_FRAGMENT_ = 44, IPPROTO_AH_ = 51,
        IPPROTO_ICMPV6_ = 58, IPPROTO_NONE_ = 59, IPPROTO_DSTOPTS_ = 60, IPPROTO_SCTP_ = 132,
@@ -96,7 +103,7 @@ static int link_layer(int linktype, const uint8_t *d, size_t len, wf_parsed *out
 }
 
 static int ports(const uint8_t *d, size_t off, size_t cap_end, wf_parsed *out) {
-  if (!wf_have(cap_end, off, 4)) return WF_PARSE_OK; /* cut by snaplen: metered without ports */
+  if (!wf_have(cap_end, off, 4)) return WF_PARSE_TRUNCATED;
   out->src_port = wf_be16(d, off);
   out->dst_port = wf_be16(d, off + 2);
   out->has_ports = 1;
@@ -116,7 +123,8 @@ static int transport(const uint8_t *d, size_t off, size_t cap_end, size_t decl_e
       if (doff < 20) return WF_PARSE_MALFORMED;
       if (out->fragment == WF_FRAG_NONE && !wf_have(decl_end, off, doff)) return WF_PARSE_MALFORMED;
     }
-    if (wf_have(cap_end, off, 14)) out->tcp_flags = d[off + 13];
+    if (!wf_have(cap_end, off, 14)) return WF_PARSE_TRUNCATED;
+    out->tcp_flags = d[off + 13];
     return ports(d, off, cap_end, out);
   case IPPROTO_UDP_:
   case IPPROTO_UDPLITE_:
@@ -125,7 +133,7 @@ static int transport(const uint8_t *d, size_t off, size_t cap_end, size_t decl_e
     return ports(d, off, cap_end, out); /* all start with source and destination port */
   case IPPROTO_ICMP_:
   case IPPROTO_ICMPV6_:
-    if (!wf_have(cap_end, off, 2)) return WF_PARSE_OK;
+    if (!wf_have(cap_end, off, 2)) return WF_PARSE_TRUNCATED;
     out->src_port = 0;
     out->dst_port = (uint16_t)(d[off] << 8 | d[off + 1]); /* NetFlow: type << 8 | code */
     out->has_ports = 1;
@@ -142,7 +150,7 @@ static int parse_ipv4(const uint8_t *d, size_t caplen, size_t wire, size_t l3, w
   if (ihl < 20) return WF_PARSE_MALFORMED;
   size_t ip_len = wf_be16(d, l3 + 2);
   if (ip_len == 0) ip_len = wire - l3; /* TSO: the NIC fills the length in later */
-  if (ip_len < ihl) return WF_PARSE_MALFORMED;
+  if (ip_len < ihl || l3 + ip_len > wire) return WF_PARSE_MALFORMED;
   if (!wf_have(caplen, l3, ihl)) return WF_PARSE_TRUNCATED; /* options cut off */
 
   out->family = 4;
@@ -168,6 +176,8 @@ static int parse_ipv6(const uint8_t *d, size_t caplen, size_t wire, size_t l3, w
   uint8_t nh = d[l3 + 6];
   /* 0 = jumbogram (RFC 2675) or a GSO capture: take the frame's length instead. */
   size_t ip_len = payload != 0 || nh == IPPROTO_NONE_ ? 40 + payload : wire - l3;
+
+  if (l3 + ip_len > wire) return WF_PARSE_MALFORMED;
 
   out->family = 6;
   out->ip_bytes = (uint32_t)min_size(ip_len, UINT32_MAX);

@@ -29,8 +29,8 @@ extern "C" {
 enum wf_parse_result {
   WF_PARSE_OK = 0,          /* an IPv4/IPv6 packet, fields filled in */
   WF_PARSE_NOT_IP = 1,      /* valid frame but not IP (ARP, STP...): not metered, not an error */
-  WF_PARSE_TRUNCATED = -1,  /* a header runs past caplen */
-  WF_PARSE_MALFORMED = -2,  /* inconsistent lengths, bad version, bad header length */
+  WF_PARSE_TRUNCATED = -1,  /* a header, or a transport field the meter uses (ports, TCP flags), runs past caplen */
+  WF_PARSE_MALFORMED = -2,  /* inconsistent lengths (incl. IP length beyond the wire length), bad version, bad header length */
   WF_PARSE_UNSUPPORTED_LINKTYPE = -3,
 };
 
@@ -149,6 +149,9 @@ void wf_meter_packet(wf_meter *m, int linktype, const uint8_t *data, uint32_t ca
                      uint32_t wirelen, uint64_t ts_ns);
 /* Meters an already parsed packet. */
 void wf_meter_parsed(wf_meter *m, const wf_parsed *p, uint64_t ts_ns);
+/* Meters n frames exactly like n wf_meter_packet calls, but parses and hashes
+ * them in batches and prefetches table slots and records so cache misses overlap. */
+void wf_meter_packets(wf_meter *m, const wf_packet *pkts, size_t n);
 
 /* Ends flows whose idle or active timeout passed by now_ns (also done inside
  * wf_meter_packet as capture time advances). Ended records wait in the emit queue. */
@@ -167,6 +170,99 @@ void wf_meter_get_stats(const wf_meter *m, wf_meter_stats *out);
 
 /* TCP flags byte as "SYN|ACK|FIN" (order: SYN ACK FIN RST PSH URG ECE CWR; "" for none). buf >= 40. */
 void wf_tcp_flags_string(uint8_t flags, char *buf, size_t len);
+
+
+/* ---- flow export (exporter.c, netflow5.c, ipfix.c) ---- */
+
+enum wf_export_version { WF_EXPORT_NETFLOW5 = 5, WF_EXPORT_IPFIX = 10 };
+
+typedef struct wf_exporter_config {
+  int version;                 /* 5 or 10 */
+  const char *const *targets;  /* "HOST:PORT" or "[v6]:PORT", numeric addresses only */
+  size_t target_count;         /* 1..8 */
+  uint32_t observation_domain; /* IPFIX observation domain id / NetFlow v5 engine_id (low 8 bits) */
+  uint32_t template_refresh_s; /* IPFIX: re-send templates at least this often (default 60) */
+  uint32_t template_refresh_packets; /* and every N messages (default 20) */
+  uint32_t max_datagrams_per_s;/* pacing; 0 = default 20000. Keeps a local collector from dropping */
+  uint64_t boot_ns;            /* NetFlow v5 sysUptime base (epoch ns); 0 = exporter creation time */
+} wf_exporter_config;
+
+typedef struct wf_exporter_stats {
+  uint64_t records_sent;       /* flow records placed in datagrams that were sent */
+  uint64_t datagrams_sent;
+  uint64_t bytes_sent;
+  uint64_t templates_sent;     /* IPFIX template sets sent */
+  uint64_t records_skipped;    /* NetFlow v5 cannot carry IPv6 flows: counted here */
+  uint64_t send_errors;        /* sendto failures (the datagram is retried once, then dropped and counted) */
+  uint64_t records_dropped;    /* records lost to send errors */
+} wf_exporter_stats;
+
+typedef struct wf_exporter wf_exporter;
+
+wf_exporter *wf_exporter_create(const wf_exporter_config *config, char *err, size_t errlen);
+/* Encodes and sends records (batches them into full datagrams, paced). Blocking. */
+int wf_exporter_send(wf_exporter *e, const wf_flow_record *records, size_t count);
+/* Sends any partly filled datagram. */
+int wf_exporter_flush(wf_exporter *e);
+void wf_exporter_get_stats(const wf_exporter *e, wf_exporter_stats *out);
+void wf_exporter_destroy(wf_exporter *e);
+
+/* Encoders, separated from sockets so they can be tested and fuzzed on memory.
+ * Each writes one complete datagram into buf (<= cap bytes) and returns its
+ * length, consuming up to *count records (updated to the number consumed). */
+size_t wf_netflow5_encode(uint8_t *buf, size_t cap, const wf_flow_record *records, size_t *count,
+                          uint64_t now_ns, uint64_t boot_ns, uint32_t flow_sequence, uint8_t engine_id);
+/* with_templates: prepend the IPv4 and IPv6 template sets. */
+size_t wf_ipfix_encode(uint8_t *buf, size_t cap, const wf_flow_record *records, size_t *count,
+                       uint64_t now_ns, uint32_t sequence, uint32_t domain, int with_templates);
+
+/* ---- live capture (afpacket.c, bpf.c) ---- */
+
+enum wf_timestamp_source { WF_TS_KERNEL = 0, WF_TS_ADAPTER = 1, WF_TS_ADAPTER_UNSYNCED = 2 };
+
+typedef struct wf_capture_config {
+  const char *interface;       /* required */
+  uint32_t snaplen;            /* 0 = 262144 */
+  int promiscuous;
+  uint32_t buffer_size_mb;     /* ring size, 1..4096, default 64 */
+  uint32_t block_size_kb;      /* TPACKET_V3 block size, default 1024 */
+  uint32_t block_timeout_ms;   /* retire timeout, default 50 */
+  const char *filter;          /* BPF expression; NULL/"" = none. Needs libpcap at run time */
+  int timestamp_source;        /* enum wf_timestamp_source */
+  uint32_t fanout_group;       /* 0 = no fanout; else PACKET_FANOUT_HASH group id */
+} wf_capture_config;
+
+typedef struct wf_capture_stats {
+  uint64_t packets;            /* delivered to us */
+  uint64_t bytes;              /* wire bytes of delivered packets */
+  uint64_t kernel_drops;       /* accumulated PACKET_STATISTICS tp_drops (the kernel resets on read) */
+  uint64_t kernel_packets;     /* accumulated tp_packets (includes drops) */
+  uint64_t freeze_count;       /* accumulated tp_freeze_q_cnt */
+  uint32_t blocks_total;
+  uint32_t blocks_user;        /* blocks currently held by user space: buffer_usage_pct = 100*user/total */
+} wf_capture_stats;
+
+typedef struct wf_capture wf_capture;
+
+/* Opens an AF_PACKET TPACKET_V3 socket on the interface. NULL + reason on failure
+ * (no such interface, no CAP_NET_RAW, filter does not compile, libpcap missing for a filter). */
+wf_capture *wf_capture_open(const wf_capture_config *config, char *err, size_t errlen);
+/* Waits up to timeout_ms for packets and hands each to cb; returns packets delivered, or -1. */
+typedef void (*wf_packet_cb)(void *ctx, const wf_packet *packet);
+int wf_capture_poll(wf_capture *c, int timeout_ms, wf_packet_cb cb, void *ctx, char *err, size_t errlen);
+void wf_capture_get_stats(wf_capture *c, wf_capture_stats *out);
+/* LINKTYPE_* of every delivered packet (WF_LINKTYPE_ETHERNET, or WF_LINKTYPE_RAW on tun/tunnel). */
+int wf_capture_linktype(const wf_capture *c);
+void wf_capture_close(wf_capture *c);
+
+/* BPF via libpcap loaded with dlopen: compiles expr for linktype/snaplen into a
+ * classic BPF program. Returns 0, or -1 with a reason (including "libpcap not found"). */
+struct wf_bpf_program { uint32_t len; void *insns; /* struct sock_filter[len] */ };
+int wf_bpf_compile(const char *expr, int linktype, uint32_t snaplen, struct wf_bpf_program *out,
+                   char *err, size_t errlen);
+void wf_bpf_free(struct wf_bpf_program *prog);
+/* Whether libpcap could be loaded, and its version string. */
+int wf_libpcap_available(char *version, size_t len);
 
 #ifdef __cplusplus
 }

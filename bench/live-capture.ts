@@ -1,0 +1,285 @@
+/**
+ * Live-capture rate on a veth pair (root only; not part of `npm run bench`, which needs no root):
+ *
+ *   node --import tsx bench/live-capture.ts [seconds-per-trial] [sender-processes]
+ *
+ * Two network namespaces joined by a veth pair; a small C sender (sendmmsg, 64 datagrams per
+ * call, 18-byte payloads = 60-byte frames) floods UDP port 9999 from one side for each trial, at
+ * full speed or at a paced rate. On the other side either `wirefleet capture --filter 'udp port
+ * 9999'` (64 MiB ring, metering every packet into flows) or `tcpdump -w /dev/null` with the same
+ * filter and a 64 MiB buffer. For each, it prints the full-speed result, then searches for the
+ * highest paced rate that the capture takes with zero kernel drops. Figures, not assertions.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const SECONDS = Number(process.argv[2] ?? 3);
+const SENDERS = Number(process.argv[3] ?? 1);
+const CLI = path.resolve('bin/wirefleet.js');
+const id = process.pid.toString(36).slice(-5);
+const nsA = `wfbench-a-${id}`;
+const nsB = `wfbench-b-${id}`;
+const vethA = `wfba${id}`;
+const vethB = `wfbb${id}`;
+const addrA = '10.250.0.1';
+const addrB = '10.250.0.2';
+// The flood goes to an address whose static neighbour entry is a foreign MAC: frames reach the
+// capture side (taps see every frame on the veth) and its IP layer drops them at once
+// (PACKET_OTHERHOST), so the receiving stack costs little and the sender gets further.
+const floodAddr = '10.250.0.9';
+const FOREIGN_MAC = '02:00:00:00:00:09';
+
+const SENDER_C = String.raw`
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+int main(int argc, char **argv) {
+  const char *host = argv[1]; double seconds = atof(argv[2]); double rate = atof(argv[3]);
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9999)};
+  inet_pton(AF_INET, host, &to.sin_addr);
+  if (connect(s, (struct sockaddr *)&to, sizeof to) < 0) { perror("connect"); return 1; }
+  enum { B = 64 };
+  char payload[18] = "wirefleet-bench!!";
+  struct mmsghdr msgs[B]; struct iovec iov[B];
+  memset(msgs, 0, sizeof msgs);
+  for (int i = 0; i < B; i++) { iov[i].iov_base = payload; iov[i].iov_len = sizeof payload; msgs[i].msg_hdr.msg_iov = &iov[i]; msgs[i].msg_hdr.msg_iovlen = 1; }
+  unsigned long long sent = 0; double t0 = now(), t;
+  while ((t = now()) - t0 < seconds) {
+    if (rate > 0 && sent >= (t - t0) * rate) continue;  /* paced: spin until the next batch is due */
+    int n = sendmmsg(s, msgs, B, 0);
+    if (n > 0) sent += n;
+  }
+  printf("%llu %.3f\n", sent, now() - t0);
+  return 0;
+}
+`;
+
+const sh = (cmd: string, args: string[]) =>
+  execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const ip = (...args: string[]) => sh('ip', args);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Trial {
+  sent: number;
+  sendRate: number;
+  captured: number;
+  drops: number;
+  /** CPU seconds the capture process used while the sender ran (user + system). */
+  cpu: number;
+}
+
+/** CPU seconds (utime + stime) of a process so far, from /proc (ip netns exec execs in place). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Runs SENDERS sender processes at rate/SENDERS each; total sent and the longest duration. */
+async function send(sender: string, rate: number): Promise<{ sent: number; seconds: number }> {
+  const runs = Array.from(
+    { length: SENDERS },
+    () =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(
+          'ip',
+          ['netns', 'exec', nsB, sender, floodAddr, String(SECONDS), String(rate / SENDERS)],
+          {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
+        let out = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+        });
+        child.once('exit', (code) =>
+          code === 0 ? resolve(out) : reject(new Error(`sender exited ${code}`)),
+        );
+      }),
+  );
+  let sent = 0;
+  let seconds = 0;
+  for (const out of await Promise.all(runs)) {
+    const [n, s] = out.trim().split(' ').map(Number);
+    sent += n!;
+    seconds = Math.max(seconds, s!);
+  }
+  return { sent, seconds };
+}
+
+async function wirefleetTrial(sender: string, rate: number): Promise<Trial> {
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      nsA,
+      process.execPath,
+      CLI,
+      'capture',
+      '--interface',
+      vethA,
+      '--filter',
+      'udp port 9999',
+      '--buffer-mb',
+      '64',
+      '--seconds',
+      String(SECONDS + 2),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
+  const exit = new Promise((r) => child.once('exit', r));
+  while (!err.includes('listening on')) {
+    if (child.exitCode !== null) throw new Error(err);
+    await sleep(20);
+  }
+  const cpu0 = cpuSeconds(child.pid);
+  const { sent, seconds } = await send(sender, rate);
+  const cpu = cpuSeconds(child.pid) - cpu0;
+  await exit;
+  const done = err.split('\n').find((l) => l.includes('capture: done')) ?? '';
+  const field = (n: string) => Number(new RegExp(`\\b${n}=(\\d+)`).exec(done)?.[1] ?? Number.NaN);
+  return {
+    sent,
+    sendRate: sent / seconds,
+    captured: field('packets'),
+    drops: field('kernel_drops'),
+    cpu,
+  };
+}
+
+async function tcpdumpTrial(sender: string, rate: number): Promise<Trial> {
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      nsA,
+      'tcpdump',
+      '-i',
+      vethA,
+      '-n',
+      '-B',
+      '65536',
+      '-w',
+      '/dev/null',
+      'udp port 9999',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
+  const exit = new Promise((r) => child.once('exit', r));
+  while (!err.includes('listening on')) {
+    if (child.exitCode !== null) throw new Error(err);
+    await sleep(20);
+  }
+  const cpu0 = cpuSeconds(child.pid);
+  const { sent, seconds } = await send(sender, rate);
+  const cpu = cpuSeconds(child.pid) - cpu0;
+  await sleep(1500); // tcpdump's 1 s buffer timeout: let the last block reach it
+  child.kill('SIGINT');
+  await exit;
+  const field = (label: string) => Number(new RegExp(`(\\d+) packets? ${label}`).exec(err)?.[1]);
+  return {
+    sent,
+    sendRate: sent / seconds,
+    captured: field('captured'),
+    drops: field('dropped by kernel'),
+    cpu,
+  };
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const line = (name: string, t: Trial) =>
+  `${name.padEnd(10)} sent ${fmt(t.sent)} at ${fmt(t.sendRate)} pps: captured ${fmt(t.captured)} (${fmt((t.captured / t.sent) * t.sendRate)} pps), kernel drops ${fmt(t.drops)}, capture CPU ${((t.cpu / SECONDS) * 100).toFixed(0)}% of a core`;
+
+async function main() {
+  if (process.getuid?.() !== 0) throw new Error('run as root (network namespaces, AF_PACKET)');
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'wf-bench-'));
+  const sender = path.join(tmp, 'udp-flood');
+  writeFileSync(`${sender}.c`, SENDER_C);
+  sh('cc', ['-O2', '-o', sender, `${sender}.c`]);
+  ip('netns', 'add', nsA);
+  ip('netns', 'add', nsB);
+  try {
+    ip('link', 'add', vethA, 'netns', nsA, 'type', 'veth', 'peer', 'name', vethB, 'netns', nsB);
+    ip('-n', nsA, 'addr', 'add', `${addrA}/24`, 'dev', vethA);
+    ip('-n', nsB, 'addr', 'add', `${addrB}/24`, 'dev', vethB);
+    ip('-n', nsA, 'link', 'set', vethA, 'up');
+    ip('-n', nsB, 'link', 'set', vethB, 'up');
+    ip(
+      '-n',
+      nsB,
+      'neigh',
+      'replace',
+      floodAddr,
+      'lladdr',
+      FOREIGN_MAC,
+      'dev',
+      vethB,
+      'nud',
+      'permanent',
+    );
+    console.log(
+      `machine: ${os.cpus()[0]?.model} x${os.cpus().length}, ${os.release()}; ${SECONDS} s per trial, ${SENDERS} sender process(es), 60-byte frames`,
+    );
+    for (const [name, trial] of [
+      ['wirefleet', wirefleetTrial],
+      ['tcpdump', tcpdumpTrial],
+    ] as const) {
+      const full = await trial(sender, 0);
+      console.log(line(name, full), '[full speed]');
+      if (full.drops === 0) {
+        console.log(
+          `${name.padEnd(10)} highest zero-drop rate: >= ${fmt(full.sendRate)} pps (the sender's maximum)`,
+        );
+        continue;
+      }
+      let lo = 0;
+      let hi = full.sendRate;
+      let best: Trial | undefined;
+      for (let i = 0; i < 5; i++) {
+        const rate = (lo + hi) / 2;
+        const t = await trial(sender, rate);
+        console.log(line(name, t), `[paced ${fmt(rate)}]`);
+        if (t.drops === 0) {
+          lo = rate;
+          best = t;
+        } else hi = rate;
+      }
+      console.log(
+        `${name.padEnd(10)} highest zero-drop rate found: ${best ? fmt(best.sendRate) : 'none'} pps`,
+      );
+    }
+  } finally {
+    for (const ns of [nsA, nsB]) {
+      try {
+        ip('netns', 'del', ns);
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
