@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { editcapBench } from './editcap.bench.js';
+import { flowsBench } from './flows.bench.js';
 import { httpBench } from './http.bench.js';
 import { pcapBench } from './pcap.bench.js';
 import { routingBench } from './routing.bench.js';
@@ -9,6 +10,7 @@ const BENCHES: Record<string, (report: (row: BenchRow) => void) => Promise<Bench
   routing: routingBench,
   pcap: pcapBench,
   editcap: editcapBench,
+  flows: flowsBench,
   http: httpBench,
 };
 

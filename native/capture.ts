@@ -1,4 +1,11 @@
-import { type FlowRecord, loadEngine, type MeterOptions, type MeterStats } from './index.js';
+import { decodeFlowRecords } from './flow-records.js';
+import {
+  type FlowRecord,
+  loadEngine,
+  type MeterOptions,
+  type MeterStats,
+  type PackedFlows,
+} from './index.js';
 
 /**
  * Live capture through the C engine: an AF_PACKET TPACKET_V3 ring polled on a
@@ -93,8 +100,8 @@ interface NativeLiveCapture {
   stop(): void;
   stats(): CaptureStats;
   meterStats(): MeterStats;
-  drain(max?: number): FlowRecord[];
-  snapshot(limit?: number): FlowRecord[];
+  drain(max?: number): PackedFlows;
+  snapshot(limit?: number): PackedFlows;
   flush(): void;
   close(): void;
   readonly linktype: number;
@@ -218,12 +225,12 @@ export class LiveCapture {
 
   /** Ended flows (idle/active timeout, FIN/RST, or all after flush()). */
   drain(max?: number): FlowRecord[] {
-    return this.native.drain(max);
+    return decodeFlowRecords(this.native.drain(max), loadEngine().recordLayout);
   }
 
   /** Active flows, without ending them. */
   snapshot(limit = 1000): FlowRecord[] {
-    return this.native.snapshot(limit);
+    return decodeFlowRecords(this.native.snapshot(limit), loadEngine().recordLayout);
   }
 
   /** Ends every active flow (end_of_capture); drain() then returns them. */

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FlowExporter } from './exporter.js';
+import { decodeFlowRecords, type FlowRecordLayout } from './flow-records.js';
 
 /**
  * Typed loader for the C capture engine (native/binding, native/src).
@@ -83,23 +84,26 @@ export interface BackendInfo {
   detail: string;
 }
 
+/** Flow records as the addon hands them over: packed wf_flow_record structs. */
+export type PackedFlows = ArrayBuffer;
+
 interface NativeFlowMeter {
   meterFile(
     file: string,
-    onFlows: (flows: FlowRecord[]) => void,
+    onFlows: (flows: PackedFlows) => void,
     options?: { batch?: number; flushAtEnd?: boolean; exporter?: object },
   ): FileRunResult;
   stats(): MeterStats;
-  snapshot(limit?: number): FlowRecord[];
+  snapshot(limit?: number): PackedFlows;
   flush(): void;
-  drain(max?: number): FlowRecord[];
+  drain(max?: number): PackedFlows;
   close(): void;
 }
 
-interface NativeModule {
+export interface NativeModule {
   FlowMeter: new (options?: MeterOptions) => NativeFlowMeter;
   backends(): BackendInfo[];
-  recordSize: number;
+  recordLayout: FlowRecordLayout;
 }
 
 /** The addon is not built (npm install could not compile it) or failed to load. */
@@ -138,9 +142,12 @@ export function loadEngine(addonPath = ADDON_PATH): NativeModule {
 /** A flow meter backed by the C engine. */
 export class FlowMeter {
   private readonly native: NativeFlowMeter;
+  private readonly layout: FlowRecordLayout;
 
   constructor(options: MeterOptions = {}) {
-    this.native = new (loadEngine().FlowMeter)(options);
+    const engine = loadEngine();
+    this.native = new engine.FlowMeter(options);
+    this.layout = engine.recordLayout;
   }
 
   /**
@@ -157,7 +164,12 @@ export class FlowMeter {
     try {
       const { exporter, ...rest } = options;
       const native = exporter ? { ...rest, exporter: exporter.nativeHandle } : rest;
-      return this.native.meterFile(file, onFlows, native);
+      const { layout } = this;
+      return this.native.meterFile(
+        file,
+        (packed) => onFlows(decodeFlowRecords(packed, layout)),
+        native,
+      );
     } catch (error) {
       if ((error as { code?: string }).code === 'EINVALIDCAPTURE') {
         throw new InvalidCaptureFileError((error as Error).message);
@@ -172,7 +184,7 @@ export class FlowMeter {
 
   /** Active flows, without ending them. */
   snapshot(limit = 1000): FlowRecord[] {
-    return this.native.snapshot(limit);
+    return decodeFlowRecords(this.native.snapshot(limit), this.layout);
   }
 
   flush(): void {
@@ -180,7 +192,7 @@ export class FlowMeter {
   }
 
   drain(max?: number): FlowRecord[] {
-    return this.native.drain(max);
+    return decodeFlowRecords(this.native.drain(max), this.layout);
   }
 
   close(): void {

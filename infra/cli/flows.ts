@@ -68,7 +68,7 @@ export function runFlows(values: FlowsOptions): void {
   }
   const exporter = exporterFromArgs(values);
   const meter = new FlowMeter({
-    maxFlows: positiveInt('max-flows', values['max-flows'], 4096, 16_777_216) ?? 1_048_576,
+    maxFlows: positiveInt('max-flows', values['max-flows'], 4096, 16_777_216) ?? 262_144,
     idleTimeoutS: positiveInt('idle-timeout', values['idle-timeout'], 1, 604_800),
     activeTimeoutS: positiveInt('active-timeout', values['active-timeout'], 1, 604_800),
   });

@@ -350,7 +350,7 @@ class LiveCapture : public Napi::ObjectWrap<LiveCapture> {
       buffer.resize(std::min(max, wf_meter_pending(m)));
       buffer.resize(wf_meter_drain(m, buffer.data(), buffer.size()));
     }
-    return FlowRecordsToJs(info.Env(), buffer.data(), buffer.size());
+    return PackFlowRecords(info.Env(), buffer.data(), buffer.size());
   }
 
   Napi::Value SnapshotFlows(const Napi::CallbackInfo &info) {
@@ -361,7 +361,7 @@ class LiveCapture : public Napi::ObjectWrap<LiveCapture> {
       std::lock_guard<std::mutex> lock(meter_mu_);
       buffer.resize(wf_meter_snapshot(LockedMeter(info.Env()), buffer.data(), buffer.size()));
     }
-    return FlowRecordsToJs(info.Env(), buffer.data(), buffer.size());
+    return PackFlowRecords(info.Env(), buffer.data(), buffer.size());
   }
 
   Napi::Value Flush(const Napi::CallbackInfo &info) {

@@ -1,37 +1,9 @@
 #include "records.h"
 
-#include <arpa/inet.h>
-#include <sys/socket.h>
-
-#include <cinttypes>
-#include <cstdio>
+#include <cstddef>
+#include <cstring>
 
 namespace {
-
-const char *StateName(uint8_t state) {
-  switch (state) {
-    case WF_STATE_CLOSING: return "CLOSING";
-    case WF_STATE_CLOSED: return "CLOSED";
-    default: return "ACTIVE";
-  }
-}
-
-const char *EndReasonName(uint8_t reason) {
-  switch (reason) {
-    case WF_END_IDLE: return "idle";
-    case WF_END_ACTIVE: return "active";
-    case WF_END_FIN_RST: return "fin_rst";
-    case WF_END_END_OF_CAPTURE: return "end_of_capture";
-    case WF_END_EVICTED: return "evicted";
-    default: return nullptr;
-  }
-}
-
-Napi::String Address(Napi::Env env, uint8_t family, const uint8_t *bytes) {
-  char text[INET6_ADDRSTRLEN] = "";
-  inet_ntop(family == 6 ? AF_INET6 : AF_INET, bytes, text, sizeof text);
-  return Napi::String::New(env, text);
-}
 
 // Counters above 2^53 cannot be exact JS numbers; they would need years at line rate.
 Napi::Number Count(Napi::Env env, uint64_t value) {
@@ -40,43 +12,35 @@ Napi::Number Count(Napi::Env env, uint64_t value) {
 
 }  // namespace
 
-Napi::Object FlowRecordToJs(Napi::Env env, const wf_flow_record &r) {
-  Napi::Object o = Napi::Object::New(env);
-  char id[17];
-  snprintf(id, sizeof id, "%016" PRIx64, r.flow_id);
-  char flags[48];
-  wf_tcp_flags_string(r.tcp_flags, flags, sizeof flags);
-  // A double holds epoch time to about 0.2 µs, so report whole microseconds.
-  const double first = static_cast<double>(r.first_ns / 1000) / 1e6;
-  const double last = static_cast<double>(r.last_ns / 1000) / 1e6;
-  o.Set("flow_id", id);
-  o.Set("ip_version", Napi::Number::New(env, r.family));
-  o.Set("src_ip", Address(env, r.family, r.src));
-  o.Set("dst_ip", Address(env, r.family, r.dst));
-  o.Set("src_port", Napi::Number::New(env, r.src_port));
-  o.Set("dst_port", Napi::Number::New(env, r.dst_port));
-  o.Set("protocol", Napi::Number::New(env, r.protocol));
-  o.Set("vlan_id", Napi::Number::New(env, r.vlan_id));
-  o.Set("packets", Count(env, r.packets_fwd + r.packets_rev));
-  o.Set("bytes", Count(env, r.bytes_fwd + r.bytes_rev));
-  o.Set("packets_fwd", Count(env, r.packets_fwd));
-  o.Set("packets_rev", Count(env, r.packets_rev));
-  o.Set("bytes_fwd", Count(env, r.bytes_fwd));
-  o.Set("bytes_rev", Count(env, r.bytes_rev));
-  o.Set("first_seen", Napi::Number::New(env, first));
-  o.Set("last_seen", Napi::Number::New(env, last));
-  o.Set("duration_sec", Napi::Number::New(env, static_cast<double>((r.last_ns - r.first_ns) / 1000) / 1e6));
-  o.Set("tcp_flags", flags);
-  o.Set("state", StateName(r.state));
-  const char *reason = EndReasonName(r.end_reason);
-  o.Set("end_reason", reason ? Napi::Value(Napi::String::New(env, reason)) : env.Null());
-  return o;
+Napi::ArrayBuffer PackFlowRecords(Napi::Env env, const wf_flow_record *records, size_t count) {
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, count * sizeof(wf_flow_record));
+  if (count > 0) memcpy(buffer.Data(), records, count * sizeof(wf_flow_record));
+  return buffer;
 }
 
-Napi::Array FlowRecordsToJs(Napi::Env env, const wf_flow_record *records, size_t count) {
-  Napi::Array out = Napi::Array::New(env, count);
-  for (size_t i = 0; i < count; i++) out.Set(static_cast<uint32_t>(i), FlowRecordToJs(env, records[i]));
-  return out;
+Napi::Object FlowRecordLayout(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+#define WF_FIELD(name) o.Set(#name, Napi::Number::New(env, offsetof(wf_flow_record, name)))
+  o.Set("size", Napi::Number::New(env, sizeof(wf_flow_record)));
+  WF_FIELD(flow_id);
+  WF_FIELD(family);
+  WF_FIELD(protocol);
+  WF_FIELD(vlan_id);
+  WF_FIELD(src);
+  WF_FIELD(dst);
+  WF_FIELD(src_port);
+  WF_FIELD(dst_port);
+  WF_FIELD(packets_fwd);
+  WF_FIELD(packets_rev);
+  WF_FIELD(bytes_fwd);
+  WF_FIELD(bytes_rev);
+  WF_FIELD(first_ns);
+  WF_FIELD(last_ns);
+  WF_FIELD(tcp_flags);
+  WF_FIELD(state);
+  WF_FIELD(end_reason);
+#undef WF_FIELD
+  return o;
 }
 
 Napi::Object MeterStatsToJs(Napi::Env env, const wf_meter_stats &s) {

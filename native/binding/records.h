@@ -1,4 +1,6 @@
-// Conversion of C flow records and counters into JS objects.
+// Flow records cross into JS as one packed ArrayBuffer (decoded by
+// native/flow-records.ts): building objects property by property through
+// N-API costs about 10 µs a record, decoding in JS a fraction of that.
 #pragma once
 
 #include <napi.h>
@@ -7,6 +9,7 @@ extern "C" {
 #include "wirefleet.h"
 }
 
-Napi::Object FlowRecordToJs(Napi::Env env, const wf_flow_record &r);
-Napi::Array FlowRecordsToJs(Napi::Env env, const wf_flow_record *records, size_t count);
+Napi::ArrayBuffer PackFlowRecords(Napi::Env env, const wf_flow_record *records, size_t count);
+// Byte offsets of wf_flow_record's fields, so the JS decoder never guesses the layout.
+Napi::Object FlowRecordLayout(Napi::Env env);
 Napi::Object MeterStatsToJs(Napi::Env env, const wf_meter_stats &s);

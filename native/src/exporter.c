@@ -16,9 +16,10 @@
  *   1 ms worth, at least 1) sleeps with clock_nanosleep, so a collector on the
  *   same host keeps up when a capture file is metered at full speed.
  * - Local collectors (loopback, or an address of this host, in this network
- *   namespace): every 8 datagrams the exporter asks the kernel (NETLINK_SOCK_DIAG)
- *   how full the collector socket's receive queue is, and waits (up to 1 s) while
- *   it is more than half full. A collector that is descheduled for a few ms on
+ *   namespace): every 8 datagrams (fewer if its receive buffer is small) the
+ *   exporter asks the kernel (NETLINK_SOCK_DIAG) how full the collector socket's
+ *   receive queue is, and waits (up to 1 s, then it counts as stalled) while it
+ *   is more than half full. A collector that is descheduled for a few ms on
  *   a busy host then loses nothing: at 20 000 datagrams/s a default 208 KB
  *   receive buffer holds under 3 ms of datagrams. Remote collectors rely on the
  *   token bucket alone.

@@ -8,6 +8,7 @@
  * immutable while read.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise(MADV_DONTNEED): glibc's posix_madvise ignores DONTNEED */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,7 +52,25 @@ struct wf_file_reader {
   int linktype;     /* pcap */
   iface *ifs;       /* pcapng: interfaces of the current section */
   size_t n_ifs, cap_ifs;
+  size_t released;  /* mmap: bytes below this were handed back with MADV_DONTNEED */
 };
+
+/* Read pages stay mapped, so RSS would grow to the file size. Every 16 MiB,
+ * hand back what lies more than 4 MiB behind the read position: on a
+ * read-only private file mapping the pages re-fault from the page cache if a
+ * caller still touches an old packet, so pointers stay valid. */
+#define WF_RELEASE_STEP (16u << 20)
+#define WF_RELEASE_LAG (4u << 20)
+
+static void release_behind(wf_file_reader *r) {
+  if (r->map == NULL || r->off < r->released + WF_RELEASE_STEP + WF_RELEASE_LAG) return;
+  const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t end = (r->off - WF_RELEASE_LAG) & ~(page - 1);
+  if (end > r->released) {
+    madvise((uint8_t *)r->map + r->released, end - r->released, MADV_DONTNEED);
+    r->released = end;
+  }
+}
 
 __attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
                                                            ...) {
@@ -367,6 +386,7 @@ int wf_file_next(wf_file_reader *r, wf_packet *out, char *err, size_t errlen) {
     set_err(err, errlen, "invalid argument");
     return -1;
   }
+  release_behind(r);
   return r->format == FMT_PCAP ? pcap_next(r, out, err, errlen) : pcapng_next(r, out, err, errlen);
 }
 

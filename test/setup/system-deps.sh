@@ -9,10 +9,13 @@ command -v tshark >/dev/null 2>&1 || missing+=(tshark)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v clang >/dev/null 2>&1 || missing+=(clang)
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || missing+=(libclang-rt-14-dev)
-# Flow export is checked against real collectors and a reference exporter.
+# Peers the capture engine is checked against (collectors, a reference exporter,
+# tcpdump), and the tools its live tests use.
+command -v tcpdump >/dev/null 2>&1 || missing+=(tcpdump)
 command -v nfcapd >/dev/null 2>&1 || missing+=(nfdump)
 command -v softflowd >/dev/null 2>&1 || missing+=(softflowd)
-command -v tcpdump >/dev/null 2>&1 || missing+=(tcpdump)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v make >/dev/null 2>&1 || missing+=(make)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
