@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
+import { prng } from '../test/helpers/prng.js';
 
 /**
  * A large synthetic pcap for flow-meter benchmarks, written straight to disk.
@@ -59,18 +60,6 @@ const FIN = 0x01;
 const RST = 0x04;
 const PSH = 0x08;
 const CHUNK = 4 << 20;
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const fold = (s: number) => {
   let x = s;

@@ -86,7 +86,10 @@ export async function flowsBench(report: (row: BenchRow) => void = () => {}): Pr
       '-d',
       '-m',
       String(FLOWS * 2),
-      '-p', path.join(dir, 'sf.pid'), '-c', 'none',
+      '-p',
+      path.join(dir, 'sf.pid'),
+      '-c',
+      'none',
     ]);
     const tcpdump = await median('tcpdump', ['-r', file, '-w', '/dev/null']);
     const mb = truth.fileBytes / 2 ** 20;

@@ -176,20 +176,11 @@ export function nfdumpFlags(flags: number): string {
     .join('');
 }
 
-const FLAG_BITS: Record<string, number> = {
-  FIN: 0x01,
-  SYN: 0x02,
-  RST: 0x04,
-  PSH: 0x08,
-  ACK: 0x10,
-  URG: 0x20,
-  ECE: 0x40,
-  CWR: 0x80,
-};
-
 /** "SYN|ACK|FIN" (FlowRecord.tcp_flags) to the flags byte. */
 export function flagsByte(text: string): number {
-  return text === '' ? 0 : text.split('|').reduce((b, n) => b | (FLAG_BITS[n] ?? 0), 0);
+  return text === ''
+    ? 0
+    : text.split('|').reduce((b, n) => b | ((TCP_FLAGS as Record<string, number>)[n] ?? 0), 0);
 }
 
 /** A classic pcap of any number of frames (written in pieces, no giant spread). */

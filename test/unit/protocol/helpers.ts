@@ -1,17 +1,8 @@
 import { expect } from 'vitest';
 import { DecodeError } from '../../../protocol/errors.js';
+import { prng } from '../../helpers/prng.js';
 
-/** Deterministic PRNG (mulberry32) so fuzz failures reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 export function randomBytes(rand: () => number, length: number): Uint8Array {
   const out = new Uint8Array(length);
