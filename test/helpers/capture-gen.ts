@@ -6,6 +6,7 @@ import {
   parseIPv6,
   parseMac,
 } from '../../protocol/address.js';
+import { concatBytes } from '../../protocol/bytes.js';
 import { onesComplementSum } from '../../protocol/checksum.js';
 import {
   ETHERTYPE_IPV4,
@@ -886,7 +887,8 @@ export function writePcap(frames: readonly Frame[], o: PcapVariant = {}): Uint8A
     for (const at of [8, 12, 16, 20]) swap32(header, at);
     for (const r of records) for (const at of [0, 4, 8, 12]) swap32(r, at);
   }
-  return concat(header, ...records);
+  // An array, not spread arguments: 100 000+ records would overflow the call stack.
+  return concatBytes([header, ...records]);
 }
 
 /** A pcapng file: one section, one Ethernet interface, Enhanced Packet Blocks. */
@@ -895,7 +897,7 @@ export function writePcapng(
   o: { tsresolNanos?: boolean } = {},
 ): Uint8Array {
   const tsresolNanos = o.tsresolNanos ?? true;
-  return concat(
+  return concatBytes([
     encodeSectionHeader({ userAppl: 'wirefleet capture-gen' }),
     encodeInterfaceDescription({ linktype: LINKTYPE_ETHERNET, name: 'gen0', tsresolNanos }),
     ...frames.map((f) =>
@@ -904,7 +906,7 @@ export function writePcapng(
         { tsresolNanos },
       ),
     ),
-  );
+  ]);
 }
 
 /** Merges timelines by capture time; frames with equal times keep their order. */
@@ -917,13 +919,7 @@ export function mergeTimelines(...timelines: readonly Frame[][]): Frame[] {
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 // ---- comparing engine output with ground truth ----
