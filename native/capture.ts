@@ -8,7 +8,7 @@ import {
 } from './index.js';
 
 /**
- * Live capture through the C engine: an AF_PACKET TPACKET_V3 ring polled on a
+ * Live capture through the C engine: an AF_PACKET TPACKET_V3 ring (or libpcap) polled on a
  * dedicated native thread that meters every packet into the capture's own flow
  * meter (and optionally writes a pcap). JS stays responsive: `run()` returns a
  * promise, counters arrive through `onTick`, and ended flows are taken with
@@ -17,9 +17,18 @@ import {
 
 export type TimestampSource = 'kernel' | 'adapter' | 'adapter_unsynced';
 
+/**
+ * afpacket (default): our own AF_PACKET TPACKET_V3 ring. libpcap: libpcap
+ * loaded at run time (pcap_create/pcap_activate/pcap_dispatch); no fanout, and
+ * ring block counters stay 0.
+ */
+export type CaptureBackend = 'afpacket' | 'libpcap';
+
 export interface CaptureOptions {
   /** Interface to capture on (e.g. eth0). */
   interface: string;
+  /** Capture backend (default afpacket); see captureBackends() for what this host can run. */
+  backend?: CaptureBackend;
   /** Bytes kept per packet, 64..262144 (default 262144). */
   snaplen?: number;
   promiscuous?: boolean;
@@ -49,6 +58,7 @@ export interface CaptureStats {
   /** Packets the kernel dropped because the ring was full. */
   kernel_drops: number;
   freeze_count: number;
+  /** Ring blocks (0 with the libpcap backend, whose ring is not visible). */
   blocks_total: number;
   /** Ring blocks filled and waiting for us. */
   blocks_user: number;

@@ -46,7 +46,8 @@ function counters(s: CaptureStats): string {
 }
 
 /**
- * `wirefleet capture --interface IF`: live capture (AF_PACKET TPACKET_V3) metered
+ * `wirefleet capture --interface IF`: live capture (AF_PACKET TPACKET_V3, or libpcap with
+ * --backend libpcap) metered
  * into flows in the C engine. A counters line goes to stderr every second; flows
  * are printed as ndjson on stdout as they end and, at the end (--seconds elapsed
  * or Ctrl-C), every flow still active. --write FILE keeps the packets as one pcap.
@@ -54,13 +55,8 @@ function counters(s: CaptureStats): string {
 export async function runCapture(values: CaptureCliOptions): Promise<void> {
   if (!values.interface) throw new UsageError('--interface IF is required');
   const backend = values.backend ?? 'afpacket';
-  if (backend === 'libpcap') {
-    throw new UsageError(
-      '--backend libpcap: libpcap is loaded for BPF filters only; the libpcap capture backend is not built (use afpacket)',
-    );
-  }
-  if (backend !== 'afpacket') {
-    throw new UsageError(`--backend must be afpacket, got "${backend}"`);
+  if (backend !== 'afpacket' && backend !== 'libpcap') {
+    throw new UsageError(`--backend must be afpacket or libpcap, got "${backend}"`);
   }
   const seconds = secondsOption(values.seconds);
   const snaplen = intOption('snaplen', values.snaplen, 64, 262_144);
@@ -70,6 +66,7 @@ export async function runCapture(values: CaptureCliOptions): Promise<void> {
   try {
     capture = new LiveCapture({
       interface: values.interface,
+      backend,
       filter: values.filter,
       snaplen,
       bufferSizeMb,
@@ -101,7 +98,7 @@ export async function runCapture(values: CaptureCliOptions): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.stderr.write(
-    `wirefleet capture: listening on ${values.interface} (afpacket${values.filter ? `, filter "${values.filter}"` : ''}${values.write ? `, writing ${values.write}` : ''})${seconds ? ` for ${seconds} s` : ''}, Ctrl-C to stop\n`,
+    `wirefleet capture: listening on ${values.interface} (${backend}${values.filter ? `, filter "${values.filter}"` : ''}${values.write ? `, writing ${values.write}` : ''})${seconds ? ` for ${seconds} s` : ''}, Ctrl-C to stop\n`,
   );
 
   let final: CaptureStats | undefined;

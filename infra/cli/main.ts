@@ -16,7 +16,7 @@ Usage:
                                                  meter a pcap/pcapng file into flows;
                                                  --export also sends them as IPFIX (10,
                                                  default) or NetFlow v5 to collectors
-  wirefleet capture --interface IF [--backend afpacket] [--filter EXPR] [--seconds N]
+  wirefleet capture --interface IF [--backend afpacket|libpcap] [--filter EXPR] [--seconds N]
                     [--write FILE] [--snaplen N] [--buffer-mb N] [--promiscuous]
                                                  capture live (AF_PACKET, needs CAP_NET_RAW)
                                                  into flows (ndjson); counters on stderr

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "capture.h"
+#include "capture_internal.h"
 #include "exporter.h"
 #include "records.h"
 
@@ -185,9 +186,13 @@ Napi::Value Backends(const Napi::CallbackInfo &info) {
                         std::string("TPACKET_V3 ring, fanout, BPF via libpcap; ") +
                             (pcap ? std::string("filters available (") + pcapVersion + ")"
                                   : "filters unavailable: libpcap runtime not found")));
-  list.Set(i++, Backend(env, "libpcap", false,
-                        pcap ? "loaded for BPF filters only; libpcap capture backend not built"
-                             : "libpcap runtime library not found (apt-get install libpcap0.8)"));
+  char pcapDetail[256] = "";
+  const bool pcapCapture = wf_pcap_capture_available(pcapDetail, sizeof pcapDetail);
+  list.Set(i++, Backend(env, "libpcap", pcapCapture,
+                        pcapCapture ? std::string(pcapDetail)
+                        : pcap      ? std::string(pcapDetail)
+                                    : "libpcap runtime library not found (apt-get install libpcap0.8): " +
+                                          std::string(pcapDetail)));
   list.Set(i++, Backend(env, "xdp", false, "not built in (needs libxdp/libbpf)"));
   list.Set(i++, Backend(env, "dpdk", false, "not built in (needs DPDK and dedicated NIC queues)"));
   list.Set(i++, Backend(env, "pf_ring", false, "not built in (needs the PF_RING kernel module)"));

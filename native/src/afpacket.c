@@ -31,9 +31,9 @@
  * Loopback: every packet is seen twice (leaving and arriving); as libpcap does,
  * the outgoing copy is skipped on loopback interfaces.
  *
- * Threads: wf_capture_poll must be called from one thread at a time;
- * wf_capture_get_stats may be called from any thread concurrently with it.
- * wf_capture_close must not race with either.
+ * Threads: wf_afpacket_poll must be called from one thread at a time;
+ * wf_afpacket_get_stats may be called from any thread concurrently with it.
+ * wf_afpacket_close must not race with either.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -57,7 +57,7 @@
 #include <linux/net_tstamp.h>
 #include <linux/sockios.h>
 
-#include "wirefleet.h"
+#include "capture_internal.h"
 #include "wirefleet.h"
 
 #ifndef ARPHRD_RAWIP
@@ -70,7 +70,7 @@
 #define MAX_SNAPLEN 262144u
 #define VLAN_TAG_LEN 4
 
-struct wf_capture {
+struct wf_afpacket {
   int fd;
   int ifindex;
   char ifname[IF_NAMESIZE];
@@ -107,7 +107,7 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
   return -1;
 }
 
-static struct tpacket_block_desc *block_at(const wf_capture *c, uint32_t i) {
+static struct tpacket_block_desc *block_at(const wf_afpacket *c, uint32_t i) {
   return (struct tpacket_block_desc *)(void *)(c->ring + (size_t)i * c->block_size);
 }
 
@@ -157,7 +157,7 @@ static int interface_info(const char *name, short *flags, int *arphrd, char *err
 }
 
 /* Hardware receive timestamps: the NIC must stamp every received packet. */
-static int enable_hw_timestamps(wf_capture *c, int source, char *err, size_t errlen) {
+static int enable_hw_timestamps(wf_afpacket *c, int source, char *err, size_t errlen) {
   struct hwtstamp_config hw;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
@@ -242,7 +242,7 @@ static int validate(const wf_capture_config *cfg, char *err, size_t errlen) {
   return 0;
 }
 
-wf_capture *wf_capture_open(const wf_capture_config *cfg, char *err, size_t errlen) {
+wf_afpacket *wf_afpacket_open(const wf_capture_config *cfg, char *err, size_t errlen) {
   if (err && errlen) err[0] = '\0';
   if (validate(cfg, err, errlen) < 0) return NULL;
   const char *name = cfg->interface;
@@ -283,7 +283,7 @@ wf_capture *wf_capture_open(const wf_capture_config *cfg, char *err, size_t errl
     return NULL;
   }
 
-  wf_capture *c = calloc(1, sizeof *c);
+  wf_afpacket *c = calloc(1, sizeof *c);
   if (!c) {
     wf_bpf_free(&prog);
     fail(err, errlen, ENOMEM, "out of memory");
@@ -398,13 +398,13 @@ wf_capture *wf_capture_open(const wf_capture_config *cfg, char *err, size_t errl
 error:
   saved = errno;
   wf_bpf_free(&prog);
-  wf_capture_close(c);
+  wf_afpacket_close(c);
   errno = saved;
   return NULL;
 }
 
 /* Delivers the packets of one retired block. */
-static int walk_block(wf_capture *c, struct tpacket_block_desc *bd, wf_packet_cb cb, void *ctx) {
+static int walk_block(wf_afpacket *c, struct tpacket_block_desc *bd, wf_packet_cb cb, void *ctx) {
   const uint32_t bs = c->block_size;
   const uint32_t hdr_room = (uint32_t)TPACKET_ALIGN(sizeof(struct tpacket3_hdr));
   uint32_t num = bd->hdr.bh1.num_pkts;
@@ -459,7 +459,7 @@ static int walk_block(wf_capture *c, struct tpacket_block_desc *bd, wf_packet_cb
   return delivered;
 }
 
-int wf_capture_poll(wf_capture *c, int timeout_ms, wf_packet_cb cb, void *ctx, char *err,
+int wf_afpacket_poll(wf_afpacket *c, int timeout_ms, wf_packet_cb cb, void *ctx, char *err,
                     size_t errlen) {
   if (!(block_status(block_at(c, c->current)) & TP_STATUS_USER)) {
     struct pollfd pfd = {.fd = c->fd, .events = POLLIN | POLLERR, .revents = 0};
@@ -492,7 +492,7 @@ int wf_capture_poll(wf_capture *c, int timeout_ms, wf_packet_cb cb, void *ctx, c
   return delivered;
 }
 
-void wf_capture_get_stats(wf_capture *c, wf_capture_stats *out) {
+void wf_afpacket_get_stats(wf_afpacket *c, wf_capture_stats *out) {
   memset(out, 0, sizeof *out);
   if (!c) return;
   struct tpacket_stats_v3 st;
@@ -517,9 +517,9 @@ void wf_capture_get_stats(wf_capture *c, wf_capture_stats *out) {
   out->blocks_user = user;
 }
 
-int wf_capture_linktype(const wf_capture *c) { return c->linktype; }
+int wf_afpacket_linktype(const wf_afpacket *c) { return c->linktype; }
 
-void wf_capture_close(wf_capture *c) {
+void wf_afpacket_close(wf_afpacket *c) {
   if (!c) return;
   if (c->ring != MAP_FAILED && c->ring) munmap(c->ring, c->ring_len);
   if (c->fd >= 0) close(c->fd); /* also leaves promiscuous mode and the fanout group */

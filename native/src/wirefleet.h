@@ -172,7 +172,7 @@ void wf_meter_get_stats(const wf_meter *m, wf_meter_stats *out);
 void wf_tcp_flags_string(uint8_t flags, char *buf, size_t len);
 
 
-/* ---- flow export (exporter.c, netflow5.c, ipfix.c) ---- */
+/* ---- flow export (exporter.c, export_targets.c, export_pacing.c, netflow5.c, ipfix.c) ---- */
 
 enum wf_export_version { WF_EXPORT_NETFLOW5 = 5, WF_EXPORT_IPFIX = 10 };
 
@@ -230,6 +230,7 @@ typedef struct wf_capture_config {
   const char *filter;          /* BPF expression; NULL/"" = none. Needs libpcap at run time */
   int timestamp_source;        /* enum wf_timestamp_source */
   uint32_t fanout_group;       /* 0 = no fanout; else PACKET_FANOUT_HASH group id */
+  int backend; /* 0 = afpacket, 1 = libpcap */
 } wf_capture_config;
 
 typedef struct wf_capture_stats {

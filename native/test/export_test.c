@@ -6,7 +6,8 @@
  *
  * cc -std=c11 -Wall -Wextra -Werror -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
  *   -Inative/src native/src/netflow5.c native/src/ipfix.c native/src/exporter.c \
- *   native/test/export_test.c -o /tmp/export_test && /tmp/export_test
+ *   native/src/export_targets.c native/src/export_pacing.c native/test/export_test.c \
+ *   -o /tmp/export_test && /tmp/export_test
  */
 #define _GNU_SOURCE
 #undef NDEBUG

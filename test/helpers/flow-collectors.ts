@@ -1,8 +1,7 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { encodePcapHeader, encodePcapRecord } from '../../protocol/pcap.js';
 import { TCP_FLAGS } from '../../protocol/tcp.js';
 import { type Frame, packet, TcpConversation } from './capture-gen.js';
 
@@ -181,31 +180,6 @@ export function flagsByte(text: string): number {
   return text === ''
     ? 0
     : text.split('|').reduce((b, n) => b | ((TCP_FLAGS as Record<string, number>)[n] ?? 0), 0);
-}
-
-/** A classic pcap of any number of frames (written in pieces, no giant spread). */
-export function writeLargePcap(file: string, frames: readonly Frame[]): void {
-  const fd = openSync(file, 'w');
-  try {
-    writeSync(fd, encodePcapHeader());
-    const chunk: Uint8Array[] = [];
-    const flush = () => {
-      writeSync(fd, Buffer.concat(chunk));
-      chunk.length = 0;
-    };
-    for (const f of frames) {
-      chunk.push(
-        encodePcapRecord(
-          { timestampNs: f.tsNs, data: f.data, originalLength: f.originalLength },
-          'micro',
-        ),
-      );
-      if (chunk.length >= 4096) flush();
-    }
-    flush();
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Flows from `wirefleet flows` ndjson output. */

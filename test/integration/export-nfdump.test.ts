@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlowExporter, parseCollector } from '../../native/exporter.js';
 import { FlowMeter, type FlowRecord } from '../../native/index.js';
+import { writePcap } from '../helpers/capture-gen.js';
 import {
   flagsByte,
   mixedCapture,
@@ -16,7 +17,6 @@ import {
   runCli,
   startNfcapd,
   udpPairsCapture,
-  writeLargePcap,
 } from '../helpers/flow-collectors.js';
 
 // `wirefleet flows --export` into a real nfcapd (nfdump 1.7), read back with nfdump: every
@@ -31,9 +31,9 @@ beforeAll(() => {
   requireFlowTools();
   dir = mkdtempSync(path.join(os.tmpdir(), 'wirefleet-export-'));
   mixed = path.join(dir, 'mixed.pcap');
-  writeLargePcap(mixed, mixedCapture());
+  writeFileSync(mixed, writePcap(mixedCapture()));
   big = path.join(dir, 'big.pcap');
-  writeLargePcap(big, udpPairsCapture(BIG_FLOWS));
+  writeFileSync(big, writePcap(udpPairsCapture(BIG_FLOWS)));
 });
 
 afterAll(() => {

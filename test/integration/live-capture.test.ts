@@ -8,7 +8,8 @@ import { captureBackends, FlowMeter, type FlowRecord } from '../../native/index.
 
 // Live capture end to end: two network namespaces joined by a veth pair (plus an 802.1Q
 // sub-interface on each end); `wirefleet capture` runs in one namespace with a BPF filter and
-// --write, traffic comes from the other. Needs root (netns, veth, AF_PACKET): it fails, not
+// --write, traffic comes from the other. The same scenario runs through both capture backends
+// (--backend afpacket, our TPACKET_V3 ring, and --backend libpcap), with the same assertions. Needs root (netns, veth, AF_PACKET): it fails, not
 // skips, without it, so a CI runner that lost its privileges is noticed.
 
 const CLI = path.resolve('bin/wirefleet.js');
@@ -191,14 +192,14 @@ describe('BPF filter compilation (libpcap via dlopen)', () => {
     expect(() => compileFilter('tcp port banana')).toThrow(/^filter "tcp port banana": .*banana/);
   });
 
-  it('lists afpacket as available and libpcap honestly', () => {
+  it('lists afpacket and libpcap as available, libpcap with its version', () => {
     const backends = captureBackends();
     const afpacket = backends.find((b) => b.name === 'afpacket')!;
     expect(afpacket.status).toBe('available');
     expect(afpacket.detail).toMatch(/TPACKET_V3.*fanout.*BPF via libpcap; filters available/);
     const libpcap = backends.find((b) => b.name === 'libpcap')!;
-    expect(libpcap.status).toBe('unavailable');
-    expect(libpcap.detail).toBe('loaded for BPF filters only; libpcap capture backend not built');
+    expect(libpcap.status).toBe('available');
+    expect(libpcap.detail).toMatch(/^libpcap version \d+\.\d+/);
   });
 });
 
@@ -243,141 +244,149 @@ describe('live capture on a veth pair between two network namespaces', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('captures exactly the filtered UDP traffic, with VLAN tags, counts and a readable pcap', async () => {
-    const pcapPath = path.join(tmp, 'capture.pcap');
-    const allPath = path.join(tmp, 'all.pcap');
-    // tcpdump without a filter next to us: proof that the 8888 and ICMP traffic was on the wire.
-    const tcpdump = spawn(
-      'ip',
-      ['netns', 'exec', nsA, 'tcpdump', '-i', vethA, '-U', '-n', '-w', allPath],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    let tcpdumpErr = '';
-    tcpdump.stderr.on('data', (d) => {
-      tcpdumpErr += d;
-    });
-    const tcpdumpExit = new Promise((resolve) => tcpdump.once('exit', resolve));
-    const capture = await startCapture([
-      '--interface',
-      vethA,
-      '--seconds',
-      '5',
-      '--filter',
-      'udp port 9999',
-      '--write',
-      pcapPath,
-    ]);
-    for (let i = 0; i < 100 && !tcpdumpErr.includes('listening on'); i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  it.each(['afpacket', 'libpcap'])(
+    'captures exactly the filtered UDP traffic, with VLAN tags, counts and a readable pcap (--backend %s)',
+    async (backend) => {
+      const pcapPath = path.join(tmp, `capture-${backend}.pcap`);
+      const allPath = path.join(tmp, `all-${backend}.pcap`);
+      // tcpdump without a filter next to us: proof that the 8888 and ICMP traffic was on the wire.
+      const tcpdump = spawn(
+        'ip',
+        ['netns', 'exec', nsA, 'tcpdump', '-i', vethA, '-U', '-n', '-w', allPath],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let tcpdumpErr = '';
+      tcpdump.stderr.on('data', (d) => {
+        tcpdumpErr += d;
+      });
+      const tcpdumpExit = new Promise((resolve) => tcpdump.once('exit', resolve));
+      const capture = await startCapture([
+        '--backend',
+        backend,
+        '--interface',
+        vethA,
+        '--seconds',
+        '5',
+        '--filter',
+        'udp port 9999',
+        '--write',
+        pcapPath,
+      ]);
+      for (let i = 0; i < 100 && !tcpdumpErr.includes('listening on'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
 
-    const n9999 = 150;
-    const n8888 = 40;
-    const nVlan = 25;
-    const sizes = (n: number, seed: number) =>
-      Array.from({ length: n }, (_, i) => 1 + ((i * 37 + seed) % 1400));
-    const plan = [
-      { host: addrA, port: 9999, count: n9999, sizes: sizes(n9999, 3) },
-      { host: addrA, port: 8888, count: n8888, sizes: sizes(n8888, 5) },
-    ];
-    const vlanSizes = sizes(nVlan, 11);
-    inNs(nsB, process.execPath, ['-e', SENDER, JSON.stringify(plan)]);
-    inNs(nsB, 'python3', [
-      '-c',
-      TAGGED,
-      vethB,
-      macA,
-      macB,
-      String(VLAN),
-      vlanAddrB,
-      vlanAddrA,
-      '9999',
-      JSON.stringify(vlanSizes),
-    ]);
-    const pinger = sendPings(nsB, addrA, 3);
+      const n9999 = 150;
+      const n8888 = 40;
+      const nVlan = 25;
+      const sizes = (n: number, seed: number) =>
+        Array.from({ length: n }, (_, i) => 1 + ((i * 37 + seed) % 1400));
+      const plan = [
+        { host: addrA, port: 9999, count: n9999, sizes: sizes(n9999, 3) },
+        { host: addrA, port: 8888, count: n8888, sizes: sizes(n8888, 5) },
+      ];
+      const vlanSizes = sizes(nVlan, 11);
+      inNs(nsB, process.execPath, ['-e', SENDER, JSON.stringify(plan)]);
+      inNs(nsB, 'python3', [
+        '-c',
+        TAGGED,
+        vethB,
+        macA,
+        macB,
+        String(VLAN),
+        vlanAddrB,
+        vlanAddrA,
+        '9999',
+        JSON.stringify(vlanSizes),
+      ]);
+      const pinger = sendPings(nsB, addrA, 3);
 
-    const code = await capture.exit;
-    tcpdump.kill('SIGINT');
-    await tcpdumpExit;
-    expect(code, capture.stderr()).toBe(0);
+      const code = await capture.exit;
+      tcpdump.kill('SIGINT');
+      await tcpdumpExit;
+      expect(code, capture.stderr()).toBe(0);
+      expect(capture.stderr()).toContain(
+        `listening on ${vethA} (${backend}, filter "udp port 9999"`,
+      );
 
-    // The flows: exactly the port-9999 traffic, one plain and one on VLAN 100.
-    const flows = capture
-      .stdout()
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as FlowRecord);
-    const ipBytes = (list: number[]) => list.reduce((sum, n) => sum + 20 + 8 + n, 0);
-    expect(flows.filter((f) => f.protocol !== 17)).toEqual([]);
-    expect(flows.filter((f) => f.src_port === 8888 || f.dst_port === 8888)).toEqual([]);
-    expect(flows).toHaveLength(2);
-    const plain = flows.find((f) => f.vlan_id === 0)!;
-    const tagged = flows.find((f) => f.vlan_id === VLAN)!;
-    expect(plain).toMatchObject({
-      src_ip: addrB,
-      dst_ip: addrA,
-      dst_port: 9999,
-      protocol: 17,
-      packets: n9999,
-      packets_fwd: n9999,
-      packets_rev: 0,
-      bytes: ipBytes(plan[0]!.sizes),
-      end_reason: 'end_of_capture',
-    });
-    expect(tagged).toMatchObject({
-      src_ip: vlanAddrB,
-      dst_ip: vlanAddrA,
-      dst_port: 9999,
-      packets: nVlan,
-      bytes: ipBytes(vlanSizes),
-    });
+      // The flows: exactly the port-9999 traffic, one plain and one on VLAN 100.
+      const flows = capture
+        .stdout()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as FlowRecord);
+      const ipBytes = (list: number[]) => list.reduce((sum, n) => sum + 20 + 8 + n, 0);
+      expect(flows.filter((f) => f.protocol !== 17)).toEqual([]);
+      expect(flows.filter((f) => f.src_port === 8888 || f.dst_port === 8888)).toEqual([]);
+      expect(flows).toHaveLength(2);
+      const plain = flows.find((f) => f.vlan_id === 0)!;
+      const tagged = flows.find((f) => f.vlan_id === VLAN)!;
+      expect(plain).toMatchObject({
+        src_ip: addrB,
+        dst_ip: addrA,
+        dst_port: 9999,
+        protocol: 17,
+        packets: n9999,
+        packets_fwd: n9999,
+        packets_rev: 0,
+        bytes: ipBytes(plan[0]!.sizes),
+        end_reason: 'end_of_capture',
+      });
+      expect(tagged).toMatchObject({
+        src_ip: vlanAddrB,
+        dst_ip: vlanAddrA,
+        dst_port: 9999,
+        packets: nVlan,
+        bytes: ipBytes(vlanSizes),
+      });
 
-    // Counters: every packet delivered, none dropped by the kernel.
-    const stderr = capture.stderr();
-    expect(stderr).toMatch(
-      /wirefleet capture: packets=\d+ bytes=\d+ kernel_drops=\d+ pps=\d+ mbps=[0-9.]+ buffer=[0-9.]+% flows=\d+/,
-    );
-    expect(doneField(stderr, 'packets')).toBe(n9999 + nVlan);
-    expect(doneField(stderr, 'kernel_drops')).toBe(0);
-    expect(doneField(stderr, 'kernel_packets')).toBe(n9999 + nVlan);
-    expect(doneField(stderr, 'pcap_packets')).toBe(n9999 + nVlan);
+      // Counters: every packet delivered, none dropped by the kernel.
+      const stderr = capture.stderr();
+      expect(stderr).toMatch(
+        /wirefleet capture: packets=\d+ bytes=\d+ kernel_drops=\d+ pps=\d+ mbps=[0-9.]+ buffer=[0-9.]+% flows=\d+/,
+      );
+      expect(doneField(stderr, 'packets')).toBe(n9999 + nVlan);
+      expect(doneField(stderr, 'kernel_drops')).toBe(0);
+      expect(doneField(stderr, 'kernel_packets')).toBe(n9999 + nVlan);
+      expect(doneField(stderr, 'pcap_packets')).toBe(n9999 + nVlan);
 
-    // The pcap: tcpdump reads the same packets, VLAN tags included...
-    const listing = execFileSync('tcpdump', ['-nn', '-e', '-r', pcapPath], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    })
-      .trim()
-      .split('\n');
-    expect(listing).toHaveLength(n9999 + nVlan);
-    expect(listing.filter((l) => l.includes(`vlan ${VLAN}`))).toHaveLength(nVlan);
-    expect(listing.every((l) => l.includes('.9999:'))).toBe(true);
-    // ...and so does our own file reader, to the same flows.
-    const meter = new FlowMeter();
-    const fromFile: FlowRecord[] = [];
-    meter.meterFile(pcapPath, (batch) => fromFile.push(...batch));
-    expect(meter.stats().packets).toBe(n9999 + nVlan);
-    meter.close();
-    expect(fromFile.map((f) => [f.vlan_id, f.packets, f.bytes]).sort()).toEqual(
-      flows.map((f) => [f.vlan_id, f.packets, f.bytes]).sort(),
-    );
+      // The pcap: tcpdump reads the same packets, VLAN tags included...
+      const listing = execFileSync('tcpdump', ['-nn', '-e', '-r', pcapPath], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      })
+        .trim()
+        .split('\n');
+      expect(listing).toHaveLength(n9999 + nVlan);
+      expect(listing.filter((l) => l.includes(`vlan ${VLAN}`))).toHaveLength(nVlan);
+      expect(listing.every((l) => l.includes('.9999:'))).toBe(true);
+      // ...and so does our own file reader, to the same flows.
+      const meter = new FlowMeter();
+      const fromFile: FlowRecord[] = [];
+      meter.meterFile(pcapPath, (batch) => fromFile.push(...batch));
+      expect(meter.stats().packets).toBe(n9999 + nVlan);
+      meter.close();
+      expect(fromFile.map((f) => [f.vlan_id, f.packets, f.bytes]).sort()).toEqual(
+        flows.map((f) => [f.vlan_id, f.packets, f.bytes]).sort(),
+      );
 
-    // The unfiltered tcpdump saw what our filter had to leave out.
-    const all = execFileSync('tcpdump', ['-nn', '-r', allPath], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    expect(all.split('\n').filter((l) => l.includes('.8888:')).length).toBe(n8888);
-    expect(all).toMatch(pinger === 'ping' || pinger === 'python3' ? /ICMP echo request/ : /ICMP/);
-    console.info(
-      `live capture: ${n9999 + nVlan} packets captured and written, kernel_drops=0; filtered out ${n8888} UDP/8888 and ICMP (pings via ${pinger})`,
-    );
-  });
+      // The unfiltered tcpdump saw what our filter had to leave out.
+      const all = execFileSync('tcpdump', ['-nn', '-r', allPath], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      expect(all.split('\n').filter((l) => l.includes('.8888:')).length).toBe(n8888);
+      expect(all).toMatch(pinger === 'ping' || pinger === 'python3' ? /ICMP echo request/ : /ICMP/);
+      console.info(
+        `live capture (${backend}): ${n9999 + nVlan} packets captured and written, kernel_drops=0; filtered out ${n8888} UDP/8888 and ICMP (pings via ${pinger})`,
+      );
+    },
+  );
 
-  it('exits 2 with one line for a bad interface, a bad filter, an unbuilt backend or no privileges', async () => {
+  it('exits 2 with one line for a bad interface, a bad filter, an unknown backend or no privileges', async () => {
     const badIf = await runCli(['capture', '--interface', 'wf-nope0', '--seconds', '1']);
     expect(badIf.code).toBe(2);
     expect(badIf.stderr).toBe('wirefleet: no such interface "wf-nope0"\n');
@@ -392,58 +401,97 @@ describe('live capture on a veth pair between two network namespaces', () => {
     expect(badFilter.code).toBe(2);
     expect(badFilter.stderr).toMatch(/^wirefleet: filter "tcp port banana": [^\n]*banana[^\n]*\n$/);
 
-    const badBackend = await runCli(['capture', '--interface', vethA, '--backend', 'libpcap']);
+    const badBackend = await runCli(['capture', '--interface', vethA, '--backend', 'xdp']);
     expect(badBackend.code).toBe(2);
-    expect(badBackend.stderr).toMatch(/libpcap capture backend is not built/);
+    expect(badBackend.stderr).toBe('wirefleet: --backend must be afpacket or libpcap, got "xdp"\n');
+
+    // The same one-line errors through libpcap.
+    const pcapBadIf = await runCli([
+      'capture',
+      '--backend',
+      'libpcap',
+      '--interface',
+      'wf-nope0',
+      '--seconds',
+      '1',
+    ]);
+    expect(pcapBadIf.code).toBe(2);
+    expect(pcapBadIf.stderr).toBe('wirefleet: no such interface "wf-nope0"\n');
+    const pcapBadFilter = await runCli([
+      'capture',
+      '--backend',
+      'libpcap',
+      '--interface',
+      vethA,
+      '--filter',
+      'tcp port banana',
+    ]);
+    expect(pcapBadFilter.code).toBe(2);
+    expect(pcapBadFilter.stderr).toMatch(
+      /^wirefleet: filter "tcp port banana": [^\n]*banana[^\n]*\n$/,
+    );
 
     // Without CAP_NET_RAW (an unprivileged uid, no capabilities).
     if (hasCommand('setpriv')) {
-      const unprivileged = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(
-          'ip',
-          [
-            'netns',
-            'exec',
-            nsA,
-            'setpriv',
-            '--reuid=65534',
-            '--regid=65534',
-            '--clear-groups',
-            '--inh-caps=-all',
-            process.execPath,
-            CLI,
-            'capture',
-            '--interface',
-            vethA,
-            '--seconds',
-            '1',
-          ],
-          { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: tmp } },
+      for (const backend of ['afpacket', 'libpcap']) {
+        const unprivileged = await new Promise<{ code: number | null; stderr: string }>(
+          (resolve) => {
+            const child = spawn(
+              'ip',
+              [
+                'netns',
+                'exec',
+                nsA,
+                'setpriv',
+                '--reuid=65534',
+                '--regid=65534',
+                '--clear-groups',
+                '--inh-caps=-all',
+                process.execPath,
+                CLI,
+                'capture',
+                '--backend',
+                backend,
+                '--interface',
+                vethA,
+                '--seconds',
+                '1',
+              ],
+              { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: tmp } },
+            );
+            let stderr = '';
+            child.stderr.on('data', (d) => {
+              stderr += d;
+            });
+            child.once('exit', (code) => resolve({ code, stderr }));
+          },
         );
-        let stderr = '';
-        child.stderr.on('data', (d) => {
-          stderr += d;
-        });
-        child.once('exit', (code) => resolve({ code, stderr }));
-      });
-      expect(unprivileged.stderr).toMatch(/^wirefleet: capture on \S+ needs CAP_NET_RAW[^\n]*\n$/);
-      expect(unprivileged.code).toBe(2);
+        expect(unprivileged.stderr, backend).toMatch(
+          /^wirefleet: capture on \S+ needs CAP_NET_RAW[^\n]*\n$/,
+        );
+        expect(unprivileged.code, backend).toBe(2);
+      }
     }
   });
 
-  it('refuses adapter timestamps on a NIC that cannot (veth) with a clear error', () => {
-    // Through the library: the CLI has no timestamp flag.
-    const script = `
+  it.each(['afpacket', 'libpcap'])(
+    'refuses adapter timestamps on a NIC that cannot (veth) with a clear error (%s)',
+    (backend) => {
+      // Through the library: the CLI has no timestamp flag.
+      const script = `
       const { LiveCapture, CaptureOpenError } = await import(${JSON.stringify(path.resolve('native/capture.ts'))});
-      try { new LiveCapture({ interface: ${JSON.stringify(vethA)}, timestampSource: 'adapter' }); console.log('opened'); }
+      try { new LiveCapture({ interface: ${JSON.stringify(vethA)}, backend: ${JSON.stringify(backend)}, timestampSource: 'adapter' }); console.log('opened'); }
       catch (e) { console.log(e instanceof CaptureOpenError ? e.reason + ' ' + e.message : 'other ' + e); }`;
-    const out = inNs(nsA, process.execPath, [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      script,
-    ]);
-    expect(out).toMatch(/^EOPNOTSUPP interface \S+ cannot timestamp received packets in hardware/);
-  });
+      const out = inNs(nsA, process.execPath, [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        script,
+      ]);
+      expect(out).toMatch(
+        /^EOPNOTSUPP interface \S+ cannot timestamp received packets in hardware/,
+      );
+    },
+  );
 });

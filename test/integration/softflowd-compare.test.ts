@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../../native/index.js';
-import type { Frame } from '../helpers/capture-gen.js';
+import { type Frame, writePcap } from '../helpers/capture-gen.js';
 import {
   byTime,
   mixedCapture,
@@ -15,7 +15,6 @@ import {
   runCli,
   startNfcapd,
   udpPairsCapture,
-  writeLargePcap,
 } from '../helpers/flow-collectors.js';
 
 // The same capture file metered by softflowd (the reference open-source exporter) and by us,
@@ -35,10 +34,10 @@ beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'wirefleet-softflowd-'));
   mixed = path.join(dir, 'mixed.pcap');
   mixedFrames = mixedCapture();
-  writeLargePcap(mixed, mixedFrames);
+  writeFileSync(mixed, writePcap(mixedFrames));
   fast = path.join(dir, 'fast.pcap');
   fastFrames = byTime(udpPairsCapture(FAST_FLOWS));
-  writeLargePcap(fast, fastFrames);
+  writeFileSync(fast, writePcap(fastFrames));
 });
 
 afterAll(() => {
