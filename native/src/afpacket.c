@@ -67,7 +67,6 @@
 #define PACKET_FANOUT_FLAG_DEFRAG 0x8000
 #endif
 
-#define MAX_SNAPLEN 262144u
 #define VLAN_TAG_LEN 4
 
 struct wf_afpacket {
@@ -92,20 +91,6 @@ struct wf_afpacket {
   uint64_t kernel_drops;
   uint64_t freeze_count;
 };
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  errno = code;
-  return -1;
-}
 
 static struct tpacket_block_desc *block_at(const wf_afpacket *c, uint32_t i) {
   return (struct tpacket_block_desc *)(void *)(c->ring + (size_t)i * c->block_size);
@@ -138,17 +123,17 @@ static int link_type_of(int arphrd) {
 static int interface_info(const char *name, short *flags, int *arphrd, char *err, size_t errlen) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return fail(err, errlen, errno, "interface %s: socket: %s", name, strerror(errno));
+  if (s < 0) return wf_capture_fail(err, errlen, errno, "interface %s: socket: %s", name, strerror(errno));
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, name, strlen(name));
   int rc = 0;
   if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
-    rc = fail(err, errlen, errno, "interface %s: %s", name, strerror(errno));
+    rc = wf_capture_fail(err, errlen, errno, "interface %s: %s", name, strerror(errno));
   } else {
     *flags = ifr.ifr_flags;
     if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0)
-      rc = fail(err, errlen, errno, "interface %s: hardware type: %s", name, strerror(errno));
+      rc = wf_capture_fail(err, errlen, errno, "interface %s: hardware type: %s", name, strerror(errno));
     else
       *arphrd = ifr.ifr_hwaddr.sa_family;
   }
@@ -172,13 +157,13 @@ static int enable_hw_timestamps(wf_afpacket *c, int source, char *err, size_t er
     ifr.ifr_data = (char *)&hw;
     if (ioctl(c->fd, SIOCSHWTSTAMP, &ifr) < 0) {
       int e = errno;
-      return fail(err, errlen, e,
+      return wf_capture_fail(err, errlen, e,
                   "interface %s cannot timestamp received packets in hardware (SIOCSHWTSTAMP: %s);"
                   " use kernel timestamps",
                   c->ifname, e == EPERM ? "needs CAP_NET_ADMIN" : strerror(e));
     }
     if (hw.rx_filter == HWTSTAMP_FILTER_NONE)
-      return fail(err, errlen, EOPNOTSUPP,
+      return wf_capture_fail(err, errlen, EOPNOTSUPP,
                   "interface %s cannot timestamp received packets in hardware; use kernel timestamps",
                   c->ifname);
   }
@@ -187,7 +172,7 @@ static int enable_hw_timestamps(wf_afpacket *c, int source, char *err, size_t er
   int req = SOF_TIMESTAMPING_RAW_HARDWARE;
   if (source == WF_TS_ADAPTER) req |= SOF_TIMESTAMPING_SYS_HARDWARE;
   if (setsockopt(c->fd, SOL_PACKET, PACKET_TIMESTAMP, &req, sizeof req) < 0)
-    return fail(err, errlen, errno, "interface %s: PACKET_TIMESTAMP: %s", c->ifname,
+    return wf_capture_fail(err, errlen, errno, "interface %s: PACKET_TIMESTAMP: %s", c->ifname,
                 strerror(errno));
   return 0;
 }
@@ -205,7 +190,7 @@ static int ring_geometry(const wf_capture_config *cfg, uint32_t snaplen, struct 
   while (block < want || block < frame) block <<= 1;
   while (ring / block < 2 && (block >> 1) >= frame && (block >> 1) >= page) block >>= 1;
   if (ring / block < 2 || block > UINT32_MAX)
-    return fail(err, errlen, EINVAL,
+    return wf_capture_fail(err, errlen, EINVAL,
                 "a %u MiB ring cannot hold two blocks of %llu bytes: raise the buffer size",
                 (unsigned)(ring >> 20), (unsigned long long)block);
   memset(req, 0, sizeof *req);
@@ -219,26 +204,13 @@ static int ring_geometry(const wf_capture_config *cfg, uint32_t snaplen, struct 
   return 0;
 }
 
+/* Backend-specific checks; capture.c has already run wf_capture_validate(). */
 static int validate(const wf_capture_config *cfg, char *err, size_t errlen) {
-  if (!cfg || !cfg->interface || !*cfg->interface)
-    return fail(err, errlen, EINVAL, "an interface name is required");
-  if (strlen(cfg->interface) >= IF_NAMESIZE)
-    return fail(err, errlen, ENODEV, "no such interface \"%s\" (names are at most %d characters)",
-                cfg->interface, IF_NAMESIZE - 1);
-  if (cfg->snaplen != 0 && (cfg->snaplen < 64 || cfg->snaplen > MAX_SNAPLEN))
-    return fail(err, errlen, EINVAL, "snaplen must be 64..%u, got %u", MAX_SNAPLEN, cfg->snaplen);
-  if (cfg->buffer_size_mb > 4096)
-    return fail(err, errlen, EINVAL, "buffer size must be 1..4096 MiB, got %u", cfg->buffer_size_mb);
   if (cfg->block_size_kb > 65536)
-    return fail(err, errlen, EINVAL, "block size must be at most 65536 KiB, got %u",
+    return wf_capture_fail(err, errlen, EINVAL, "block size must be at most 65536 KiB, got %u",
                 cfg->block_size_kb);
-  if (cfg->block_timeout_ms > 60000)
-    return fail(err, errlen, EINVAL, "block timeout must be at most 60000 ms, got %u",
-                cfg->block_timeout_ms);
-  if (cfg->timestamp_source < WF_TS_KERNEL || cfg->timestamp_source > WF_TS_ADAPTER_UNSYNCED)
-    return fail(err, errlen, EINVAL, "unknown timestamp source %d", cfg->timestamp_source);
   if (cfg->fanout_group > 0xffff)
-    return fail(err, errlen, EINVAL, "fanout group must be 1..65535, got %u", cfg->fanout_group);
+    return wf_capture_fail(err, errlen, EINVAL, "fanout group must be 1..65535, got %u", cfg->fanout_group);
   return 0;
 }
 
@@ -248,7 +220,7 @@ wf_afpacket *wf_afpacket_open(const wf_capture_config *cfg, char *err, size_t er
   const char *name = cfg->interface;
   unsigned ifindex = if_nametoindex(name);
   if (ifindex == 0) {
-    fail(err, errlen, ENODEV, "no such interface \"%s\"", name);
+    wf_capture_fail(err, errlen, ENODEV, "no such interface \"%s\"", name);
     return NULL;
   }
   short flags = 0;
@@ -256,17 +228,17 @@ wf_afpacket *wf_afpacket_open(const wf_capture_config *cfg, char *err, size_t er
   if (interface_info(name, &flags, &arphrd, err, errlen) < 0) return NULL;
   int linktype = link_type_of(arphrd);
   if (linktype < 0) {
-    fail(err, errlen, EOPNOTSUPP,
+    wf_capture_fail(err, errlen, EOPNOTSUPP,
          "interface %s has hardware type %d: only Ethernet, loopback and raw-IP interfaces are"
          " supported",
          name, arphrd);
     return NULL;
   }
   if (!(flags & IFF_UP)) {
-    fail(err, errlen, ENETDOWN, "interface %s is down", name);
+    wf_capture_fail(err, errlen, ENETDOWN, "interface %s is down", name);
     return NULL;
   }
-  const uint32_t snaplen = cfg->snaplen ? cfg->snaplen : MAX_SNAPLEN;
+  const uint32_t snaplen = cfg->snaplen ? cfg->snaplen : WF_CAPTURE_MAX_SNAPLEN;
 
   /* Compile the filter first: a bad expression is reported even without privileges. */
   struct wf_bpf_program prog = {0, NULL};
@@ -286,7 +258,7 @@ wf_afpacket *wf_afpacket_open(const wf_capture_config *cfg, char *err, size_t er
   wf_afpacket *c = calloc(1, sizeof *c);
   if (!c) {
     wf_bpf_free(&prog);
-    fail(err, errlen, ENOMEM, "out of memory");
+    wf_capture_fail(err, errlen, ENOMEM, "out of memory");
     return NULL;
   }
   c->fd = -1;
@@ -305,22 +277,22 @@ wf_afpacket *wf_afpacket_open(const wf_capture_config *cfg, char *err, size_t er
   if (c->fd < 0) {
     saved = errno;
     if (saved == EPERM || saved == EACCES)
-      fail(err, errlen, EPERM,
+      wf_capture_fail(err, errlen, EPERM,
            "capture on %s needs CAP_NET_RAW (run as root, or setcap cap_net_raw,cap_net_admin+ep"
            " on node)",
            name);
     else
-      fail(err, errlen, saved, "AF_PACKET socket: %s", strerror(saved));
+      wf_capture_fail(err, errlen, saved, "AF_PACKET socket: %s", strerror(saved));
     goto error;
   }
   int version = TPACKET_V3;
   if (setsockopt(c->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0) {
-    fail(err, errlen, errno, "TPACKET_V3 not supported by this kernel: %s", strerror(errno));
+    wf_capture_fail(err, errlen, errno, "TPACKET_V3 not supported by this kernel: %s", strerror(errno));
     goto error;
   }
   if (setsockopt(c->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) {
     saved = errno;
-    fail(err, errlen, saved, "could not set up a %u MiB ring (%u blocks of %u KiB): %s",
+    wf_capture_fail(err, errlen, saved, "could not set up a %u MiB ring (%u blocks of %u KiB): %s",
          (unsigned)(((uint64_t)req.tp_block_size * req.tp_block_nr) >> 20), req.tp_block_nr,
          req.tp_block_size >> 10, strerror(saved));
     goto error;
@@ -328,12 +300,12 @@ wf_afpacket *wf_afpacket_open(const wf_capture_config *cfg, char *err, size_t er
   c->ring_len = (size_t)req.tp_block_size * req.tp_block_nr;
   c->ring = mmap(NULL, c->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
   if (c->ring == MAP_FAILED) {
-    fail(err, errlen, errno, "mmap of the capture ring: %s", strerror(errno));
+    wf_capture_fail(err, errlen, errno, "mmap of the capture ring: %s", strerror(errno));
     goto error;
   }
   c->scratch = malloc((size_t)c->block_size + VLAN_TAG_LEN);
   if (!c->scratch) {
-    fail(err, errlen, ENOMEM, "out of memory");
+    wf_capture_fail(err, errlen, ENOMEM, "out of memory");
     goto error;
   }
 
@@ -347,9 +319,9 @@ wf_afpacket *wf_afpacket_open(const wf_capture_config *cfg, char *err, size_t er
     fprog.len = 1;
     fprog.filter = &trim;
   }
-  if ((prog.len || snaplen < MAX_SNAPLEN) &&
+  if ((prog.len || snaplen < WF_CAPTURE_MAX_SNAPLEN) &&
       setsockopt(c->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) < 0) {
-    fail(err, errlen, errno, "filter \"%s\": the kernel refused it: %s",
+    wf_capture_fail(err, errlen, errno, "filter \"%s\": the kernel refused it: %s",
          cfg->filter ? cfg->filter : "", strerror(errno));
     goto error;
   }
@@ -366,7 +338,7 @@ wf_afpacket *wf_afpacket_open(const wf_capture_config *cfg, char *err, size_t er
   sll.sll_ifindex = (int)ifindex;
   if (bind(c->fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
     saved = errno;
-    fail(err, errlen, saved, saved == ENODEV ? "no such interface \"%s\"" : "bind to %s: %s", name,
+    wf_capture_fail(err, errlen, saved, saved == ENODEV ? "no such interface \"%s\"" : "bind to %s: %s", name,
          strerror(saved));
     goto error;
   }
@@ -377,7 +349,7 @@ wf_afpacket *wf_afpacket_open(const wf_capture_config *cfg, char *err, size_t er
     mr.mr_ifindex = (int)ifindex;
     mr.mr_type = PACKET_MR_PROMISC;
     if (setsockopt(c->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0) {
-      fail(err, errlen, errno, "promiscuous mode on %s: %s", name, strerror(errno));
+      wf_capture_fail(err, errlen, errno, "promiscuous mode on %s: %s", name, strerror(errno));
       goto error;
     }
   }
@@ -386,7 +358,7 @@ wf_afpacket *wf_afpacket_open(const wf_capture_config *cfg, char *err, size_t er
                                             << 16);
     if (setsockopt(c->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
       saved = errno;
-      fail(err, errlen, saved, "fanout group %u on %s: %s%s", cfg->fanout_group, name,
+      wf_capture_fail(err, errlen, saved, "fanout group %u on %s: %s%s", cfg->fanout_group, name,
            strerror(saved),
            saved == EINVAL || saved == EALREADY ? " (the group exists with another mode, or is full)"
                                                 : "");
@@ -466,7 +438,7 @@ int wf_afpacket_poll(wf_afpacket *c, int timeout_ms, wf_packet_cb cb, void *ctx,
     int r = poll(&pfd, 1, timeout_ms);
     if (r < 0) {
       if (errno == EINTR) return 0;
-      return fail(err, errlen, errno, "poll on %s: %s", c->ifname, strerror(errno));
+      return wf_capture_fail(err, errlen, errno, "poll on %s: %s", c->ifname, strerror(errno));
     }
     if (pfd.revents & (POLLERR | POLLNVAL)) {
       int soerr = 0;
@@ -474,10 +446,10 @@ int wf_afpacket_poll(wf_afpacket *c, int timeout_ms, wf_packet_cb cb, void *ctx,
       if (pfd.revents & POLLNVAL) soerr = EBADF;
       else if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0) soerr = errno;
       if (soerr == ENETDOWN)
-        return fail(err, errlen, soerr, "interface %s went down", c->ifname);
+        return wf_capture_fail(err, errlen, soerr, "interface %s went down", c->ifname);
       if (soerr == ENODEV || soerr == ENXIO)
-        return fail(err, errlen, soerr, "interface %s went away", c->ifname);
-      if (soerr) return fail(err, errlen, soerr, "capture on %s: %s", c->ifname, strerror(soerr));
+        return wf_capture_fail(err, errlen, soerr, "interface %s went away", c->ifname);
+      if (soerr) return wf_capture_fail(err, errlen, soerr, "capture on %s: %s", c->ifname, strerror(soerr));
     }
   }
   int delivered = 0;

@@ -3,10 +3,46 @@
  * (0 = AF_PACKET TPACKET_V3 in afpacket.c, 1 = libpcap in pcap_backend.c).
  */
 #include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "capture_internal.h"
+
+int wf_capture_fail(char *err, size_t errlen, int code, const char *fmt, ...) {
+  if (err && errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  errno = code;
+  return -1;
+}
+
+int wf_capture_validate(const wf_capture_config *cfg, char *err, size_t errlen) {
+  if (!cfg || !cfg->interface || !*cfg->interface)
+    return wf_capture_fail(err, errlen, EINVAL, "an interface name is required");
+  if (strlen(cfg->interface) >= IF_NAMESIZE)
+    return wf_capture_fail(err, errlen, ENODEV,
+                           "no such interface \"%s\" (names are at most %d characters)",
+                           cfg->interface, IF_NAMESIZE - 1);
+  if (cfg->snaplen != 0 && (cfg->snaplen < 64 || cfg->snaplen > WF_CAPTURE_MAX_SNAPLEN))
+    return wf_capture_fail(err, errlen, EINVAL, "snaplen must be 64..%u, got %u",
+                           WF_CAPTURE_MAX_SNAPLEN, cfg->snaplen);
+  if (cfg->buffer_size_mb > 4096)
+    return wf_capture_fail(err, errlen, EINVAL, "buffer size must be 1..4096 MiB, got %u",
+                           cfg->buffer_size_mb);
+  if (cfg->block_timeout_ms > 60000)
+    return wf_capture_fail(err, errlen, EINVAL, "block timeout must be at most 60000 ms, got %u",
+                           cfg->block_timeout_ms);
+  if (cfg->timestamp_source < WF_TS_KERNEL || cfg->timestamp_source > WF_TS_ADAPTER_UNSYNCED)
+    return wf_capture_fail(err, errlen, EINVAL, "unknown timestamp source %d",
+                           cfg->timestamp_source);
+  return 0;
+}
 
 struct wf_capture {
   int backend;
@@ -21,6 +57,7 @@ wf_capture *wf_capture_open(const wf_capture_config *config, char *err, size_t e
     errno = EINVAL;
     return NULL;
   }
+  if (wf_capture_validate(config, err, errlen) < 0) return NULL;
   wf_capture *c = calloc(1, sizeof *c);
   if (!c) {
     if (err && errlen) snprintf(err, errlen, "out of memory");

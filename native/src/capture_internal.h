@@ -15,6 +15,13 @@ extern "C" {
 
 #define WF_BACKEND_AFPACKET 0
 #define WF_BACKEND_LIBPCAP 1
+#define WF_CAPTURE_MAX_SNAPLEN 262144u
+
+/* Writes a one-line reason into err, sets errno = code, returns -1. */
+int wf_capture_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The checks every backend shares (interface, snaplen, buffer, timeout, timestamp source). */
+int wf_capture_validate(const wf_capture_config *cfg, char *err, size_t errlen);
 
 typedef struct wf_afpacket wf_afpacket;
 wf_afpacket *wf_afpacket_open(const wf_capture_config *config, char *err, size_t errlen);

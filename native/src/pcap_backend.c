@@ -32,7 +32,6 @@
 #include "capture_internal.h"
 #include "libpcap_loader.h"
 
-#define MAX_SNAPLEN 262144u
 #define MAX_DISPATCH 65536 /* packets per pcap_dispatch, so a busy link still returns */
 
 struct wf_pcap_capture {
@@ -51,20 +50,6 @@ struct wf_pcap_capture {
   uint64_t kernel_packets, kernel_drops;
 };
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  errno = code;
-  return -1;
-}
-
 int wf_pcap_capture_available(char *detail, size_t len) {
   const char *why = "";
   const struct wf_libpcap *lib = wf_libpcap_load(&why);
@@ -74,23 +59,10 @@ int wf_pcap_capture_available(char *detail, size_t len) {
   return ok;
 }
 
+/* Backend-specific checks; capture.c has already run wf_capture_validate(). */
 static int validate(const wf_capture_config *cfg, char *err, size_t errlen) {
-  if (!cfg || !cfg->interface || !*cfg->interface)
-    return fail(err, errlen, EINVAL, "an interface name is required");
-  if (strlen(cfg->interface) >= IF_NAMESIZE)
-    return fail(err, errlen, ENODEV, "no such interface \"%s\" (names are at most %d characters)",
-                cfg->interface, IF_NAMESIZE - 1);
-  if (cfg->snaplen != 0 && (cfg->snaplen < 64 || cfg->snaplen > MAX_SNAPLEN))
-    return fail(err, errlen, EINVAL, "snaplen must be 64..%u, got %u", MAX_SNAPLEN, cfg->snaplen);
-  if (cfg->buffer_size_mb > 4096)
-    return fail(err, errlen, EINVAL, "buffer size must be 1..4096 MiB, got %u", cfg->buffer_size_mb);
-  if (cfg->block_timeout_ms > 60000)
-    return fail(err, errlen, EINVAL, "block timeout must be at most 60000 ms, got %u",
-                cfg->block_timeout_ms);
-  if (cfg->timestamp_source < WF_TS_KERNEL || cfg->timestamp_source > WF_TS_ADAPTER_UNSYNCED)
-    return fail(err, errlen, EINVAL, "unknown timestamp source %d", cfg->timestamp_source);
   if (cfg->fanout_group)
-    return fail(err, errlen, EINVAL, "fanout groups need the afpacket backend");
+    return wf_capture_fail(err, errlen, EINVAL, "fanout groups need the afpacket backend");
   return 0;
 }
 
@@ -109,7 +81,7 @@ static int linktype_of(int dlt) {
 }
 
 static int no_hw_timestamps(char *err, size_t errlen, const char *name) {
-  return fail(err, errlen, EOPNOTSUPP,
+  return wf_capture_fail(err, errlen, EOPNOTSUPP,
               "interface %s cannot timestamp received packets in hardware; use kernel timestamps",
               name);
 }
@@ -120,28 +92,28 @@ static int activate_failed(wf_pcap_capture *c, int rc, int promiscuous, char *er
   const char *why = c->lib->geterr(c->p);
   switch (rc) {
     case PCAP_ERROR_NO_SUCH_DEVICE:
-      return fail(err, errlen, ENODEV, "no such interface \"%s\"", name);
+      return wf_capture_fail(err, errlen, ENODEV, "no such interface \"%s\"", name);
     case PCAP_ERROR_PERM_DENIED:
-      return fail(err, errlen, EPERM,
+      return wf_capture_fail(err, errlen, EPERM,
                   "capture on %s needs CAP_NET_RAW (run as root, or setcap"
                   " cap_net_raw,cap_net_admin+ep on node)",
                   name);
     case PCAP_ERROR_PROMISC_PERM_DENIED:
-      return fail(err, errlen, EPERM, "promiscuous mode on %s needs CAP_NET_ADMIN", name);
+      return wf_capture_fail(err, errlen, EPERM, "promiscuous mode on %s needs CAP_NET_ADMIN", name);
     case PCAP_ERROR_IFACE_NOT_UP:
-      return fail(err, errlen, ENETDOWN, "interface %s is down", name);
+      return wf_capture_fail(err, errlen, ENETDOWN, "interface %s is down", name);
     case PCAP_ERROR_CANTSET_TSTAMP_TYPE:
     case PCAP_WARNING_TSTAMP_TYPE_NOTSUP:
       return no_hw_timestamps(err, errlen, name);
     case PCAP_ERROR_TSTAMP_PRECISION_NOTSUP:
-      return fail(err, errlen, EOPNOTSUPP, "libpcap cannot give nanosecond timestamps on %s", name);
+      return wf_capture_fail(err, errlen, EOPNOTSUPP, "libpcap cannot give nanosecond timestamps on %s", name);
     case 2: /* PCAP_WARNING_PROMISC_NOTSUP */
       if (promiscuous)
-        return fail(err, errlen, EOPNOTSUPP, "interface %s does not support promiscuous mode", name);
+        return wf_capture_fail(err, errlen, EOPNOTSUPP, "interface %s does not support promiscuous mode", name);
       return 0;
     default:
       if (rc > 0) return 0; /* other warnings */
-      return fail(err, errlen, EIO, "libpcap on %s: %s", name,
+      return wf_capture_fail(err, errlen, EIO, "libpcap on %s: %s", name,
                   why && *why ? why : c->lib->statustostr(rc));
   }
 }
@@ -151,31 +123,31 @@ wf_pcap_capture *wf_pcap_capture_open(const wf_capture_config *cfg, char *err, s
   if (validate(cfg, err, errlen) < 0) return NULL;
   const char *name = cfg->interface;
   if (if_nametoindex(name) == 0) {
-    fail(err, errlen, ENODEV, "no such interface \"%s\"", name);
+    wf_capture_fail(err, errlen, ENODEV, "no such interface \"%s\"", name);
     return NULL;
   }
   const char *why = "";
   const struct wf_libpcap *lib = wf_libpcap_load(&why);
   if (!lib || !lib->capture_ok) {
-    fail(err, errlen, ENOSYS, "the libpcap backend is unavailable: %s",
+    wf_capture_fail(err, errlen, ENOSYS, "the libpcap backend is unavailable: %s",
          lib ? lib->capture_error : why);
     return NULL;
   }
   wf_pcap_capture *c = calloc(1, sizeof *c);
   if (!c) {
-    fail(err, errlen, ENOMEM, "out of memory");
+    wf_capture_fail(err, errlen, ENOMEM, "out of memory");
     return NULL;
   }
   c->lib = lib;
   c->fd = -1;
-  c->snaplen = cfg->snaplen ? cfg->snaplen : MAX_SNAPLEN;
+  c->snaplen = cfg->snaplen ? cfg->snaplen : WF_CAPTURE_MAX_SNAPLEN;
   memcpy(c->ifname, name, strlen(name) + 1);
   pthread_mutex_init(&c->lock, NULL);
 
   char errbuf[PCAP_ERRBUF_SIZE] = "";
   c->p = lib->create(name, errbuf);
   if (!c->p) {
-    fail(err, errlen, EIO, "libpcap on %s: %s", name, errbuf);
+    wf_capture_fail(err, errlen, EIO, "libpcap on %s: %s", name, errbuf);
     goto error;
   }
   const uint32_t mb = cfg->buffer_size_mb ? cfg->buffer_size_mb : 64;
@@ -183,11 +155,11 @@ wf_pcap_capture *wf_pcap_capture_open(const wf_capture_config *cfg, char *err, s
       lib->set_promisc(c->p, cfg->promiscuous ? 1 : 0) != 0 ||
       lib->set_buffer_size(c->p, (int)(mb < 2048 ? mb << 20 : 2047u << 20)) != 0 ||
       lib->set_timeout(c->p, (int)(cfg->block_timeout_ms ? cfg->block_timeout_ms : 50)) != 0) {
-    fail(err, errlen, EINVAL, "libpcap on %s refused the settings: %s", name, lib->geterr(c->p));
+    wf_capture_fail(err, errlen, EINVAL, "libpcap on %s refused the settings: %s", name, lib->geterr(c->p));
     goto error;
   }
   if (lib->set_tstamp_precision(c->p, PCAP_TSTAMP_PRECISION_NANO) != 0) {
-    fail(err, errlen, EOPNOTSUPP, "libpcap cannot give nanosecond timestamps on %s", name);
+    wf_capture_fail(err, errlen, EOPNOTSUPP, "libpcap cannot give nanosecond timestamps on %s", name);
     goto error;
   }
   if (cfg->timestamp_source != WF_TS_KERNEL) {
@@ -203,7 +175,7 @@ wf_pcap_capture *wf_pcap_capture_open(const wf_capture_config *cfg, char *err, s
 
   c->linktype = linktype_of(lib->datalink(c->p));
   if (c->linktype < 0) {
-    fail(err, errlen, EOPNOTSUPP, "interface %s has link type %d in libpcap: not supported", name,
+    wf_capture_fail(err, errlen, EOPNOTSUPP, "interface %s has link type %d in libpcap: not supported", name,
          lib->datalink(c->p));
     goto error;
   }
@@ -214,25 +186,25 @@ wf_pcap_capture *wf_pcap_capture_open(const wf_capture_config *cfg, char *err, s
     wf_libpcap_unlock();
     if (rc != 0) {
       const char *msg = lib->geterr(c->p);
-      fail(err, errlen, EINVAL, "filter \"%s\": %s", cfg->filter,
+      wf_capture_fail(err, errlen, EINVAL, "filter \"%s\": %s", cfg->filter,
            msg && *msg ? msg : "does not compile");
       goto error;
     }
     rc = lib->setfilter(c->p, &prog);
     lib->freecode(&prog);
     if (rc != 0) {
-      fail(err, errlen, EINVAL, "filter \"%s\": libpcap could not install it: %s", cfg->filter,
+      wf_capture_fail(err, errlen, EINVAL, "filter \"%s\": libpcap could not install it: %s", cfg->filter,
            lib->geterr(c->p));
       goto error;
     }
   }
   if (lib->setnonblock(c->p, 1, errbuf) != 0) {
-    fail(err, errlen, EIO, "libpcap on %s: non-blocking mode: %s", name, errbuf);
+    wf_capture_fail(err, errlen, EIO, "libpcap on %s: non-blocking mode: %s", name, errbuf);
     goto error;
   }
   c->fd = lib->get_selectable_fd(c->p);
   if (c->fd < 0) {
-    fail(err, errlen, EOPNOTSUPP, "libpcap on %s has no selectable descriptor", name);
+    wf_capture_fail(err, errlen, EOPNOTSUPP, "libpcap on %s has no selectable descriptor", name);
     goto error;
   }
   /* Baseline: what the kernel counted before the filter was in place is not ours. */
@@ -276,7 +248,7 @@ static void on_pcap_packet(unsigned char *user, const struct pcap_pkthdr *h,
 static int dispatch(wf_pcap_capture *c, struct dispatch_ctx *d, char *err, size_t errlen) {
   pthread_mutex_lock(&c->lock);
   int n = c->lib->dispatch(c->p, MAX_DISPATCH, on_pcap_packet, (unsigned char *)d);
-  if (n < 0) fail(err, errlen, EIO, "capture on %s: %s", c->ifname, c->lib->geterr(c->p));
+  if (n < 0) wf_capture_fail(err, errlen, EIO, "capture on %s: %s", c->ifname, c->lib->geterr(c->p));
   pthread_mutex_unlock(&c->lock);
   return n < 0 ? -1 : 0;
 }
@@ -289,7 +261,7 @@ int wf_pcap_capture_poll(wf_pcap_capture *c, int timeout_ms, wf_packet_cb cb, vo
     struct pollfd pfd = {.fd = c->fd, .events = POLLIN, .revents = 0};
     int r = poll(&pfd, 1, timeout_ms);
     if (r < 0 && errno != EINTR)
-      rc = fail(err, errlen, errno, "poll on %s: %s", c->ifname, strerror(errno));
+      rc = wf_capture_fail(err, errlen, errno, "poll on %s: %s", c->ifname, strerror(errno));
     else if (r > 0)
       rc = dispatch(c, &d, err, errlen); /* also reports POLLERR (interface down or gone) */
   }
