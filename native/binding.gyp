@@ -5,6 +5,7 @@
       "sources": [
         "binding/addon.cc",
         "binding/records.cc",
+        "binding/options.cc",
         "src/parse.c",
         "src/file_reader.c",
         "src/flow_table.c",

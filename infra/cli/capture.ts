@@ -6,7 +6,7 @@ import {
 } from '../../native/capture.js';
 import type { FlowRecord } from '../../native/index.js';
 import { flowFormatter } from './flow-format.js';
-import { UsageError } from './options.js';
+import { intOption, UsageError } from './options.js';
 
 export interface CaptureCliOptions {
   interface?: string;
@@ -17,15 +17,6 @@ export interface CaptureCliOptions {
   snaplen?: string;
   'buffer-mb'?: string;
   promiscuous?: boolean;
-}
-
-function intOption(name: string, value: string | undefined, min: number, max: number) {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be an integer ${min}-${max}, got "${value}"`);
-  }
-  return n;
 }
 
 function secondsOption(value: string | undefined): number {

@@ -1,7 +1,7 @@
 import { FlowExporter, InvalidCollectorError, parseCollector } from '../../native/exporter.js';
 import { FlowMeter, InvalidCaptureFileError } from '../../native/index.js';
 import { FLOW_FORMATS, type FlowFormat, flowFormatter } from './flow-format.js';
-import { UsageError } from './options.js';
+import { intOption, UsageError } from './options.js';
 
 export interface FlowsOptions {
   read?: string;
@@ -17,15 +17,6 @@ export interface FlowsOptions {
 /** A capture file could not be read: exit code 2 with one line. */
 export class CaptureFileError extends Error {
   override readonly name = 'CaptureFileError';
-}
-
-function positiveInt(name: string, value: string | undefined, min: number, max: number) {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be an integer ${min}-${max}, got "${value}"`);
-  }
-  return n;
 }
 
 /** --export values (repeatable, comma-separated) and --netflow-version, validated. */
@@ -68,9 +59,9 @@ export function runFlows(values: FlowsOptions): void {
   }
   const exporter = exporterFromArgs(values);
   const meter = new FlowMeter({
-    maxFlows: positiveInt('max-flows', values['max-flows'], 4096, 16_777_216) ?? 262_144,
-    idleTimeoutS: positiveInt('idle-timeout', values['idle-timeout'], 1, 604_800),
-    activeTimeoutS: positiveInt('active-timeout', values['active-timeout'], 1, 604_800),
+    maxFlows: intOption('max-flows', values['max-flows'], 4096, 16_777_216) ?? 262_144,
+    idleTimeoutS: intOption('idle-timeout', values['idle-timeout'], 1, 604_800),
+    activeTimeoutS: intOption('active-timeout', values['active-timeout'], 1, 604_800),
   });
   try {
     const formatter = flowFormatter(format);

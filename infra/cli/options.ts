@@ -19,6 +19,16 @@ export function portFromEnv(
   return port;
 }
 
+/** An integer option within [min, max]; undefined when absent. */
+export function intOption(name: string, value: string | undefined, min: number, max: number) {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name} must be an integer ${min}-${max}, got "${value}"`);
+  }
+  return n;
+}
+
 /** Bad command-line input: printed as one line, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

@@ -12,6 +12,7 @@
 #include "capture.h"
 #include "capture_internal.h"
 #include "exporter.h"
+#include "options.h"
 #include "records.h"
 
 namespace {
@@ -32,19 +33,7 @@ class FlowMeter : public Napi::ObjectWrap<FlowMeter> {
 
   explicit FlowMeter(const Napi::CallbackInfo &info) : Napi::ObjectWrap<FlowMeter>(info) {
     Napi::Env env = info.Env();
-    wf_meter_config config{};
-    if (info.Length() > 0 && info[0].IsObject()) {
-      Napi::Object o = info[0].As<Napi::Object>();
-      config.max_flows = Uint(o, "maxFlows", 65536);
-      config.idle_timeout_s = Uint(o, "idleTimeoutS", 0);
-      config.active_timeout_s = Uint(o, "activeTimeoutS", 0);
-      if (o.Has("seed") && o.Get("seed").IsBigInt()) {
-        bool lossless = true;
-        config.seed = o.Get("seed").As<Napi::BigInt>().Uint64Value(&lossless);
-      }
-    } else {
-      config.max_flows = 65536;
-    }
+    wf_meter_config config = MeterConfigOption(info.Length() > 0 ? info[0] : env.Undefined());
     char err[256] = "";
     meter_ = wf_meter_create(&config, err, sizeof err);
     if (!meter_) throw Napi::RangeError::New(env, err[0] ? err : "could not create the flow meter");
@@ -55,11 +44,6 @@ class FlowMeter : public Napi::ObjectWrap<FlowMeter> {
   }
 
  private:
-  static uint32_t Uint(Napi::Object o, const char *key, uint32_t fallback) {
-    if (!o.Has(key) || o.Get(key).IsUndefined()) return fallback;
-    return o.Get(key).As<Napi::Number>().Uint32Value();
-  }
-
   wf_meter *Meter(Napi::Env env) {
     if (!meter_) throw Napi::Error::New(env, "the flow meter is closed");
     return meter_;

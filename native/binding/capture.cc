@@ -63,18 +63,7 @@ LiveCapture::LiveCapture(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Live
   snaplen_ = cfg.snaplen ? cfg.snaplen : 262144;
   block_timeout_ms_ = cfg.block_timeout_ms ? cfg.block_timeout_ms : 50;
 
-  wf_meter_config mc{};
-  mc.max_flows = 65536;
-  if (o.Has("meter") && o.Get("meter").IsObject()) {
-    Napi::Object m = o.Get("meter").As<Napi::Object>();
-    mc.max_flows = UintOption(m, "maxFlows", 65536);
-    mc.idle_timeout_s = UintOption(m, "idleTimeoutS", 0);
-    mc.active_timeout_s = UintOption(m, "activeTimeoutS", 0);
-    if (m.Has("seed") && m.Get("seed").IsBigInt()) {
-      bool lossless = true;
-      mc.seed = m.Get("seed").As<Napi::BigInt>().Uint64Value(&lossless);
-    }
-  }
+  wf_meter_config mc = MeterConfigOption(o.Get("meter"));
   char err[512] = "";
   meter_ = wf_meter_create(&mc, err, sizeof err);
   if (!meter_) throw Napi::RangeError::New(env, err[0] ? err : "could not create the flow meter");

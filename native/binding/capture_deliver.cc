@@ -28,22 +28,6 @@ const char *ErrnoName(int e) {
   }
 }
 
-uint32_t UintOption(Napi::Object o, const char *key, uint32_t fallback) {
-  if (!o.Has(key) || o.Get(key).IsUndefined() || o.Get(key).IsNull()) return fallback;
-  Napi::Value v = o.Get(key);
-  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d)))
-    throw Napi::RangeError::New(o.Env(), std::string(key) + " must be a non-negative integer");
-  return static_cast<uint32_t>(d);
-}
-
-std::string StringOption(Napi::Object o, const char *key) {
-  if (!o.Has(key) || o.Get(key).IsUndefined() || o.Get(key).IsNull()) return "";
-  if (!o.Get(key).IsString())
-    throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a string");
-  return o.Get(key).As<Napi::String>();
-}
 
 Napi::Object SnapshotToJs(Napi::Env env, const Snapshot &s) {
   Napi::Object o = Napi::Object::New(env);

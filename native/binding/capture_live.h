@@ -31,6 +31,7 @@
 #include <string>
 #include <thread>
 
+#include "options.h"
 #include "pcap_writer.h"
 #include "wirefleet.h"
 
@@ -42,8 +43,6 @@ constexpr uint32_t kMaxSegmentsInFlight = 16; // onSegment buffers not yet consu
 
 uint64_t WallNs();
 const char *ErrnoName(int e);
-uint32_t UintOption(Napi::Object o, const char *key, uint32_t fallback);
-std::string StringOption(Napi::Object o, const char *key);
 inline Napi::Number Num(Napi::Env env, double v) { return Napi::Number::New(env, v); }
 
 struct Rates {

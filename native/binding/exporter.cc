@@ -3,6 +3,7 @@
 // FlowMeter.meterFile({exporter}) uses UnwrapExporter to send the C records
 // directly (fast path).
 #include "exporter.h"
+#include "options.h"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -35,7 +36,7 @@ class Exporter : public Napi::ObjectWrap<Exporter> {
     }
     Napi::Object o = info[0].As<Napi::Object>();
     wf_exporter_config config{};
-    config.version = static_cast<int>(Uint(env, o, "version", 10));
+    config.version = static_cast<int>(UintOption(o, "version", 10));
     Napi::Value targets = o.Get("targets");
     if (!targets.IsArray()) throw Napi::TypeError::New(env, "targets must be an array of HOST:PORT");
     Napi::Array list = targets.As<Napi::Array>();
@@ -49,10 +50,10 @@ class Exporter : public Napi::ObjectWrap<Exporter> {
     for (const std::string &t : texts) pointers.push_back(t.c_str());
     config.targets = pointers.data();
     config.target_count = pointers.size();
-    config.observation_domain = Uint(env, o, "observationDomain", 0);
-    config.template_refresh_s = Uint(env, o, "templateRefreshS", 0);
-    config.template_refresh_packets = Uint(env, o, "templateRefreshPackets", 0);
-    config.max_datagrams_per_s = Uint(env, o, "maxDatagramsPerS", 0);
+    config.observation_domain = UintOption(o, "observationDomain", 0);
+    config.template_refresh_s = UintOption(o, "templateRefreshS", 0);
+    config.template_refresh_packets = UintOption(o, "templateRefreshPackets", 0);
+    config.max_datagrams_per_s = UintOption(o, "maxDatagramsPerS", 0);
     char err[256] = "";
     exporter_ = wf_exporter_create(&config, err, sizeof err);
     if (!exporter_) throw Napi::RangeError::New(env, err[0] ? err : "could not create the exporter");
@@ -70,17 +71,6 @@ class Exporter : public Napi::ObjectWrap<Exporter> {
   }
 
  private:
-  static uint32_t Uint(Napi::Env env, Napi::Object o, const char *key, uint32_t fallback) {
-    Napi::Value v = o.Get(key);
-    if (v.IsUndefined() || v.IsNull()) return fallback;
-    if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string(key) + " must be a number");
-    double d = v.As<Napi::Number>().DoubleValue();
-    if (!(d >= 0 && d <= 4294967295.0) || std::floor(d) != d) {
-      throw Napi::RangeError::New(env, std::string(key) + " must be an integer 0..4294967295");
-    }
-    return static_cast<uint32_t>(d);
-  }
-
   [[noreturn]] static void Bad(Napi::Env env, uint32_t index, const char *field, const char *what) {
     throw Napi::TypeError::New(env, "records[" + std::to_string(index) + "]." + field + ": " + what);
   }
