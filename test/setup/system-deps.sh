@@ -16,6 +16,8 @@ command -v nfcapd >/dev/null 2>&1 || missing+=(nfdump)
 command -v softflowd >/dev/null 2>&1 || missing+=(softflowd)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v make >/dev/null 2>&1 || missing+=(make)
+# The agent's uplink is tested against a real external broker too.
+command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
