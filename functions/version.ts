@@ -1,4 +1,2 @@
-import pkg from '../package.json' with { type: 'json' };
-
-/** The release version, from package.json: one place for the API, the CLI and the agent. */
-export const VERSION: string = pkg.version;
+// The release version lives in protocol/ so the agent and the cloud share it without importing each other.
+export { VERSION } from '../protocol/version.js';

@@ -7,7 +7,9 @@ import { ApiError } from './errors.js';
 import { bearerAuth } from './middleware/auth.js';
 import { errorHandler, notFoundHandler } from './middleware/error-handler.js';
 import { requestLog } from './middleware/request-log.js';
+import { agentRoutes } from './routes/agents.js';
 import { docsRoutes } from './routes/docs.js';
+import { flowRoutes } from './routes/flows.js';
 import { healthRoutes } from './routes/health.js';
 import { mappingsRoutes } from './routes/mappings.js';
 import { packetRoutes } from './routes/packets.js';
@@ -48,7 +50,9 @@ export function createApp(deps: AppDeps) {
     .use(jsonBodyLimit())
     .route('/', routeRoutes(deps))
     .route('/', mappingsRoutes(deps))
-    .route('/', packetRoutes(deps));
+    .route('/', packetRoutes(deps))
+    .route('/', agentRoutes(deps))
+    .route('/', flowRoutes(deps));
 
   const app = new Hono<AppEnv>()
     .use(requestLog(deps.logger))

@@ -1,7 +1,11 @@
 import { createLogger, type Logger } from '../logger.js';
+import type { AgentAnnouncement } from '../routing/agent-locators.js';
+import { AgentRoutingView, type AnnouncementLoader } from '../routing/agent-routing.js';
+import { type AgentRepository, isOnline } from '../store/agents.js';
 import { createStoreClients, type StoreClients } from '../store/clients.js';
 import type { StoreConfig } from '../store/config.js';
 import { createRepositories } from '../store/index.js';
+import type { CommandPublisher } from './command-publisher.js';
 import type { AppDeps } from './env.js';
 
 export const DEFAULT_URL_TTL_SECONDS = 300;
@@ -9,16 +13,51 @@ export const DEFAULT_URL_TTL_SECONDS = 300;
 /** Wires repositories and clients for the app from a store configuration. */
 export function createAppDeps(
   config: StoreConfig,
-  options: { logger?: Logger; urlTtlSeconds?: number; clients?: StoreClients } = {},
+  options: {
+    logger?: Logger;
+    urlTtlSeconds?: number;
+    clients?: StoreClients;
+    commandPublisher?: CommandPublisher;
+    mqttUrl?: string;
+    now?: () => number;
+  } = {},
 ): AppDeps & { clients: StoreClients } {
   const clients = options.clients ?? createStoreClients(config);
+  const repositories = createRepositories(clients, config);
+  const now = options.now ?? Date.now;
   return {
-    ...createRepositories(clients, config),
+    ...repositories,
+    agentRouting: new AgentRoutingView(agentAnnouncements(repositories.agents, now), { now }),
+    ...(options.commandPublisher ? { commandPublisher: options.commandPublisher } : {}),
+    ...(options.mqttUrl ? { mqttUrl: options.mqttUrl } : {}),
+    ...(options.now ? { now: options.now } : {}),
     clients,
     s3: clients.s3,
     pcapBucket: config.pcapBucket,
     urlTtlSeconds: options.urlTtlSeconds ?? DEFAULT_URL_TTL_SECONDS,
     logger: options.logger ?? createLogger('api'),
+  };
+}
+
+/** A tenant's agents as routing sees them: their latest heartbeat and whether they are online now. */
+export function agentAnnouncements(
+  agents: Pick<AgentRepository, 'list'>,
+  now: () => number = Date.now,
+): AnnouncementLoader {
+  return async (tenant) => {
+    const nowSec = now() / 1000;
+    return (await agents.list(tenant)).flatMap((agent): AgentAnnouncement[] =>
+      agent.heartbeat
+        ? [
+            {
+              agentId: agent.agentId,
+              online: isOnline(agent, nowSec),
+              rlocs: agent.heartbeat.rlocs,
+              eidPrefixes: agent.heartbeat.eid_prefixes,
+            },
+          ]
+        : [],
+    );
   };
 }
 

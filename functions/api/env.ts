@@ -1,14 +1,28 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../logger.js';
+import type { AgentRoutingView } from '../routing/agent-routing.js';
+import type { AgentRepository } from '../store/agents.js';
+import type { CommandRepository } from '../store/commands.js';
+import type { FlowRepository } from '../store/flows.js';
 import type { MappingsRepository } from '../store/mappings.js';
 import type { PacketRepository } from '../store/packets.js';
 import type { Tenant, TenantRepository } from '../store/tenants.js';
+import type { CommandPublisher } from './command-publisher.js';
 
 /** Everything the API needs from the outside world; the handlers build it from the environment. */
 export interface AppDeps {
   tenants: TenantRepository;
   mappings: MappingsRepository;
   packets: PacketRepository;
+  agents: AgentRepository;
+  flows: FlowRepository;
+  commands: CommandRepository;
+  /** The tenant's mappings merged with what its agents announce, for routing. */
+  agentRouting: AgentRoutingView;
+  /** Delivers commands to agents; without one, POST /agents/{id}/commands answers 503. */
+  commandPublisher?: CommandPublisher;
+  /** The broker agents connect to, handed out with their credentials (MQTT_PUBLIC_URL in AWS). */
+  mqttUrl?: string;
   s3: S3Client;
   pcapBucket: string;
   /** Presigned URL lifetime in seconds (at most 900). */

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { isIPv4 } from '../../protocol/address.js';
+import { agentIdSchema, COMMAND_ACTIONS, commandSchema } from '../../protocol/agent-messages.js';
 import { MAX_EXPORT_PACKETS } from '../pcap/export.js';
 import { PRIORITIES } from '../routing/catalogue.js';
 import { WORKLOAD_TYPES } from '../routing/workload.js';
+import { FLOW_QUERY_MAX_LIMIT } from '../store/flows.js';
 
 /** A unicast IPv4 EID: not 0.0.0.0/8, loopback-free, not multicast or broadcast. */
 export const sourceEidSchema = z.string().refine(
@@ -63,3 +65,46 @@ export const singleDownloadQuerySchema = z.object({
 export const visualizeRequestSchema = z.strictObject({
   packet_id: z.string().optional(),
 });
+
+export const registerAgentSchema = z.strictObject({ agent_id: agentIdSchema });
+
+/** Epoch seconds (a non-negative number), as flow records carry them. */
+const epochSecondsParam = z.coerce
+  .number({ message: 'must be epoch seconds' })
+  .finite('must be epoch seconds')
+  .min(0, 'must be epoch seconds (not negative)');
+
+export const flowsQuerySchema = z
+  .object({
+    agent_id: agentIdSchema.optional(),
+    limit: count(FLOW_QUERY_MAX_LIMIT, 100),
+    min_packets: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be an integer')
+      .min(0, 'must not be negative')
+      .default(0),
+    sort_by: z.enum(['packets', 'bytes', 'duration']).default('packets'),
+    since: epochSecondsParam.optional(),
+    until: epochSecondsParam.optional(),
+  })
+  .refine((q) => q.since === undefined || q.until === undefined || q.since <= q.until, {
+    message: 'since must not be after until',
+    path: ['since'],
+  });
+
+const [captureStart, captureStop, meterConfigure, statusCommand] = commandSchema.options;
+const commandBody = (
+  option: typeof captureStart | typeof captureStop | typeof meterConfigure | typeof statusCommand,
+) => z.strictObject({ action: option.shape.action, params: option.shape.params });
+
+/** What a client sends to command an agent; the id and time are the server's. */
+export const commandRequestSchema = z.discriminatedUnion(
+  'action',
+  [
+    commandBody(captureStart),
+    commandBody(captureStop),
+    commandBody(meterConfigure),
+    commandBody(statusCommand),
+  ],
+  { error: `action must be one of ${COMMAND_ACTIONS.join(', ')}` },
+);

@@ -6,6 +6,8 @@ export interface StoreConfig {
   region: string;
   tenantsTable: string;
   packetsTable: string;
+  /** Agent uplink data: flow records and agent events (items expire by TTL). */
+  flowsTable: string;
   pcapBucket: string;
   /** Set for emulators or S3-compatible stores; unset means AWS itself. */
   dynamoEndpoint?: string;
@@ -18,6 +20,7 @@ export interface StoreConfig {
 export const DEFAULT_TABLES = {
   tenantsTable: 'wirefleet-tenants',
   packetsTable: 'wirefleet-packets',
+  flowsTable: 'wirefleet-flows',
   pcapBucket: 'wirefleet-pcaps',
 } as const;
 
@@ -27,6 +30,7 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     tenantsTable: env.TENANTS_TABLE ?? DEFAULT_TABLES.tenantsTable,
     packetsTable: env.PACKETS_TABLE ?? DEFAULT_TABLES.packetsTable,
+    flowsTable: env.FLOWS_TABLE ?? DEFAULT_TABLES.flowsTable,
     pcapBucket: env.PCAP_BUCKET ?? DEFAULT_TABLES.pcapBucket,
     ...(env.DYNAMODB_ENDPOINT ? { dynamoEndpoint: env.DYNAMODB_ENDPOINT } : {}),
     ...(env.S3_ENDPOINT ? { s3Endpoint: env.S3_ENDPOINT } : {}),

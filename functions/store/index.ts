@@ -1,5 +1,9 @@
+import { AgentRepository } from './agents.js';
 import type { StoreClients } from './clients.js';
+import { CommandRepository } from './commands.js';
 import type { StoreConfig } from './config.js';
+import { EventRepository } from './events.js';
+import { FlowRepository } from './flows.js';
 import { MappingsRepository } from './mappings.js';
 import { PacketRepository } from './packets.js';
 import { TenantRepository } from './tenants.js';
@@ -8,6 +12,10 @@ export interface Repositories {
   tenants: TenantRepository;
   mappings: MappingsRepository;
   packets: PacketRepository;
+  agents: AgentRepository;
+  flows: FlowRepository;
+  commands: CommandRepository;
+  events: EventRepository;
 }
 
 export function createRepositories(clients: StoreClients, config: StoreConfig): Repositories {
@@ -15,5 +23,9 @@ export function createRepositories(clients: StoreClients, config: StoreConfig): 
     tenants: new TenantRepository(clients, config.tenantsTable),
     mappings: new MappingsRepository(clients, config.tenantsTable),
     packets: new PacketRepository(clients, config.packetsTable, config.tenantsTable),
+    agents: new AgentRepository(clients, config.tenantsTable),
+    flows: new FlowRepository(clients, config.flowsTable),
+    commands: new CommandRepository(clients, config.flowsTable),
+    events: new EventRepository(clients, config.flowsTable),
   };
 }

@@ -13,6 +13,8 @@ import type { StoreConfig } from './config.js';
  * Table definitions, shared by the local bootstrap and (later) the CDK stack.
  * tenants: pk/sk items for tenant metadata, tokens, mappings, counters.
  * packets: pk = tenant, sk = time-ordered packet id.
+ * flows: agent uplink data (flow records, agent events), pk/sk items that
+ * expire through DynamoDB TTL on TTL_ATTRIBUTE.
  */
 export function tableDefinitions(config: StoreConfig): CreateTableCommandInput[] {
   const keyed = (TableName: string): CreateTableCommandInput => ({
@@ -27,7 +29,21 @@ export function tableDefinitions(config: StoreConfig): CreateTableCommandInput[]
       { AttributeName: 'sk', KeyType: 'RANGE' },
     ],
   });
-  return [keyed(config.tenantsTable), keyed(config.packetsTable)];
+  return [keyed(config.tenantsTable), keyed(config.packetsTable), keyed(config.flowsTable)];
+}
+
+/** Items that expire carry this attribute (epoch seconds). */
+export const TTL_ATTRIBUTE = 'expires_at';
+
+/**
+ * Tables with TTL enabled, for the CDK stack. The emulators have no TTL
+ * (dynalite lacks UpdateTimeToLive), so ensureTables does not apply it and
+ * expired items stay readable locally until deleted.
+ */
+export function timeToLiveTables(
+  config: StoreConfig,
+): { TableName: string; AttributeName: string }[] {
+  return [{ TableName: config.flowsTable, AttributeName: TTL_ATTRIBUTE }];
 }
 
 /** Creates the tables and the bucket when they are missing (local stacks and tests). */

@@ -16,7 +16,9 @@ export function routeRoutes(deps: AppDeps) {
   return new Hono<AppEnv>().post('/route', async (c) => {
     const body = await readJson(c, routeRequestSchema);
     const tenant = c.get('tenant');
-    const { mappings } = await deps.mappings.get(tenant.name);
+    const { mappings: configured } = await deps.mappings.get(tenant.name);
+    // Agents' heartbeats add EID prefixes and decide which of their RLOCs are up.
+    const mappings = await deps.agentRouting.mappingsFor(tenant.name, configured);
     // Another instance may take the same ID in the same millisecond: route again with a new one.
     for (let attempt = 1; ; attempt++) {
       const nowMs = deps.now?.() ?? Date.now();

@@ -1,0 +1,196 @@
+import { randomBytes } from 'node:crypto';
+import { type Context, Hono } from 'hono';
+import {
+  AGENT_ID_PATTERN,
+  type AgentCommand,
+  commandSchema,
+  TOPIC_ROOT,
+} from '../../../protocol/agent-messages.js';
+import { type AgentRecord, isOnline } from '../../store/agents.js';
+import { AlreadyExistsError } from '../../store/errors.js';
+import type { AppDeps, AppEnv } from '../env.js';
+import { ApiError, NotFoundError } from '../errors.js';
+import { commandRequestSchema, registerAgentSchema } from '../schemas.js';
+import { readJson } from '../validate.js';
+
+export type AgentStatus = 'online' | 'offline' | 'never_seen';
+
+const COMMAND_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export function agentStatus(agent: AgentRecord, nowSec: number): AgentStatus {
+  if (agent.lastSeen === null) return 'never_seen';
+  return isOnline(agent, nowSec) ? 'online' : 'offline';
+}
+
+/** What an agent needs to connect: shown when registered or rotated, never again. */
+export function mqttCredentials(agentId: string, password: string, url?: string) {
+  return {
+    ...(url ? { url } : {}),
+    client_id: agentId,
+    username: agentId,
+    password,
+    topic_prefix: `${TOPIC_ROOT}/${agentId}`,
+  };
+}
+
+export function agentSummary(agent: AgentRecord, nowSec: number) {
+  const hb = agent.heartbeat;
+  return {
+    agent_id: agent.agentId,
+    status: agentStatus(agent, nowSec),
+    created_at: agent.createdAt,
+    last_seen: agent.lastSeen,
+    version: hb?.version ?? null,
+    backend: hb?.backend ?? null,
+    capture_running: hb?.capture.running ?? null,
+  };
+}
+
+export function agentDetail(agent: AgentRecord, nowSec: number) {
+  const hb = agent.heartbeat;
+  return {
+    agent_id: agent.agentId,
+    status: agentStatus(agent, nowSec),
+    created_at: agent.createdAt,
+    last_seen: agent.lastSeen,
+    version: hb?.version ?? null,
+    uptime_sec: hb?.uptime_sec ?? null,
+    interval_sec: hb?.interval_sec ?? null,
+    backend: hb?.backend ?? null,
+    capture: hb?.capture ?? null,
+    rlocs: hb?.rlocs ?? [],
+    eid_prefixes: hb?.eid_prefixes ?? [],
+    metrics: agent.metrics,
+    metrics_at: agent.metricsAt,
+  };
+}
+
+const newCommandId = () => `cmd_${randomBytes(12).toString('hex')}`;
+
+/** The /agents resource: registration, credentials, status and commands. */
+export function agentRoutes(deps: AppDeps) {
+  const nowMs = () => deps.now?.() ?? Date.now();
+
+  /** The tenant's agent; unknown and other tenants' agents alike are 404, never 403. */
+  async function findAgent(c: Context<AppEnv>): Promise<AgentRecord> {
+    const id = c.req.param('id') ?? '';
+    const agent = AGENT_ID_PATTERN.test(id)
+      ? await deps.agents.getForTenant(c.get('tenant').name, id)
+      : undefined;
+    if (!agent) throw new NotFoundError(`no agent "${id.slice(0, 63)}"`, 'agent_not_found');
+    return agent;
+  }
+
+  return new Hono<AppEnv>()
+    .post('/agents', async (c) => {
+      const { agent_id } = await readJson(c, registerAgentSchema);
+      const tenant = c.get('tenant').name;
+      try {
+        const { agent, password } = await deps.agents.register(tenant, agent_id);
+        deps.agentRouting.invalidate(tenant);
+        c.header('Cache-Control', 'no-store');
+        return c.json(
+          {
+            agent_id: agent.agentId,
+            tenant: agent.tenant,
+            created_at: agent.createdAt,
+            mqtt: mqttCredentials(agent.agentId, password, deps.mqttUrl),
+          },
+          201,
+        );
+      } catch (error) {
+        // Agent ids are global (MQTT client ids); say it is taken, not by whom.
+        if (error instanceof AlreadyExistsError) {
+          throw new ApiError(
+            409,
+            'agent_exists',
+            `agent id "${agent_id}" is taken; choose another`,
+          );
+        }
+        throw error;
+      }
+    })
+    .get('/agents', async (c) => {
+      const nowSec = nowMs() / 1000;
+      const agents = await deps.agents.list(c.get('tenant').name);
+      return c.json({ agents: agents.map((agent) => agentSummary(agent, nowSec)) });
+    })
+    .get('/agents/:id', async (c) => {
+      const agent = await findAgent(c);
+      return c.json(agentDetail(agent, nowMs() / 1000));
+    })
+    .post('/agents/:id/credentials', async (c) => {
+      const agent = await findAgent(c);
+      const password = await deps.agents.rotatePassword(c.get('tenant').name, agent.agentId);
+      if (password === undefined) {
+        throw new NotFoundError(`no agent "${agent.agentId}"`, 'agent_not_found');
+      }
+      c.header('Cache-Control', 'no-store');
+      return c.json({
+        agent_id: agent.agentId,
+        tenant: agent.tenant,
+        mqtt: mqttCredentials(agent.agentId, password, deps.mqttUrl),
+      });
+    })
+    .post('/agents/:id/commands', async (c) => {
+      const body = await readJson(c, commandRequestSchema);
+      const agent = await findAgent(c);
+      const publisher = deps.commandPublisher;
+      if (!publisher) {
+        throw new ApiError(
+          503,
+          'command_channel_unavailable',
+          'no command channel is configured; commands cannot reach agents',
+        );
+      }
+      const tenant = c.get('tenant').name;
+      const command: AgentCommand = commandSchema.parse({
+        ...body,
+        command_id: newCommandId(),
+        issued_at: Math.floor(nowMs() / 1000),
+      });
+      await deps.commands.create(tenant, agent.agentId, command);
+      try {
+        await publisher.publish(agent.agentId, command);
+      } catch (error) {
+        // Close the command so it does not look pending forever: the agent never got it.
+        await deps.commands
+          .recordReply(agent.agentId, {
+            schema: 'wirefleet.reply/1',
+            command_id: command.command_id,
+            replied_at: nowMs() / 1000,
+            status: 'error',
+            error: { code: 'publish_failed', message: 'the command could not be published' },
+          })
+          .catch(() => undefined);
+        deps.logger.warn('command publish failed', {
+          agentId: agent.agentId,
+          commandId: command.command_id,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        throw new ApiError(
+          503,
+          'command_channel_unavailable',
+          `command ${command.command_id} could not be published; retry shortly`,
+        );
+      }
+      return c.json(
+        { command_id: command.command_id, status: 'pending', agent_id: agent.agentId },
+        202,
+      );
+    })
+    .get('/agents/:id/commands/:commandId', async (c) => {
+      const agent = await findAgent(c);
+      const commandId = c.req.param('commandId');
+      const command = COMMAND_ID_PATTERN.test(commandId)
+        ? await deps.commands.get(c.get('tenant').name, agent.agentId, commandId)
+        : undefined;
+      if (!command) {
+        throw new NotFoundError(
+          `no command "${commandId.slice(0, 64)}" for agent ${agent.agentId}`,
+          'command_not_found',
+        );
+      }
+      return c.json(command);
+    });
+}

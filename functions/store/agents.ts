@@ -1,0 +1,349 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  AGENT_ID_PATTERN,
+  type AgentMetrics,
+  type Heartbeat,
+} from '../../protocol/agent-messages.js';
+import type { StoreClients } from './clients.js';
+import { conditionalWrite } from './conditional.js';
+import { AlreadyExistsError, StoreUnavailableError, storeCall } from './errors.js';
+
+export interface AgentRecord {
+  agentId: string;
+  tenant: string;
+  createdAt: string;
+  /** Epoch seconds (server clock) when the latest heartbeat arrived; null before the first. */
+  lastSeen: number | null;
+  heartbeat: Omit<Heartbeat, 'schema'> | null;
+  metrics: Omit<AgentMetrics, 'schema'> | null;
+  /** Epoch seconds (server clock) when the latest metrics arrived. */
+  metricsAt: number | null;
+}
+
+/** An agent that missed this many heartbeat intervals counts as offline. */
+export const AGENT_OFFLINE_AFTER_INTERVALS = 3;
+
+/** Online = the latest heartbeat arrived within 3 × the interval it promised. */
+export function isOnline(agent: AgentRecord, nowSec = Date.now() / 1000): boolean {
+  if (agent.lastSeen === null || agent.heartbeat === null) return false;
+  return nowSec - agent.lastSeen <= AGENT_OFFLINE_AFTER_INTERVALS * agent.heartbeat.interval_sec;
+}
+
+export const agentKey = (agentId: string) => ({ pk: `AGENT#${agentId}`, sk: 'META' });
+/** The per-tenant index item that makes list(tenant) a Query. */
+export const agentIndexKey = (tenant: string, agentId: string) => ({
+  pk: `TENANT#${tenant}`,
+  sk: `AGENT#${agentId}`,
+});
+
+/** Agent passwords are random and high-entropy, so one SHA-256 stores them safely. */
+export function hashAgentPassword(password: string): string {
+  return createHash('sha256').update(password, 'utf8').digest('hex');
+}
+
+export function generateAgentPassword(): string {
+  return `wfa_${randomBytes(32).toString('base64url')}`;
+}
+
+function hashesEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function toAgent(item: Record<string, unknown>): AgentRecord {
+  const num = (v: unknown) => (v === undefined || v === null ? null : Number(v));
+  return {
+    agentId: String(item.agent_id),
+    tenant: String(item.tenant),
+    createdAt: String(item.created_at),
+    lastSeen: num(item.last_seen),
+    heartbeat: (item.heartbeat as AgentRecord['heartbeat'] | undefined) ?? null,
+    metrics: (item.metrics as AgentRecord['metrics'] | undefined) ?? null,
+    metricsAt: num(item.metrics_at),
+  };
+}
+
+/**
+ * Agents, kept in the tenants table. Agent ids are global (they are MQTT
+ * client ids and topic segments); the tenant comes from the registry alone.
+ */
+export class AgentRepository {
+  /** Verified password hashes, kept briefly so a reconnect storm does not read the table per CONNECT. */
+  private readonly passwordCache = new Map<string, { hash: string; until: number }>();
+  static readonly PASSWORD_CACHE_MS = 30_000;
+  static readonly PASSWORD_CACHE_SIZE = 1000;
+
+  constructor(
+    private readonly clients: StoreClients,
+    private readonly table: string,
+  ) {}
+
+  /** Registers an agent and returns its one-time-visible password. */
+  async register(
+    tenant: string,
+    agentId: string,
+  ): Promise<{ agent: AgentRecord; password: string }> {
+    if (!AGENT_ID_PATTERN.test(agentId)) {
+      throw new RangeError(
+        `invalid agent id "${agentId}": use a-z, 0-9 and '-', up to 63 characters`,
+      );
+    }
+    const password = generateAgentPassword();
+    const agent: AgentRecord = {
+      agentId,
+      tenant,
+      createdAt: new Date().toISOString(),
+      lastSeen: null,
+      heartbeat: null,
+      metrics: null,
+      metricsAt: null,
+    };
+    // The META item claims the id globally; the index item only makes listing cheap.
+    const claimed = await storeCall('register agent', () =>
+      conditionalWrite(() =>
+        this.clients.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: {
+              ...agentKey(agentId),
+              agent_id: agentId,
+              tenant,
+              created_at: agent.createdAt,
+              password_hash: hashAgentPassword(password),
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ),
+      ),
+    );
+    if (!claimed) throw new AlreadyExistsError(`agent "${agentId}" already exists`);
+    try {
+      await storeCall('index agent', () =>
+        this.clients.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { ...agentIndexKey(tenant, agentId), agent_id: agentId },
+          }),
+        ),
+      );
+    } catch (error) {
+      // Release the id, best effort, so a retry of register() can succeed.
+      await this.remove(tenant, agentId).catch(() => {});
+      throw error;
+    }
+    return { agent, password };
+  }
+
+  /** Issues a new password; undefined when the agent is unknown or another tenant's. */
+  async rotatePassword(tenant: string, agentId: string): Promise<string | undefined> {
+    const password = generateAgentPassword();
+    const applied = await storeCall('rotate agent password', () =>
+      conditionalWrite(() =>
+        this.clients.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: agentKey(agentId),
+            UpdateExpression: 'SET #h = :h',
+            ConditionExpression: 'attribute_exists(pk) AND #t = :t',
+            ExpressionAttributeNames: { '#h': 'password_hash', '#t': 'tenant' },
+            ExpressionAttributeValues: { ':h': hashAgentPassword(password), ':t': tenant },
+          }),
+        ),
+      ),
+    );
+    // Only this process's cache can be cleared; others expire within PASSWORD_CACHE_MS.
+    this.passwordCache.delete(agentId);
+    return applied ? password : undefined;
+  }
+
+  /** Unscoped lookup, for ingest and the broker: the caller has no tenant yet. */
+  async get(agentId: string): Promise<AgentRecord | undefined> {
+    const item = await this.getItem(agentId);
+    return item ? toAgent(item) : undefined;
+  }
+
+  /** The agent if it belongs to the tenant; undefined for unknown and foreign agents alike. */
+  async getForTenant(tenant: string, agentId: string): Promise<AgentRecord | undefined> {
+    const agent = await this.get(agentId);
+    return agent?.tenant === tenant ? agent : undefined;
+  }
+
+  /** The tenant's agents, sorted by id. */
+  async list(tenant: string): Promise<AgentRecord[]> {
+    const ids: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await storeCall('list agents', () =>
+        this.clients.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': `TENANT#${tenant}`, ':prefix': 'AGENT#' },
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) ids.push(String(item.agent_id));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    const agents: AgentRecord[] = [];
+    for (let i = 0; i < ids.length; i += 100) {
+      for (const item of await this.batchGet(ids.slice(i, i + 100))) {
+        const agent = toAgent(item);
+        // An index item left behind by a removed or re-registered agent is ignored.
+        if (agent.tenant === tenant) agents.push(agent);
+      }
+    }
+    return agents.sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
+  }
+
+  /** Deletes the agent (and its index item); false when unknown or another tenant's. */
+  async remove(tenant: string, agentId: string): Promise<boolean> {
+    const deleted = await storeCall('remove agent', () =>
+      conditionalWrite(() =>
+        this.clients.doc.send(
+          new DeleteCommand({
+            TableName: this.table,
+            Key: agentKey(agentId),
+            ConditionExpression: 'attribute_exists(pk) AND #t = :t',
+            ExpressionAttributeNames: { '#t': 'tenant' },
+            ExpressionAttributeValues: { ':t': tenant },
+          }),
+        ),
+      ),
+    );
+    this.passwordCache.delete(agentId);
+    if (!deleted) return false;
+    await storeCall('unindex agent', () =>
+      this.clients.doc.send(
+        new DeleteCommand({ TableName: this.table, Key: agentIndexKey(tenant, agentId) }),
+      ),
+    );
+    return true;
+  }
+
+  /** Compares SHA-256 hashes in constant time; unknown agents cost the same comparison. */
+  async verifyPassword(agentId: string, password: string): Promise<boolean> {
+    const hash = hashAgentPassword(password);
+    const cached = this.passwordCache.get(agentId);
+    if (cached && cached.until > Date.now() && hashesEqual(cached.hash, hash)) return true;
+    const item = await this.getItem(agentId);
+    const stored = typeof item?.password_hash === 'string' ? item.password_hash : undefined;
+    const ok = hashesEqual(stored ?? hashAgentPassword(''), hash) && stored !== undefined;
+    // Only successes are cached: a freshly rotated password must work at once.
+    if (ok) {
+      if (this.passwordCache.size >= AgentRepository.PASSWORD_CACHE_SIZE)
+        this.passwordCache.clear();
+      this.passwordCache.set(agentId, {
+        hash,
+        until: Date.now() + AgentRepository.PASSWORD_CACHE_MS,
+      });
+    }
+    return ok;
+  }
+
+  /**
+   * Keeps the heartbeat if it was sent after the stored one (QoS 1 redelivery
+   * and spool replays arrive out of order). 'stale' also covers an unknown agent.
+   */
+  async recordHeartbeat(
+    agentId: string,
+    heartbeat: Heartbeat,
+    receivedAt = Date.now() / 1000,
+  ): Promise<'stored' | 'stale'> {
+    const { schema: _schema, ...body } = heartbeat;
+    return this.recordNewer('record heartbeat', agentId, {
+      value: body,
+      valueAttr: 'heartbeat',
+      sentAttr: 'hb_sent_at',
+      sentAt: heartbeat.sent_at,
+      atAttr: 'last_seen',
+      receivedAt,
+    });
+  }
+
+  /** Like recordHeartbeat, for the latest metrics snapshot. */
+  async recordMetrics(
+    agentId: string,
+    metrics: AgentMetrics,
+    receivedAt = Date.now() / 1000,
+  ): Promise<'stored' | 'stale'> {
+    const { schema: _schema, ...body } = metrics;
+    return this.recordNewer('record metrics', agentId, {
+      value: body,
+      valueAttr: 'metrics',
+      sentAttr: 'metrics_sent_at',
+      sentAt: metrics.sent_at,
+      atAttr: 'metrics_at',
+      receivedAt,
+    });
+  }
+
+  /** The tenant's agents that are online now (feeds the routing map-cache). */
+  async listAlive(tenant: string, nowSec = Date.now() / 1000): Promise<AgentRecord[]> {
+    return (await this.list(tenant)).filter((agent) => isOnline(agent, nowSec));
+  }
+
+  private async recordNewer(
+    what: string,
+    agentId: string,
+    o: {
+      value: unknown;
+      valueAttr: string;
+      sentAttr: string;
+      sentAt: number;
+      atAttr: string;
+      receivedAt: number;
+    },
+  ): Promise<'stored' | 'stale'> {
+    const applied = await storeCall(what, () =>
+      conditionalWrite(() =>
+        this.clients.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: agentKey(agentId),
+            UpdateExpression: 'SET #v = :v, #s = :s, #a = :a',
+            ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#s) OR #s < :s)',
+            ExpressionAttributeNames: { '#v': o.valueAttr, '#s': o.sentAttr, '#a': o.atAttr },
+            ExpressionAttributeValues: { ':v': o.value, ':s': o.sentAt, ':a': o.receivedAt },
+          }),
+        ),
+      ),
+    );
+    return applied ? 'stored' : 'stale';
+  }
+
+  private async getItem(agentId: string): Promise<Record<string, unknown> | undefined> {
+    const out = await storeCall('get agent', () =>
+      this.clients.doc.send(new GetCommand({ TableName: this.table, Key: agentKey(agentId) })),
+    );
+    return out.Item;
+  }
+
+  private async batchGet(ids: string[]): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let keys: Record<string, unknown>[] = ids.map(agentKey);
+    // Unprocessed keys come back under throttling; retry them with a short backoff.
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000)));
+      if (attempt > 8) throw new StoreUnavailableError('get agents failed: keys left unprocessed');
+      const out = await storeCall('get agents', () =>
+        this.clients.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys } } }),
+        ),
+      );
+      items.push(...(out.Responses?.[this.table] ?? []));
+      keys = (out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[]) ?? [];
+    }
+    return items;
+  }
+}

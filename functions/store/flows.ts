@@ -1,0 +1,259 @@
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type FlowRecordMessage, flowRecordSchema } from '../../protocol/agent-messages.js';
+import type { StoreClients } from './clients.js';
+import { conditionalWrite, padMs } from './conditional.js';
+import { storeCall } from './errors.js';
+import { TTL_ATTRIBUTE } from './schema.js';
+
+export interface StoredFlow extends FlowRecordMessage {
+  agent_id: string;
+}
+
+export type FlowSortKey = 'packets' | 'bytes' | 'duration';
+
+export interface FlowQuery {
+  agentId?: string;
+  /** Epoch seconds, inclusive, on last_seen. */
+  since?: number;
+  until?: number;
+  /** 1..FLOW_QUERY_MAX_LIMIT. */
+  limit: number;
+  minPackets: number;
+  sortBy: FlowSortKey;
+}
+
+/** Flow items expire this many days after their last_seen (DynamoDB TTL). */
+export const FLOW_TTL_DAYS = 14;
+/** Puts in flight per putBatch call. */
+export const FLOW_WRITE_CONCURRENCY = 16;
+export const FLOW_QUERY_MAX_LIMIT = 1000;
+/**
+ * A query reads at most this many items of its time range, newest first,
+ * before sorting: "top flows by bytes" is exact within the newest 20 000
+ * flows of the range and approximate beyond. Narrow the range for more.
+ */
+export const FLOW_QUERY_READ_CAP = 20_000;
+
+const RECORD_FIELDS = Object.keys(flowRecordSchema.shape) as (keyof FlowRecordMessage)[];
+const SORT_FIELD = { packets: 'packets', bytes: 'bytes', duration: 'duration_sec' } as const;
+
+export const flowPartition = (tenant: string) => `FLOWS#${tenant}`;
+
+/**
+ * Deterministic per record: a redelivered record maps to the same key, and the
+ * conditional put turns it into a duplicate instead of a second copy. Time first,
+ * so a time window is a key range.
+ */
+export function flowSortKey(record: Pick<FlowRecordMessage, 'last_seen' | 'record_id'>): string {
+  return `${padMs(record.last_seen * 1000)}#${record.record_id}`;
+}
+
+/** The sort-key range covering last_seen in [since, until] (whole milliseconds; callers trim exactly). */
+export function flowKeyRange(since?: number, until?: number): { low: string; high: string } {
+  return {
+    low: since === undefined ? padMs(0) : padMs(since * 1000),
+    high: until === undefined ? '~' : `${padMs(until * 1000)}#~`,
+  };
+}
+
+/** Epoch seconds at which a flow item expires. */
+export function flowExpiry(record: Pick<FlowRecordMessage, 'last_seen'>): number {
+  return Math.floor(record.last_seen) + FLOW_TTL_DAYS * 86_400;
+}
+
+/**
+ * The flow slice a record describes. An agent may export a long flow several
+ * times (active snapshots, then its final record); all of them share this key,
+ * and a query shows only the newest.
+ */
+export function flowSliceKey(flow: StoredFlow): string {
+  return [
+    flow.agent_id,
+    flow.ip_version,
+    flow.src_ip,
+    flow.dst_ip,
+    flow.src_port,
+    flow.dst_port,
+    flow.protocol,
+    flow.vlan_id,
+    flow.first_seen,
+  ].join('|');
+}
+
+/** Highest sortBy first; ties newest first, then by record id, so results are stable. */
+export function compareFlows(sortBy: FlowSortKey): (a: StoredFlow, b: StoredFlow) => number {
+  const field = SORT_FIELD[sortBy];
+  return (a, b) =>
+    b[field] - a[field] ||
+    b.last_seen - a.last_seen ||
+    (a.record_id < b.record_id ? -1 : a.record_id > b.record_id ? 1 : 0);
+}
+
+function toStoredFlow(item: Record<string, unknown>): StoredFlow {
+  const flow: Record<string, unknown> = { agent_id: String(item.agent_id) };
+  for (const field of RECORD_FIELDS) flow[field] = item[field] ?? null;
+  return flow as unknown as StoredFlow;
+}
+
+/** Flow records from agents: one partition per tenant, time-ordered, expiring by TTL. */
+export class FlowRepository {
+  private readonly readCap: number;
+
+  constructor(
+    private readonly clients: StoreClients,
+    private readonly table: string,
+    /** readCap: items a query reads at most (default FLOW_QUERY_READ_CAP; tests lower it). */
+    options: { readCap?: number } = {},
+  ) {
+    this.readCap = options.readCap ?? FLOW_QUERY_READ_CAP;
+  }
+
+  /**
+   * Writes each record with a conditional put on its deterministic key, at most
+   * FLOW_WRITE_CONCURRENCY at a time. Safe to repeat: records already stored
+   * count as duplicates. A store failure rejects; what was written stays, and a
+   * retry of the whole batch writes only the rest.
+   */
+  async putBatch(
+    tenant: string,
+    agentId: string,
+    records: FlowRecordMessage[],
+  ): Promise<{ written: number; duplicates: number }> {
+    let written = 0;
+    let duplicates = 0;
+    let next = 0;
+    let failed = false;
+    const worker = async () => {
+      while (!failed && next < records.length) {
+        const record = records[next++]!;
+        // Only known fields are stored: the agent id comes from the caller, never the record.
+        const item: Record<string, unknown> = {};
+        for (const field of RECORD_FIELDS) item[field] = record[field];
+        Object.assign(item, {
+          pk: flowPartition(tenant),
+          sk: flowSortKey(record),
+          agent_id: agentId,
+          [TTL_ATTRIBUTE]: flowExpiry(record),
+        });
+        try {
+          const applied = await storeCall('store flow', () =>
+            conditionalWrite(() =>
+              this.clients.doc.send(
+                new PutCommand({
+                  TableName: this.table,
+                  Item: item,
+                  ConditionExpression: 'attribute_not_exists(sk)',
+                }),
+              ),
+            ),
+          );
+          if (applied) written++;
+          else duplicates++;
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+      }
+    };
+    const workers = Math.min(FLOW_WRITE_CONCURRENCY, records.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+    return { written, duplicates };
+  }
+
+  async query(tenant: string, q: FlowQuery): Promise<StoredFlow[]> {
+    return (await this.queryWithInfo(tenant, q)).flows;
+  }
+
+  /**
+   * query() plus how many items were read and whether the read cap
+   * (FLOW_QUERY_READ_CAP) cut the range short: older flows in the range were
+   * then not considered.
+   */
+  async queryWithInfo(
+    tenant: string,
+    q: FlowQuery,
+  ): Promise<{ flows: StoredFlow[]; scanned: number; truncated: boolean }> {
+    if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > FLOW_QUERY_MAX_LIMIT) {
+      throw new RangeError(`limit must be an integer from 1 to ${FLOW_QUERY_MAX_LIMIT}`);
+    }
+    const { low, high } = flowKeyRange(q.since, q.until);
+    if (low > high) return { flows: [], scanned: 0, truncated: false };
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {
+      ':pk': flowPartition(tenant),
+      ':low': low,
+      ':high': high,
+    };
+    const conditions: string[] = [];
+    if (q.agentId !== undefined) {
+      names['#agent'] = 'agent_id';
+      values[':agent'] = q.agentId;
+      conditions.push('#agent = :agent');
+    }
+    if (q.minPackets > 0) {
+      names['#packets'] = 'packets';
+      values[':minPackets'] = q.minPackets;
+      conditions.push('#packets >= :minPackets');
+    }
+    const newest = new Map<string, StoredFlow>();
+    let scanned = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await storeCall('query flows', () =>
+        this.clients.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
+            ...(conditions.length ? { FilterExpression: conditions.join(' AND ') } : {}),
+            ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+            ExpressionAttributeValues: values,
+            ScanIndexForward: false,
+            Limit: Math.min(1000, this.readCap - scanned),
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      scanned += page.ScannedCount ?? page.Items?.length ?? 0;
+      for (const item of page.Items ?? []) {
+        const flow = toStoredFlow(item);
+        // Keys hold whole milliseconds; trim the window's edges exactly.
+        if (q.since !== undefined && flow.last_seen < q.since) continue;
+        if (q.until !== undefined && flow.last_seen > q.until) continue;
+        // Newest first, so the first copy of a slice is its latest export.
+        const slice = flowSliceKey(flow);
+        if (!newest.has(slice)) newest.set(slice, flow);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && scanned < this.readCap);
+    const flows = [...newest.values()].sort(compareFlows(q.sortBy)).slice(0, q.limit);
+    return { flows, scanned, truncated: startKey !== undefined };
+  }
+
+  /** Stored flow items (every export counts), optionally for one agent. */
+  async count(tenant: string, agentId?: string): Promise<number> {
+    let total = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await storeCall('count flows', () =>
+        this.clients.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ...(agentId !== undefined
+              ? {
+                  FilterExpression: '#agent = :agent',
+                  ExpressionAttributeNames: { '#agent': 'agent_id' },
+                  ExpressionAttributeValues: { ':pk': flowPartition(tenant), ':agent': agentId },
+                }
+              : { ExpressionAttributeValues: { ':pk': flowPartition(tenant) } }),
+            Select: 'COUNT',
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      total += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return total;
+  }
+}
