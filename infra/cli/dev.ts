@@ -15,6 +15,15 @@ export async function runDev(): Promise<void> {
     ...(process.env.S3_ENDPOINT ? { s3Endpoint: process.env.S3_ENDPOINT } : {}),
     ...(process.env.WIREFLEET_API_TOKEN ? { apiToken: process.env.WIREFLEET_API_TOKEN } : {}),
     urlTtlSeconds: urlTtlFromEnv(),
+    mqttPort: portFromEnv('MQTT_PORT', 1883),
+    ...(process.env.MQTT_URL
+      ? {
+          mqttUrl: process.env.MQTT_URL,
+          mqttUsername: process.env.MQTT_INGEST_USERNAME,
+          mqttPassword: process.env.MQTT_INGEST_PASSWORD,
+        }
+      : {}),
+    localAgent: process.env.WIREFLEET_LOCAL_AGENT !== 'off',
   });
   // performance.now() counts from process start, so this includes loading the code.
   const seconds = (performance.now() / 1000).toFixed(2);
@@ -31,11 +40,16 @@ export async function runDev(): Promise<void> {
       `  OpenAPI    ${stack.apiUrl}/openapi.json`,
       `  DynamoDB   ${stack.dynamoEndpoint}`,
       `  S3         ${stack.s3Endpoint}`,
+      `  MQTT       ${stack.mqttUrl}`,
+      stack.agent
+        ? `  Agent      ${stack.agent.agentId} (${stack.agent.mode === 'loopback' ? 'capturing on lo' : 'replaying a generated capture'}), control API http://127.0.0.1:8001`
+        : '  Agent      off (WIREFLEET_LOCAL_AGENT=off)',
       `  Data       ${dataDir}`,
       tokenLine,
       '',
       `  curl -s -X POST ${stack.apiUrl}/api/v1/route -H "Authorization: Bearer $TOKEN" \\`,
       `       -H 'Content-Type: application/json' -d '{"query":"Write a Python function"}'`,
+      `  curl -s '${stack.apiUrl}/api/v1/flows?limit=5&sort_by=bytes' -H "Authorization: Bearer $TOKEN"`,
       '',
       'Ctrl-C stops it.',
       '',

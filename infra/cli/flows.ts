@@ -1,5 +1,5 @@
 import { FlowExporter, InvalidCollectorError, parseCollector } from '../../native/exporter.js';
-import { FlowMeter, InvalidCaptureFileError } from '../../native/index.js';
+import { type FileRunResult, FlowMeter, InvalidCaptureFileError } from '../../native/index.js';
 import { FLOW_FORMATS, type FlowFormat, flowFormatter } from './flow-format.js';
 import { intOption, UsageError } from './options.js';
 
@@ -13,6 +13,8 @@ export interface FlowsOptions {
   export?: string | string[];
   'netflow-version'?: string;
 }
+
+const STDOUT_FD = 1;
 
 /** A capture file could not be read: exit code 2 with one line. */
 export class CaptureFileError extends Error {
@@ -47,6 +49,12 @@ function exporterFromArgs(values: FlowsOptions): FlowExporter | undefined {
   return new FlowExporter({ version: version === '5' ? 5 : 10, targets });
 }
 
+/** stdout's reader went away (`| head`): stop without a stack trace. */
+function quietOnEpipe(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+}
+
 /**
  * `wirefleet flows --read FILE`: meters a capture file in the C engine and
  * prints one flow per line; the summary goes to stderr.
@@ -64,19 +72,29 @@ export function runFlows(values: FlowsOptions): void {
     activeTimeoutS: intOption('active-timeout', values['active-timeout'], 1, 604_800),
   });
   try {
-    const formatter = flowFormatter(format);
-    if (formatter.header) process.stdout.write(formatter.header);
+    let result: FileRunResult;
     let flows = 0;
-    let result: ReturnType<FlowMeter['meterFile']>;
     try {
-      result = meter.meterFile(
-        values.read,
-        (batch) => {
-          flows += batch.length;
-          process.stdout.write(formatter.rows(batch));
-        },
-        { exporter },
-      );
+      if (format === 'table') {
+        const formatter = flowFormatter(format);
+        process.stdout.on('error', quietOnEpipe);
+        process.stdout.write(formatter.header);
+        result = meter.meterFile(
+          values.read,
+          (batch) => {
+            flows += batch.length;
+            process.stdout.write(formatter.rows(batch));
+          },
+          { exporter },
+        );
+      } else {
+        // ndjson and csv come out of C in large writes: no per-record JS.
+        const text = meter.meterFileToFd(values.read, STDOUT_FD, format, { exporter });
+        if (text.write_epipe) return; // the reader went away, as with `| head`: nothing to say
+        if (text.write_error) throw new CaptureFileError(`cannot write flows: ${text.write_error}`);
+        flows = text.flows;
+        result = text;
+      }
     } catch (error) {
       if (error instanceof InvalidCaptureFileError)
         throw new CaptureFileError(`${values.read}: ${error.message}`);

@@ -20,12 +20,76 @@ Usage:
                     [--write FILE] [--snaplen N] [--buffer-mb N] [--promiscuous]
                                                  capture live (AF_PACKET, needs CAP_NET_RAW)
                                                  into flows (ndjson); counters on stderr
+  wirefleet agent init [--out FILE] [--id ID] [--mqtt-url URL] [--force]
+                                                 write a commented starting agent config
+  wirefleet agent register --id ID [--out FILE] [--api URL] [--mqtt-url URL]
+                  [--interface IF | --file FILE] [--state-dir DIR] [--control-listen HOST:PORT]
+                                                 create the agent's credentials through the API
+                                                 and write a working config (token from
+                                                 WIREFLEET_API_TOKEN)
+  wirefleet agent run --config FILE [--allow-unsigned]
+                                                 the agent daemon: capture, meter, spool, MQTT
+  wirefleet agent install [--config PATH] [--dry-run] | agent uninstall [--dry-run]
+                                                 the systemd unit wirefleet-agent.service
   wirefleet help | --version
 
 Environment: PORT (8000), HOST (127.0.0.1), WIREFLEET_DATA_DIR (.wirefleet),
 WIREFLEET_API_TOKEN, DYNAMODB_ENDPOINT, S3_ENDPOINT, DYNAMODB_PORT (4567),
-S3_PORT (4568), PCAP_URL_TTL_SECONDS (300, at most 900), LOG_LEVEL (info).
+S3_PORT (4568), MQTT_PORT (1883), MQTT_URL (an external broker instead of aedes,
+with MQTT_INGEST_USERNAME / MQTT_INGEST_PASSWORD), WIREFLEET_LOCAL_AGENT (on; off
+or replay), PCAP_URL_TTL_SECONDS (300, at most 900), LOG_LEVEL (info).
 `;
+
+const AGENT_USAGE =
+  'usage: wirefleet agent init|register|run|install|uninstall ... (see wirefleet help)';
+
+async function runAgentSubcommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const parse = <O extends Record<string, { type: 'string' | 'boolean' }>>(options: O) =>
+    parseArgs({ args: rest, options, strict: true }).values;
+  switch (sub) {
+    case 'run': {
+      const values = parse({ config: { type: 'string' }, 'allow-unsigned': { type: 'boolean' } });
+      return (await import('./agent.js')).runAgentCommand(values);
+    }
+    case 'register': {
+      const values = parse({
+        id: { type: 'string' },
+        out: { type: 'string' },
+        api: { type: 'string' },
+        'mqtt-url': { type: 'string' },
+        interface: { type: 'string' },
+        file: { type: 'string' },
+        'state-dir': { type: 'string' },
+        'control-listen': { type: 'string' },
+      });
+      await (await import('./agent.js')).runAgentRegister(values);
+      return 0;
+    }
+    case 'init': {
+      const values = parse({
+        out: { type: 'string' },
+        id: { type: 'string' },
+        'mqtt-url': { type: 'string' },
+        force: { type: 'boolean' },
+      });
+      (await import('./agent-setup.js')).runAgentInit(values);
+      return 0;
+    }
+    case 'install': {
+      const values = parse({ config: { type: 'string' }, 'dry-run': { type: 'boolean' } });
+      await (await import('./agent-setup.js')).runAgentInstall(values);
+      return 0;
+    }
+    case 'uninstall': {
+      const values = parse({ 'dry-run': { type: 'boolean' } });
+      await (await import('./agent-setup.js')).runAgentUninstall(values);
+      return 0;
+    }
+    default:
+      throw new UsageError(AGENT_USAGE);
+  }
+}
 
 /** Runs one CLI command; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -84,6 +148,8 @@ export async function main(argv: string[]): Promise<number> {
         await (await import('./capture.js')).runCapture(values);
         return 0;
       }
+      case 'agent':
+        return await runAgentSubcommand(rest);
       case '--version':
       case 'version':
         process.stdout.write(`${VERSION}\n`);

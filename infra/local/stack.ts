@@ -1,15 +1,18 @@
+import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from '../../functions/api/app.js';
 import { createAppDeps } from '../../functions/api/deps.js';
+import { createIngestDeps } from '../../functions/ingest/index.js';
 import { createLogger, type Logger } from '../../functions/logger.js';
-import { destroyStoreClients } from '../../functions/store/clients.js';
+import { createStoreClients, destroyStoreClients } from '../../functions/store/clients.js';
 import { DEFAULT_TABLES, type StoreConfig } from '../../functions/store/config.js';
 import { ensureStoreResources } from '../../functions/store/schema.js';
 import { DEFAULT_INSTANCE_ID, DEFAULT_TENANT } from '../../functions/store/tenants.js';
 import { ensureDefaultToken } from './api-token.js';
+import { type LocalBroker, startLocalBroker } from './broker.js';
 import {
   DYNALITE_CREDENTIALS,
   type RunningEmulator,
@@ -17,6 +20,8 @@ import {
   startDynalite,
   startS3rver,
 } from './emulators.js';
+import { type IngestSubscriber, startIngestSubscriber } from './ingest-subscriber.js';
+import { type LocalAgent, startLocalAgent } from './local-agent.js';
 
 export interface LocalStackOptions {
   dataDir: string;
@@ -29,6 +34,16 @@ export interface LocalStackOptions {
   s3Endpoint?: string;
   apiToken?: string;
   urlTtlSeconds?: number;
+  /** Port of the embedded aedes broker (0 = any free port). */
+  mqttPort?: number;
+  /** An external broker replaces aedes; the ingest subscriber logs in with these credentials. */
+  mqttUrl?: string;
+  mqttUsername?: string;
+  mqttPassword?: string;
+  /** Start the local agent (a child process); `npm start` does, tests usually do not. */
+  localAgent?: boolean;
+  /** Control API port of the local agent (default 8001). */
+  localAgentControlPort?: number;
   logger?: Logger;
   /** Keep nothing on disk (tests). */
   inMemory?: boolean;
@@ -38,9 +53,12 @@ export interface LocalStack {
   apiUrl: string;
   dynamoEndpoint: string;
   s3Endpoint: string;
+  mqttUrl: string;
   token: string;
   tokenSource: 'env' | 'file' | 'new';
   config: StoreConfig;
+  agent: LocalAgent | undefined;
+  ingest: IngestSubscriber;
   stop(): Promise<void>;
 }
 
@@ -51,7 +69,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const logger = options.logger ?? createLogger('local-stack');
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const emulators: RunningEmulator[] = [];
-  const stopEmulators = () => Promise.all(emulators.map((e) => e.close()));
+  let broker: LocalBroker | undefined;
+  let ingest: IngestSubscriber | undefined;
+  const stopEmulators = async () => {
+    await ingest?.stop().catch(() => undefined);
+    await broker?.stop().catch(() => undefined);
+    await Promise.all(emulators.map((e) => e.close()));
+  };
   try {
     let dynamoEndpoint = options.dynamoEndpoint;
     if (!dynamoEndpoint) {
@@ -81,11 +105,40 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.dynamoEndpoint ? {} : { dynamoCredentials: DYNALITE_CREDENTIALS }),
       ...(options.s3Endpoint ? {} : { s3Credentials: S3RVER_CREDENTIALS }),
     };
+    const clients = createStoreClients(config);
+    await ensureStoreResources(clients, config);
+    const ingestDeps = createIngestDeps(config, {
+      clients,
+      logger: options.logger ?? createLogger('ingest'),
+    });
+
+    // The broker (aedes, or an external one), then the subscriber that feeds ingest.
+    let mqttUrl = options.mqttUrl;
+    if (!mqttUrl) {
+      broker = await startLocalBroker({
+        host: options.host,
+        port: options.mqttPort ?? 1883,
+        auth: { verifyAgent: (id, password) => ingestDeps.agents.verifyPassword(id, password) },
+        logger: options.logger ?? createLogger('mqtt'),
+      });
+      mqttUrl = broker.url;
+    }
+    ingest = await startIngestSubscriber({
+      url: mqttUrl,
+      clientId: `wirefleet-ingest-${createHash('sha256').update(path.resolve(options.dataDir)).digest('hex').slice(0, 12)}`,
+      username: broker ? broker.service.username : options.mqttUsername,
+      password: broker ? broker.service.password : options.mqttPassword,
+      deps: ingestDeps,
+      logger: options.logger ?? createLogger('ingest'),
+    });
+
     const deps = createAppDeps(config, {
+      clients,
       logger: options.logger ?? createLogger('api'),
+      commandPublisher: ingest,
+      mqttUrl,
       ...(options.urlTtlSeconds ? { urlTtlSeconds: options.urlTtlSeconds } : {}),
     });
-    await ensureStoreResources(deps.clients, config);
     await deps.tenants.ensure(DEFAULT_TENANT, DEFAULT_INSTANCE_ID);
     const { token, source } = await ensureDefaultToken(
       deps.tenants,
@@ -103,27 +156,45 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const { port } = server.address() as AddressInfo;
     const apiUrl = `http://${options.host}:${port}`;
+    const agent = options.localAgent
+      ? await startLocalAgent({
+          dataDir: options.dataDir,
+          tenant: DEFAULT_TENANT,
+          mqttUrl,
+          agents: deps.agents,
+          logger,
+          ...(options.localAgentControlPort !== undefined
+            ? { controlPort: options.localAgentControlPort }
+            : {}),
+        })
+      : undefined;
     const stackFile = path.join(options.dataDir, STACK_FILE);
     await writeFile(
       stackFile,
-      JSON.stringify({ pid: process.pid, apiUrl, dynamoEndpoint, s3Endpoint }, null, 2),
+      JSON.stringify({ pid: process.pid, apiUrl, dynamoEndpoint, s3Endpoint, mqttUrl }, null, 2),
       { mode: 0o600 },
     );
-    logger.info('local stack started', { apiUrl, dynamoEndpoint, s3Endpoint });
+    logger.info('local stack started', { apiUrl, dynamoEndpoint, s3Endpoint, mqttUrl });
+    const subscriber = ingest;
     return {
       apiUrl,
       dynamoEndpoint,
       s3Endpoint,
+      mqttUrl,
       token,
       tokenSource: source,
       config,
+      agent,
+      ingest: subscriber,
       async stop() {
+        // The agent first, so its last flows reach the store before the broker goes.
+        await agent?.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           (server as { closeAllConnections?: () => void }).closeAllConnections?.();
         });
-        destroyStoreClients(deps.clients);
         await stopEmulators();
+        destroyStoreClients(deps.clients);
         await rm(stackFile, { force: true });
         logger.info('local stack stopped');
       },

@@ -1,0 +1,298 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { FlowRecord } from '../native/index.js';
+import { ADDON_PATH } from '../native/index.js';
+import {
+  type AgentCommand,
+  type AgentEvent,
+  type CommandReply,
+  commandSchema,
+  EVENT_TYPES,
+} from '../protocol/agent-messages.js';
+import { VERSION } from '../protocol/version.js';
+import { batchFlows } from './batcher.js';
+import { CaptureController, ControlError } from './capture-controller.js';
+import type { AgentConfig } from './config.js';
+import { createControlApp } from './control/app.js';
+import { startControlServer } from './control/server.js';
+import { loadVerifiedEngine } from './integrity.js';
+import { type AgentLogger, createAgentLogger } from './log.js';
+import { ensureSecretFile } from './secret-file.js';
+import { DiskSpool } from './spool.js';
+import { buildHeartbeat, buildMetrics } from './telemetry.js';
+import { Uplink } from './uplink.js';
+
+/**
+ * The agent: verifies and loads the native engine, meters flows, spools every
+ * batch to disk before publishing it QoS 1, answers cloud commands and the
+ * local control API, and reports heartbeats, metrics and events.
+ */
+export interface RunningAgent {
+  readonly startedAt: number;
+  /** Ends capture (flows go to the spool), drains the uplink briefly, closes everything. */
+  stop(reason?: string): Promise<void>;
+  /** Resolves when the agent has stopped. */
+  readonly stopped: Promise<void>;
+  controlUrl: string | undefined;
+}
+
+export interface AgentRunOptions {
+  /** Load the addon even when its signature does not verify (logged, and an event is raised). */
+  allowUnsigned?: boolean;
+  logger?: AgentLogger;
+  addonPath?: string;
+}
+
+export class AgentStartError extends Error {
+  override readonly name = 'AgentStartError';
+}
+
+export async function runAgent(
+  config: AgentConfig,
+  options: AgentRunOptions = {},
+): Promise<RunningAgent> {
+  const logger =
+    options.logger ??
+    createAgentLogger({
+      level: config.log.level,
+      base: { agent_id: config.agent_id },
+      auditFile: config.log.audit_file ?? undefined,
+    });
+  const startedAt = Date.now();
+
+  // 1. Integrity first: nothing from the addon runs before its signature is checked.
+  // Another build can be named, but whatever is named must still verify against the configured key.
+  const addonPath = options.addonPath ?? process.env.WIREFLEET_ADDON_PATH ?? ADDON_PATH;
+  const integrity = loadVerifiedEngine({
+    addonPath,
+    ...(config.integrity.signature_file ? { signaturePath: config.integrity.signature_file } : {}),
+    publicKeyPath: config.integrity.public_key_file,
+    allowUnsigned: options.allowUnsigned === true || config.integrity.allow_unsigned,
+    logger,
+  });
+
+  // 2. The spool and the uplink: the spool is the only queue, MQTT is transport.
+  const spool = await DiskSpool.open({
+    dir: config.spool.dir,
+    maxBytes: config.spool.max_size_mb * 1024 * 1024,
+    logger,
+    onOverflow: (dropped: { batches: number; records: number }) =>
+      raise('spool_overflow', 'warning', 'spool full: the oldest batches were dropped', dropped),
+  });
+  const uplink = new Uplink(spool, {
+    url: config.mqtt.url,
+    agentId: config.agent_id,
+    username: config.mqtt.username,
+    password: config.mqtt.password,
+    ca: config.mqtt.ca,
+    cert: config.mqtt.cert,
+    key: config.mqtt.key,
+    keepaliveSec: config.mqtt.keepalive_sec,
+    reconnectMinMs: config.mqtt.reconnect_min_ms,
+    reconnectMaxMs: config.mqtt.reconnect_max_ms,
+    logger,
+  });
+
+  // Durable channels: append, then wake the uplink. Appends are serialised so batches keep their order.
+  let appendChain: Promise<unknown> = Promise.resolve();
+  const spoolMessage = (channel: 'flows' | 'events' | 'replies', payload: Buffer, records = 0) => {
+    const next = appendChain.then(() => spool.append(channel, payload, { records }));
+    appendChain = next.catch(() => undefined);
+    return next.then(() => uplink.notify());
+  };
+
+  function raise(
+    type: AgentEvent['type'],
+    severity: AgentEvent['severity'],
+    message: string,
+    details?: Record<string, unknown>,
+  ): void {
+    if (!(EVENT_TYPES as readonly string[]).includes(type)) return;
+    const event: AgentEvent = {
+      schema: 'wirefleet.event/1',
+      event_id: randomUUID(),
+      sent_at: Date.now() / 1000,
+      type,
+      severity,
+      message,
+      ...(details ? { details } : {}),
+    };
+    logger[severity === 'info' ? 'info' : 'warn']('event', { type, message, ...details });
+    spoolMessage('events', Buffer.from(JSON.stringify(event))).catch((error: Error) =>
+      logger.error('event not spooled', { type, error: error.message }),
+    );
+  }
+
+  const onFlows = async (flows: FlowRecord[]) => {
+    if (flows.length === 0) return;
+    for (const payload of batchFlows(config.agent_id, flows, {
+      maxRecords: config.flows.batch_max_records,
+    })) {
+      await spoolMessage('flows', payload, countRecords(payload));
+    }
+  };
+
+  const controller = new CaptureController({
+    agentId: config.agent_id,
+    capture: config.capture,
+    flows: config.flows,
+    logger,
+    onFlows,
+    onEvent: raise,
+    dropRateAlertPct: config.alerts.drop_rate_pct,
+    verifyFirmware: () => integrity.verify(),
+  });
+
+  // 3. Cloud commands: validated, executed, answered on `replies` with the command id.
+  uplink.onCommand((payload: Buffer) => {
+    handleCommand(payload).catch((error: Error) =>
+      logger.error('command failed', { error: error.message }),
+    );
+  });
+  async function handleCommand(payload: Buffer): Promise<void> {
+    let command: AgentCommand;
+    try {
+      command = commandSchema.parse(JSON.parse(payload.toString('utf8')));
+    } catch (error) {
+      logger.warn('command refused: invalid', { error: (error as Error).message.slice(0, 300) });
+      return;
+    }
+    const reply: CommandReply = {
+      schema: 'wirefleet.reply/1',
+      command_id: command.command_id,
+      replied_at: 0,
+      status: 'ok',
+    };
+    const actor = `cloud:${command.command_id}`;
+    try {
+      const result = await executeCommand(command, actor);
+      reply.result = result as Record<string, unknown>;
+    } catch (error) {
+      reply.status = 'error';
+      reply.error =
+        error instanceof ControlError
+          ? { code: error.code, message: error.message }
+          : { code: 'failed', message: (error as Error).message.slice(0, 1000) };
+    }
+    reply.replied_at = Date.now() / 1000;
+    await spoolMessage('replies', Buffer.from(JSON.stringify(reply)));
+  }
+  async function executeCommand(command: AgentCommand, actor: string): Promise<unknown> {
+    switch (command.action) {
+      case 'capture.start':
+        return controller.start(command.params, actor);
+      case 'capture.stop':
+        return controller.stop({ graceful: command.params.graceful ?? true }, actor);
+      case 'meter.configure':
+        return controller.configureMeter(command.params, actor);
+      case 'status':
+        return { ...controller.status(), metrics: controller.metrics() };
+    }
+  }
+
+  // 4. Heartbeats and metrics: current state, published only while connected (never spooled).
+  const heartbeat = () =>
+    uplink.publishNow(
+      'heartbeat',
+      Buffer.from(
+        JSON.stringify(
+          buildHeartbeat({ config, version: VERSION, startedAt, status: controller.status() }),
+        ),
+      ),
+    );
+  const metrics = () =>
+    uplink.publishNow(
+      'metrics',
+      Buffer.from(
+        JSON.stringify(
+          buildMetrics({
+            controller: controller.metrics(),
+            running: controller.status().running,
+            spool: spool.stats(),
+            uplink: uplink.stats(),
+          }),
+        ),
+      ),
+    );
+  const timers = [
+    setInterval(heartbeat, config.heartbeat.interval_sec * 1000),
+    setInterval(metrics, config.heartbeat.metrics_interval_sec * 1000),
+  ];
+  uplink.on?.('connected', () => {
+    heartbeat();
+    metrics();
+  });
+
+  // 5. The local control API.
+  let control: { url: string; close(): Promise<void> } | undefined;
+  if (config.control.enabled) {
+    const token = ensureControlToken(config.control.token_file);
+    control = await startControlServer({
+      app: createControlApp({ controller, token, logger }),
+      listen: config.control.listen,
+    });
+    logger.info('control API listening', { url: control.url });
+  }
+
+  uplink.start();
+  raise('agent_started', 'info', `agent ${config.agent_id} started`, {
+    version: VERSION,
+    integrity: integrity.status,
+  });
+  if (integrity.status !== 'valid') {
+    raise('integrity_unverified', 'critical', `native engine signature ${integrity.status}`, {
+      message: integrity.message,
+    });
+  }
+  if (config.capture.autostart) {
+    try {
+      await controller.start({}, 'config');
+    } catch (error) {
+      raise('capture_failed', 'critical', (error as Error).message);
+    }
+  }
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (reason = 'stop requested') => {
+    stopping ??= (async () => {
+      logger.info('agent stopping', { reason });
+      for (const timer of timers) clearInterval(timer);
+      raise('agent_stopping', 'info', reason);
+      try {
+        if (controller.status().running) await controller.stop({ graceful: true }, 'shutdown');
+      } catch (error) {
+        logger.error('capture stop failed', { error: (error as Error).message });
+      }
+      await appendChain;
+      await control?.close();
+      await uplink.stop({ drainMs: 5000 });
+      controller.close();
+      logger.info('agent stopped', { spool: spool.stats() });
+      resolveStopped();
+    })();
+    return stopping;
+  };
+  return { startedAt, stop, stopped, controlUrl: control?.url };
+}
+
+function countRecords(payload: Buffer): number {
+  // batchFlows made it; counting "record_id" keys is cheaper than parsing 128 KiB again.
+  let count = 0;
+  for (
+    let at = payload.indexOf('"record_id"');
+    at !== -1;
+    at = payload.indexOf('"record_id"', at + 1)
+  ) {
+    count++;
+  }
+  return count;
+}
+
+function ensureControlToken(path: string): string {
+  ensureSecretFile(path, () => randomUUID() + randomUUID());
+  return readFileSync(path, 'utf8').trim();
+}

@@ -1,0 +1,115 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { CommandPublisher } from '../../functions/api/command-publisher.js';
+import { type IngestDeps, ingestMessage } from '../../functions/ingest/index.js';
+import type { Logger } from '../../functions/logger.js';
+import { StoreUnavailableError } from '../../functions/store/errors.js';
+import {
+  type AgentCommand,
+  agentTopic,
+  TOPIC_ROOT,
+  UPLINK_CHANNELS,
+} from '../../protocol/agent-messages.js';
+
+/**
+ * The local stand-in for the IoT topic rule: subscribes to every agent's
+ * uplink and hands each message to the same ingestMessage the Lambda runs.
+ * The PUBACK goes out only after the message is stored, so a store outage
+ * holds messages at the broker instead of losing them.
+ */
+export interface IngestSubscriberOptions {
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  /**
+   * Stable across restarts: with a persistent session the broker keeps the
+   * subscription and queues QoS 1 messages while the subscriber is away, so
+   * an agent that reconnects first does not publish into the void.
+   */
+  clientId: string;
+  deps: IngestDeps;
+  logger: Logger;
+}
+
+export interface IngestSubscriber extends CommandPublisher {
+  stats(): {
+    messages: number;
+    stored: number;
+    duplicates: number;
+    rejected: number;
+    retries: number;
+  };
+  stop(): Promise<void>;
+}
+
+const RETRY_MAX_MS = 5000;
+
+export async function startIngestSubscriber(
+  options: IngestSubscriberOptions,
+): Promise<IngestSubscriber> {
+  const { logger } = options;
+  const counts = { messages: 0, stored: 0, duplicates: 0, rejected: 0, retries: 0 };
+  let stopping = false;
+
+  const ingest = async (topic: string, payload: Buffer) => {
+    counts.messages++;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const outcome = await ingestMessage(options.deps, topic, payload);
+        if (outcome.status === 'rejected') counts.rejected++;
+        else if (outcome.status === 'duplicate') counts.duplicates++;
+        else counts.stored++;
+        return;
+      } catch (error) {
+        // Only an unreachable store gets here (ingestMessage rejects bad input itself).
+        if (stopping) throw error;
+        counts.retries++;
+        const delay = Math.min(RETRY_MAX_MS, 100 * 2 ** attempt);
+        logger.warn('ingest retry', {
+          topic,
+          attempt,
+          delay_ms: delay,
+          error: (error as Error).message,
+          unavailable: error instanceof StoreUnavailableError,
+        });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  };
+
+  const client: MqttClient = await mqtt.connectAsync(options.url, {
+    clientId: options.clientId,
+    ...(options.username ? { username: options.username } : {}),
+    ...(options.password ? { password: options.password } : {}),
+    clean: false,
+    reconnectPeriod: 1000,
+    connectTimeout: 10_000,
+  });
+  // mqtt.js sends the PUBACK once handleMessage calls back: ack after storing.
+  client.handleMessage = (packet, callback) => {
+    ingest(packet.topic, packet.payload as Buffer).then(
+      () => callback(),
+      (error: Error) => callback(error),
+    );
+  };
+  client.on('error', (error) => {
+    if (!stopping) logger.warn('ingest mqtt error', { error: error.message });
+  });
+  await client.subscribeAsync(
+    UPLINK_CHANNELS.map((channel) => `${TOPIC_ROOT}/+/${channel}`),
+    { qos: 1 },
+  );
+  logger.info('ingest subscriber started', { url: options.url });
+
+  return {
+    stats: () => ({ ...counts }),
+    async publish(agentId: string, command: AgentCommand) {
+      await client.publishAsync(agentTopic(agentId, 'commands'), JSON.stringify(command), {
+        qos: 1,
+      });
+    },
+    async stop() {
+      stopping = true;
+      await client.endAsync();
+    },
+  };
+}
