@@ -270,7 +270,7 @@ export async function runAgent(
       await appendChain;
       await control?.close();
       await uplink.stop({ drainMs: 5000 });
-      controller.close();
+      await controller.close();
       logger.info('agent stopped', { spool: spool.stats() });
       resolveStopped();
     })();

@@ -7,7 +7,7 @@ import {
 } from '../../native/capture.js';
 import type { FlowRecord, MeterStats } from '../../native/index.js';
 import type { FlowSink } from './delivery.js';
-import type { SessionCounters } from './types.js';
+import { type SessionCounters, ZERO_COUNTERS } from './types.js';
 
 export interface LiveSessionOptions {
   id: string;
@@ -102,7 +102,8 @@ export class LiveSession {
 
   counters(): SessionCounters {
     if (this.final) return this.final;
-    if (this.closed) return liveCounters(this.previous ?? this.capture.stats(), undefined);
+    // Closed without final counters (the engine failed): the last tick's are what we have.
+    if (this.closed) return this.previous ? liveCounters(this.previous, undefined) : ZERO_COUNTERS;
     return liveCounters(this.capture.stats(), this.capture.meterStats());
   }
 
@@ -118,17 +119,20 @@ export class LiveSession {
     this.stopping = true;
     this.capture.stop();
     const stats = (await this.run) ?? this.capture.stats();
-    this.drainEnded();
     let discarded = 0;
-    if (graceful) {
-      this.capture.flush();
+    try {
       this.drainEnded();
-    } else {
-      discarded = this.capture.meterStats().flows_active;
+      if (graceful) {
+        this.capture.flush();
+        this.drainEnded();
+      } else {
+        discarded = this.capture.meterStats().flows_active;
+      }
+      this.final = liveCounters(stats, this.capture.meterStats());
+    } finally {
+      this.capture.close();
+      this.closed = true;
     }
-    this.final = liveCounters(stats, this.capture.meterStats());
-    this.capture.close();
-    this.closed = true;
     if (graceful) await this.options.sink.idle();
     return { counters: this.final, discarded };
   }

@@ -27,6 +27,7 @@ export function bearerToken(token: string, logger: AgentLogger): MiddlewareHandl
         actor: actorOf(c),
         outcome: 'refused',
         code,
+        encryption: false,
         method: c.req.method,
         path: c.req.path,
       });
