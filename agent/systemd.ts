@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADDON_PATH } from '../native/index.js';
-import { loadAgentConfig } from './config.js';
+import { AgentConfigError, loadAgentConfig } from './config.js';
 import { ensureSecretFile } from './secret-file.js';
 
 /**
@@ -196,6 +196,19 @@ export async function installAgentService(options: InstallOptions): Promise<Inst
   const unitDir = options.unitDir ?? '/etc/systemd/system';
   const systemctl = options.systemctl ?? 'systemctl';
   const config = await loadAgentConfig(configPath);
+  // PrivateTmp gives the service its own empty /tmp: a config there would vanish at start.
+  for (const [what, file] of [
+    ['config', configPath],
+    ['spool.dir', config.spool.dir],
+  ] as const) {
+    if (/^\/(var\/)?tmp(\/|$)/.test(path.resolve(file))) {
+      throw new AgentConfigError(
+        configPath,
+        what === 'config' ? undefined : what,
+        `${file} is under /tmp, which the service cannot see (PrivateTmp=yes); use /etc/wirefleet and /var/lib/wirefleet-agent`,
+      );
+    }
+  }
   const unit = renderUnit({
     execStart: options.execStart ?? defaultExecStart(),
     configPath,

@@ -4,11 +4,11 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { renderInitConfig } from '../../agent/config-template.js';
@@ -22,6 +22,8 @@ import {
 } from '../../agent/systemd.js';
 import { runAgentInit, runAgentInstall } from '../../infra/cli/agent-setup.js';
 import { UsageError } from '../../infra/cli/options.js';
+
+const WORK_ROOT = path.resolve(import.meta.dirname, '../.work');
 
 // The unit checked by the real systemd-analyze (verify and the offline security score).
 // systemd is not PID 1 here, so install is exercised as dry run and as the clear refusal.
@@ -72,7 +74,9 @@ const HARDENING = [
 ];
 
 beforeAll(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'wirefleet-systemd-'));
+  // Not under /tmp: the installer refuses configs there (the unit's PrivateTmp would hide them).
+  mkdirSync(WORK_ROOT, { recursive: true });
+  dir = mkdtempSync(path.join(WORK_ROOT, 'systemd-'));
   configPath = path.join(dir, 'agent.json');
   // Token and trust anchor in the temp dir, so the steps do not depend on this machine's /etc.
   const text = renderInitConfig({ agentId: 'edge-test' })
@@ -213,6 +217,19 @@ describe('installAgentService', () => {
       `agent config ${bad}: mqtt.url: must be an mqtt://, mqtts://, ws:// or wss:// URL`,
     );
     await expect(runAgentInstall({ config: bad, 'dry-run': true })).rejects.toThrow(UsageError);
+  });
+
+  it('refuses a config or spool under /tmp, which PrivateTmp hides from the service', async () => {
+    const tmpDir = mkdtempSync('/tmp/wirefleet-systemd-');
+    try {
+      const inTmp = path.join(tmpDir, 'agent.json');
+      writeFileSync(inTmp, readFileSync(configPath));
+      await expect(installAgentService({ configPath: inTmp, dryRun: true })).rejects.toThrow(
+        /is under \/tmp, which the service cannot see/,
+      );
+    } finally {
+      rmSync(tmpDir, { recursive: true, force: true });
+    }
   });
 
   it('uninstall dry run lists stop, disable, remove, reload', async () => {
