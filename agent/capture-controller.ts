@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { type CaptureStats, compileFilter } from '../native/capture.js';
+import type { CaptureStats } from '../native/capture.js';
 import type { FlowRecord } from '../native/index.js';
 import type { CaptureStartParams, MeterConfigureParams } from '../protocol/agent-messages.js';
 import { backendsReport } from './capture/backends.js';
 import { FlowSink, type OnFlows } from './capture/delivery.js';
 import { DropRateAlarm } from './capture/drop-alarm.js';
 import { ControlError, toControlError } from './capture/errors.js';
-import { FileSession } from './capture/file-session.js';
-import { LiveSession } from './capture/live-session.js';
+import { selectFlows } from './capture/flow-query.js';
 import { NetflowExport } from './capture/netflow.js';
-import { planSession, type SessionInfo, type SessionPlan, sessionInfo } from './capture/source.js';
+import { openSession, type Session } from './capture/open-session.js';
+import { planSession, type SessionInfo, sessionInfo } from './capture/source.js';
 import {
   type BackendsResult,
   type CaptureControl,
@@ -54,8 +54,6 @@ export interface CaptureControllerOptions {
   /** At most one drop alert per this many seconds (default 300). */
   dropRateAlertIntervalSec?: number;
 }
-
-type Session = LiveSession | FileSession;
 
 /**
  * Owns the native capture engine for the agent: one session at a time, live on an interface
@@ -231,17 +229,7 @@ export class CaptureController implements CaptureControl {
   flows(query: FlowQuery): FlowRecord[] {
     const session = this.session;
     if (!session?.running) return [];
-    const key: (f: FlowRecord) => number =
-      query.sort_by === 'bytes'
-        ? (f) => f.bytes
-        : query.sort_by === 'duration'
-          ? (f) => f.duration_sec
-          : (f) => f.packets;
-    return session
-      .activeFlows()
-      .filter((f) => f.packets >= query.min_packets)
-      .sort((a, b) => key(b) - key(a))
-      .slice(0, query.limit);
+    return selectFlows(session.activeFlows(), query);
   }
 
   enableNetflow(params: NetflowParams, actor: string): NetflowResult {
@@ -297,7 +285,12 @@ export class CaptureController implements CaptureControl {
     const id = `sess_${randomBytes(6).toString('hex')}`;
     try {
       const plan = planSession(params, this.capture);
-      this.session = this.openSession(id, plan);
+      this.session = openSession(id, plan, this.flowConfig, this.sink, {
+        onEnded: (session, reason, detail) => this.endedBySelf(session, reason, detail),
+        onTick: (stats) => this.watchDrops(stats),
+        onTickError: (error) =>
+          this.logger.error('capture tick failed', { session_id: id, error: String(error) }),
+      });
       this.info = sessionInfo(plan);
     } catch (error) {
       throw toControlError(error);
@@ -312,47 +305,6 @@ export class CaptureController implements CaptureControl {
       session_id: id,
       ...(info.file ? { file: info.file } : {}),
     };
-  }
-
-  private openSession(id: string, plan: SessionPlan): Session {
-    const f = this.flowConfig;
-    const meter = {
-      maxFlows: f.table_size,
-      idleTimeoutS: f.idle_timeout_sec,
-      activeTimeoutS: f.active_timeout_sec,
-    };
-    if (plan.kind === 'file') {
-      const session: FileSession = new FileSession({
-        id,
-        file: plan.file,
-        meter,
-        replayLoopSec: plan.replayLoopSec,
-        sink: this.sink,
-        onEnded: (reason, detail) => this.endedBySelf(session, reason, detail),
-      });
-      return session;
-    }
-    // Compiled first: libpcap's own message, and no socket opened for a bad expression.
-    if (plan.filter !== '')
-      compileFilter(plan.filter, plan.snaplen ? { snaplen: plan.snaplen } : {});
-    const session: LiveSession = new LiveSession({
-      id,
-      interface: plan.interface,
-      backend: plan.backend,
-      bufferSizeMb: plan.bufferSizeMb,
-      snaplen: plan.snaplen,
-      filter: plan.filter,
-      timestampSource: plan.timestampSource,
-      promiscuous: plan.promiscuous,
-      meter,
-      summaryIntervalSec: f.summary_interval_sec,
-      sink: this.sink,
-      onTick: (stats) => this.watchDrops(stats),
-      onTickError: (error) =>
-        this.logger.error('capture tick failed', { session_id: id, error: String(error) }),
-      onFailed: (error) => this.endedBySelf(session, 'capture_failed', { error: error.message }),
-    });
-    return session;
   }
 
   private ended(session: Session, counters: SessionCounters): void {

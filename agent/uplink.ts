@@ -1,9 +1,25 @@
 import { EventEmitter } from 'node:events';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import { AGENT_ID_PATTERN, agentTopic, type UplinkChannel } from '../protocol/agent-messages.js';
+import { connect, type MqttClient } from 'mqtt';
+import { agentTopic, type UplinkChannel } from '../protocol/agent-messages.js';
 import { Backoff } from './backoff.js';
 import type { AgentLogger } from './log.js';
 import type { DiskSpool, SpoolEntry } from './spool.js';
+import {
+  type Connection,
+  closeConnection,
+  newConnection,
+  recycle,
+  wasHealthy,
+} from './uplink/connection.js';
+import { InFlightLedger } from './uplink/in-flight.js';
+import {
+  mqttClientOptions,
+  type ResolvedUplinkOptions,
+  resolveUplinkOptions,
+  type UplinkOptions,
+} from './uplink/options.js';
+
+export { UplinkConfigError, type UplinkOptions } from './uplink/options.js';
 
 /**
  * The agent's MQTT uplink: drains the disk spool oldest-first as QoS 1
@@ -23,41 +39,13 @@ import type { DiskSpool, SpoolEntry } from './spool.js';
  * Poison messages (aws-greengrass-nucleus #852): a broker that refuses a
  * publish closes the connection (aedes, AWS IoT), answers with an error
  * reason code (MQTT 5) or never answers. After a connection dies with publishes
- * in flight the uplink turns cautious: it sends one entry at a time until a
- * PUBACK comes back, so a failure can be pinned on exactly that entry, and only
+ * in flight the uplink sends one entry at a time (see InFlightLedger), and only
  * once the broker has answered the commands SUBSCRIBE, so a link that flaps
- * right after CONNACK is not blamed on whatever was next. An entry
- * that fails `rejectAfter` times alone is parked in the spool's rejected/ and
- * the queue moves on. (A v3.1.1 mosquitto acknowledges a denied publish and
- * drops it; that cannot be told apart from delivery on the wire.)
+ * right after CONNACK is not blamed on whatever was next. An entry that fails
+ * `rejectAfter` times alone is parked in the spool's rejected/ and the queue
+ * moves on. (A v3.1.1 mosquitto acknowledges a denied publish and drops it;
+ * that cannot be told apart from delivery on the wire.)
  */
-
-export interface UplinkOptions {
-  /** mqtt://, mqtts://, ws:// or wss://. */
-  url: string;
-  agentId: string;
-  username?: string | null | undefined;
-  /** The caller reads it (e.g. from a token file). */
-  password?: string | null | undefined;
-  /** mTLS material (null or undefined: none). */
-  ca?: string | Buffer | null | undefined;
-  cert?: string | Buffer | null | undefined;
-  key?: string | Buffer | null | undefined;
-  keepaliveSec?: number;
-  reconnectMinMs?: number;
-  reconnectMaxMs?: number;
-  /** Unacknowledged spool publishes at once (AWS IoT allows 100). */
-  maxInFlight?: number;
-  connectTimeoutMs?: number;
-  /** A publish without PUBACK for this long counts as failed; the connection is recycled. */
-  ackTimeoutMs?: number;
-  /** Failures of one entry, sent alone, before it is parked in rejected/. */
-  rejectAfter?: number;
-  protocolVersion?: 4 | 5;
-  logger: AgentLogger;
-  /** For the backoff jitter (tests). */
-  random?: () => number;
-}
 
 export interface UplinkStats {
   connected: boolean;
@@ -72,65 +60,22 @@ export interface UplinkStats {
   in_flight: number;
 }
 
-export class UplinkConfigError extends Error {
-  override readonly name = 'UplinkConfigError';
-}
-
-const PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:', 'ws:', 'wss:']);
-/** A connection that lived this long was healthy, whatever ended it. */
-const STABLE_MS = 30_000;
-
-interface Connection {
-  client: MqttClient;
-  connected: boolean;
-  connectedAt: number;
-  /** Got at least one PUBACK. */
-  progressed: boolean;
-  /** The broker answered our SUBSCRIBE: the session works beyond the CONNACK. */
-  ready: boolean;
-  /** We are ending it: callbacks failing with "Connection closed" are not the broker's verdict. */
-  closing?: boolean;
-  /** Closed by us after the broker named a failed publish: nothing more to blame on close. */
-  blamed?: boolean;
-  ackTimer?: NodeJS.Timeout;
-}
-
-interface InFlight {
-  sentAt: number;
-  /** Handed to MQTT.js (false while its payload is being read). */
-  sent: boolean;
-}
-
 /**
  * Events: 'connected' (after each successful connect; a good moment for a
  * heartbeat), 'disconnected', 'rejected' ({ seq, reason }). Never 'error'.
  */
 export class Uplink extends EventEmitter {
-  readonly #options: Required<
-    Pick<
-      UplinkOptions,
-      | 'keepaliveSec'
-      | 'maxInFlight'
-      | 'connectTimeoutMs'
-      | 'ackTimeoutMs'
-      | 'rejectAfter'
-      | 'protocolVersion'
-    >
-  > &
-    UplinkOptions;
+  readonly #options: ResolvedUplinkOptions;
   readonly #spool: DiskSpool;
   readonly #logger: AgentLogger;
   readonly #backoff: Backoff;
   readonly #commandTopic: string;
   readonly #handlers: Array<(payload: Buffer) => void> = [];
+  readonly #inflight: InFlightLedger;
   #conn: Connection | undefined;
   #started = false;
   #stopping = false;
   #reconnectTimer: NodeJS.Timeout | undefined;
-  readonly #inflight = new Map<number, InFlight>();
-  /** Failures of an entry while it was the only one in flight. */
-  readonly #strikes = new Map<number, number>();
-  #cautious = false;
   #pumping = false;
   #pumpAgain = false;
   readonly #pendingSpoolOps = new Set<Promise<void>>();
@@ -142,43 +87,15 @@ export class Uplink extends EventEmitter {
 
   constructor(spool: DiskSpool, options: UplinkOptions) {
     super();
-    if (!AGENT_ID_PATTERN.test(options.agentId)) {
-      throw new UplinkConfigError(`invalid agent id "${options.agentId}"`);
-    }
-    let url: URL;
-    try {
-      url = new URL(options.url);
-    } catch {
-      throw new UplinkConfigError(`invalid broker URL "${options.url}"`);
-    }
-    if (!PROTOCOLS.has(url.protocol)) {
-      throw new UplinkConfigError(
-        `unsupported broker URL scheme "${url.protocol}" (use mqtt:, mqtts:, ws: or wss:)`,
-      );
-    }
-    const positive = (name: string, value: number | undefined, fallback: number) => {
-      const v = value ?? fallback;
-      if (!Number.isFinite(v) || v <= 0) {
-        throw new UplinkConfigError(`uplink ${name} must be a positive number, got ${v}`);
-      }
-      return v;
-    };
-    this.#options = {
-      ...options,
-      keepaliveSec: positive('keepaliveSec', options.keepaliveSec, 30),
-      maxInFlight: Math.floor(positive('maxInFlight', options.maxInFlight, 20)),
-      connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 10_000),
-      ackTimeoutMs: positive('ackTimeoutMs', options.ackTimeoutMs, 30_000),
-      rejectAfter: Math.floor(positive('rejectAfter', options.rejectAfter, 5)),
-      protocolVersion: options.protocolVersion ?? 4,
-    };
+    this.#options = resolveUplinkOptions(options);
     this.#spool = spool;
     this.#logger = options.logger;
     this.#backoff = new Backoff({
-      minMs: positive('reconnectMinMs', options.reconnectMinMs, 500),
-      maxMs: positive('reconnectMaxMs', options.reconnectMaxMs, 30_000),
+      minMs: this.#options.reconnectMinMs,
+      maxMs: this.#options.reconnectMaxMs,
       ...(options.random ? { random: options.random } : {}),
     });
+    this.#inflight = new InFlightLedger(this.#options.rejectAfter);
     this.#commandTopic = agentTopic(options.agentId, 'commands');
   }
 
@@ -244,17 +161,7 @@ export class Uplink extends EventEmitter {
     }
     const conn = this.#conn;
     this.#conn = undefined;
-    if (conn) {
-      conn.closing = true;
-      clearInterval(conn.ackTimer);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000);
-        conn.client.end(true, () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    if (conn) await closeConnection(conn, 1000);
     this.#inflight.clear();
     // Let acknowledged entries leave the spool before the process exits.
     await Promise.race([Promise.allSettled([...this.#pendingSpoolOps]), sleep(2000)]);
@@ -266,37 +173,15 @@ export class Uplink extends EventEmitter {
     if (this.#stopping) return;
     this.#attempts += 1;
     const o = this.#options;
-    const clientOptions: IClientOptions = {
-      clientId: o.agentId,
-      clean: true,
-      // We reconnect ourselves, with backoff and a fresh client (see the header comment).
-      reconnectPeriod: 0,
-      keepalive: o.keepaliveSec,
-      connectTimeout: o.connectTimeoutMs,
-      protocolVersion: o.protocolVersion,
-      resubscribe: false,
-      queueQoSZero: false,
-      ...(o.username != null ? { username: o.username } : {}),
-      ...(o.password != null ? { password: o.password } : {}),
-      ...(o.ca != null ? { ca: o.ca } : {}),
-      ...(o.cert != null ? { cert: o.cert } : {}),
-      ...(o.key != null ? { key: o.key } : {}),
-    };
     let client: MqttClient;
     try {
-      client = connect(o.url, clientOptions);
+      client = connect(o.url, mqttClientOptions(o));
     } catch (error) {
       this.#logger.error('uplink: cannot create MQTT client', { error: (error as Error).message });
       this.#scheduleReconnect();
       return;
     }
-    const conn: Connection = {
-      client,
-      connected: false,
-      connectedAt: 0,
-      progressed: false,
-      ready: false,
-    };
+    const conn = newConnection(client);
     this.#conn = conn;
     client.on('connect', () => this.#onConnect(conn));
     client.on('message', (topic, payload) => {
@@ -354,14 +239,8 @@ export class Uplink extends EventEmitter {
     clearInterval(conn.ackTimer);
     const wasConnected = conn.connected;
     conn.connected = false;
-    if (this.#inflight.size > 0) {
-      const [[seq, flight] = []] = this.#inflight;
-      if (this.#cautious && this.#inflight.size === 1 && flight?.sent && !conn.blamed) {
-        this.#strike(seq!, 'connection closed before its PUBACK');
-      }
-      this.#cautious = true;
-    }
-    this.#inflight.clear();
+    const culprit = this.#inflight.connectionLost(conn.blamed ?? false);
+    if (culprit !== undefined) this.#strike(culprit, 'connection closed before its PUBACK');
     // Fails whatever MQTT.js still holds, so it never replays it; the spool still has it.
     conn.client.end(true);
     if (wasConnected) {
@@ -373,9 +252,7 @@ export class Uplink extends EventEmitter {
     } else {
       this.#failedAttempts += 1;
     }
-    if (conn.progressed || (wasConnected && Date.now() - conn.connectedAt >= STABLE_MS)) {
-      this.#backoff.reset();
-    }
+    if (wasHealthy(conn, wasConnected)) this.#backoff.reset();
     this.#scheduleReconnect();
   }
 
@@ -388,26 +265,21 @@ export class Uplink extends EventEmitter {
 
   #checkAckTimeouts(conn: Connection): void {
     if (this.#conn !== conn || !conn.connected) return;
-    const now = Date.now();
-    for (const [seq, flight] of this.#inflight) {
-      if (now - flight.sentAt < this.#options.ackTimeoutMs) continue;
-      // MQTT 3.1.1 resends only on a new connection, so recycle it; #onClose assigns the blame.
-      this.#logger.warn('uplink: no PUBACK in time, reconnecting', {
-        seq,
-        ack_timeout_ms: this.#options.ackTimeoutMs,
-      });
-      this.#recycle(conn);
-      return;
-    }
+    const seq = this.#inflight.overdue(this.#options.ackTimeoutMs);
+    if (seq === undefined) return;
+    // MQTT 3.1.1 resends only on a new connection, so recycle it; #onClose assigns the blame.
+    this.#logger.warn('uplink: no PUBACK in time, reconnecting', {
+      seq,
+      ack_timeout_ms: this.#options.ackTimeoutMs,
+    });
+    recycle(conn);
   }
 
   /** One failure of an entry that was alone in flight; parks it after rejectAfter. */
   #strike(seq: number, reason: string): void {
-    const strikes = (this.#strikes.get(seq) ?? 0) + 1;
-    this.#strikes.set(seq, strikes);
+    const { strikes, park } = this.#inflight.strike(seq);
     this.#logger.warn('uplink: publish failed', { seq, reason, strikes });
-    if (strikes < this.#options.rejectAfter) return;
-    this.#strikes.delete(seq);
+    if (!park) return;
     this.#rejected += 1;
     this.emit('rejected', { seq, reason });
     this.#track(
@@ -444,20 +316,19 @@ export class Uplink extends EventEmitter {
       if (!conn?.connected || conn.closing || this.#stopping) return;
       // Cautious sends wait for the SUBACK: a connection that flaps right after CONNACK
       // (MQTT.js #1825) must not be blamed on the entry.
-      if (this.#cautious && !conn.ready) return;
-      const window = this.#cautious ? 1 : this.#options.maxInFlight;
+      if (this.#inflight.cautious && !conn.ready) return;
+      const window = this.#inflight.window(this.#options.maxInFlight);
       if (this.#inflight.size >= window) return;
       const entry = this.#spool
         .peek(this.#inflight.size + window)
         .find((e) => !this.#inflight.has(e.seq));
       if (!entry) return;
-      const flight: InFlight = { sentAt: Date.now(), sent: false };
-      this.#inflight.set(entry.seq, flight);
+      this.#inflight.reserve(entry.seq);
       let payload: Buffer;
       try {
         payload = await entry.read();
       } catch (error) {
-        this.#inflight.delete(entry.seq);
+        this.#inflight.release(entry.seq);
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // dropped by overflow meanwhile
         this.#logger.error('uplink: cannot read spool entry', {
           seq: entry.seq,
@@ -467,12 +338,11 @@ export class Uplink extends EventEmitter {
         return;
       }
       if (this.#conn !== conn || !conn.connected || conn.closing || this.#stopping) {
-        this.#inflight.delete(entry.seq);
+        this.#inflight.release(entry.seq);
         continue;
       }
       this.#published += 1;
-      flight.sent = true;
-      flight.sentAt = Date.now();
+      this.#inflight.markSent(entry.seq);
       conn.client.publish(
         agentTopic(this.#options.agentId, entry.channel),
         payload,
@@ -489,19 +359,16 @@ export class Uplink extends EventEmitter {
       // Only an MQTT 5 PUBACK with an error reason code names the culprit; anything else
       // means the connection is going, and #onClose decides.
       if (typeof (err as { code?: unknown }).code !== 'number') return;
-      this.#inflight.delete(entry.seq);
+      this.#inflight.refused(entry.seq);
       this.#strike(entry.seq, err.message);
-      this.#cautious = true;
       conn.blamed = true;
       // Resend only after a backoff, not in a hot loop.
-      this.#recycle(conn);
+      recycle(conn);
       return;
     }
-    this.#inflight.delete(entry.seq);
+    this.#inflight.acked(entry.seq);
     this.#acked += 1;
     conn.progressed = true;
-    this.#cautious = false;
-    this.#strikes.delete(entry.seq);
     this.#track(
       this.#spool.ack(entry.seq).catch((error: Error) => {
         this.#logger.error('uplink: could not remove an acknowledged entry', {
@@ -511,11 +378,6 @@ export class Uplink extends EventEmitter {
       }),
     );
     void this.#pump();
-  }
-
-  #recycle(conn: Connection): void {
-    conn.closing = true;
-    conn.client.end(true);
   }
 
   #track(op: Promise<void>): void {

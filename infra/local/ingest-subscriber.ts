@@ -37,6 +37,8 @@ export interface IngestSubscriber extends CommandPublisher {
     duplicates: number;
     rejected: number;
     retries: number;
+    /** Connected and subscribed to every uplink channel right now. */
+    subscribed: boolean;
   };
   stop(): Promise<void>;
 }
@@ -81,6 +83,7 @@ export async function startIngestSubscriber(
     ...(options.username ? { username: options.username } : {}),
     ...(options.password ? { password: options.password } : {}),
     clean: false,
+    resubscribe: false,
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
   });
@@ -94,14 +97,31 @@ export async function startIngestSubscriber(
   client.on('error', (error) => {
     if (!stopping) logger.warn('ingest mqtt error', { error: error.message });
   });
-  await client.subscribeAsync(
-    UPLINK_CHANNELS.map((channel) => `${TOPIC_ROOT}/+/${channel}`),
-    { qos: 1 },
-  );
+  // Subscribe on every connect: a broker that lost our session (restarted without
+  // persistence) must learn the subscription again before agents' messages arrive.
+  let subscribed = false;
+  const subscribe = () =>
+    client
+      .subscribeAsync(
+        UPLINK_CHANNELS.map((channel) => `${TOPIC_ROOT}/+/${channel}`),
+        { qos: 1 },
+      )
+      .then(() => {
+        subscribed = client.connected;
+      });
+  client.on('close', () => {
+    subscribed = false;
+  });
+  client.on('connect', () => {
+    subscribe().catch((error: Error) =>
+      logger.warn('ingest resubscribe failed', { error: error.message }),
+    );
+  });
+  await subscribe();
   logger.info('ingest subscriber started', { url: options.url });
 
   return {
-    stats: () => ({ ...counts }),
+    stats: () => ({ ...counts, subscribed }),
     async publish(agentId: string, command: AgentCommand) {
       await client.publishAsync(agentTopic(agentId, 'commands'), JSON.stringify(command), {
         qos: 1,

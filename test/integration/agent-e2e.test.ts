@@ -212,31 +212,75 @@ describe('agent → mosquitto → ingest: broker outage and kill -9 lose nothing
     await mosquitto?.stop();
   });
 
-  it('every record arrives exactly once after an outage and two kill -9s', async () => {
-    const scenario = manyFlowsScenario(3000);
-    const file = path.join(work, 'many.pcap');
-    writeFileSync(file, writePcap(scenario.frames));
-    const id = 'e2e-mosq';
-    const { configPath } = await registerAgent({
-      apiUrl: stack.apiUrl,
-      token: stack.token,
-      id,
-      dir: work,
-      file,
-      mqttUrl: mosquitto.url,
-      patch: {
-        flows: { batch_max_records: 20, summary_interval_sec: 1 },
-        mqtt: { reconnect_min_ms: 100, reconnect_max_ms: 1000 },
-      },
-    });
-    // mosquitto learns the agent's password: restart it on the same port with the new user.
-    const password = readFileSync(path.join(work, `${id}-state`, 'mqtt-password'), 'utf8').trim();
+  const manyFile = path.join(work, 'many.pcap');
+  const many = manyFlowsScenario(3000);
+
+  /** Registers through the API, then restarts mosquitto on the same port knowing the agents. */
+  async function registerWithMosquitto(
+    agents: { id: string; file: string; patch: Record<string, Record<string, unknown>> }[],
+  ): Promise<Record<string, string>> {
+    const users: Record<string, string> = { ingest: ingestPassword };
+    const configs: Record<string, string> = {};
+    for (const agent of agents) {
+      const { configPath } = await registerAgent({
+        apiUrl: stack.apiUrl,
+        token: stack.token,
+        id: agent.id,
+        dir: work,
+        file: agent.file,
+        mqttUrl: mosquitto.url,
+        patch: agent.patch,
+      });
+      configs[agent.id] = configPath;
+      users[agent.id] = readFileSync(
+        path.join(work, `${agent.id}-state`, 'mqtt-password'),
+        'utf8',
+      ).trim();
+    }
     await mosquitto.stop();
-    mosquitto = await startMosquitto({
-      users: { ingest: ingestPassword, [id]: password },
-      persistence: true,
-      port: mosquitto.port,
-    });
+    mosquitto = await startMosquitto({ users, persistence: true, port: mosquitto.port });
+    // A new broker has no session for the ingest subscriber: wait until it has subscribed again.
+    await eventually(
+      async () => (stack.ingest.stats().subscribed ? true : undefined),
+      'the ingest subscriber to resubscribe',
+    );
+    return configs;
+  }
+  let configs: Record<string, string>;
+
+  beforeAll(async () => {
+    writeFileSync(manyFile, writePcap(many.frames));
+    configs = await registerWithMosquitto([
+      { id: 'e2e-mosq-gt', file: everythingFile, patch: meterPatch },
+      {
+        id: 'e2e-mosq',
+        file: manyFile,
+        patch: {
+          flows: { batch_max_records: 20, summary_interval_sec: 1 },
+          mqtt: { reconnect_min_ms: 100, reconnect_max_ms: 1000 },
+        },
+      },
+    ]);
+  });
+
+  it('delivers exactly the ground-truth flows through mosquitto', async () => {
+    const agent = startAgentProcess(configs['e2e-mosq-gt']!);
+    try {
+      const flows = await eventually(async () => {
+        const rows = await flowsOf(stack, 'e2e-mosq-gt');
+        return rows.length >= everything.flows.length ? rows : undefined;
+      }, 'the ground-truth flows through mosquitto');
+      const { actual, expected } = alignFlows(flows, everything.flows);
+      expect(actual).toEqual(expected);
+    } finally {
+      expect((await agent.stop()).code, agent.output().slice(-2000)).toBe(0);
+    }
+  });
+
+  it('every record arrives exactly once after an outage and two kill -9s', async () => {
+    const scenario = many;
+    const id = 'e2e-mosq';
+    const configPath = configs[id]!;
     const deps = createIngestDeps(stack.config);
     const stored = () => deps.flows.count(DEFAULT_TENANT, id);
     const spoolDir = path.join(work, `${id}-state`, 'spool', 'entries');

@@ -391,11 +391,18 @@ describe('GET /flows', () => {
 
 describe('commands', () => {
   it('answers 503 without storing when no command channel is configured', async () => {
-    await expectError(
-      await post('/api/v1/agents/edge-1/commands', { action: 'status' }),
-      503,
-      'command_channel_unavailable',
-    );
+    // The local stack always wires its MQTT publisher; this app over the same store has none.
+    const deps = createAppDeps(stack.config, { logger: silentLogger });
+    try {
+      const res = await createApp(deps).request('/api/v1/agents/edge-1/commands', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${stack.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ action: 'status' }),
+      });
+      await expectError(res, 503, 'command_channel_unavailable');
+    } finally {
+      destroyStoreClients(deps.clients);
+    }
     expect(await repos.commands.list('default', 'edge-1')).toEqual([]);
   });
 

@@ -1,0 +1,111 @@
+import type { IClientOptions } from 'mqtt';
+import { AGENT_ID_PATTERN } from '../../protocol/agent-messages.js';
+import type { AgentLogger } from '../log.js';
+
+export interface UplinkOptions {
+  /** mqtt://, mqtts://, ws:// or wss://. */
+  url: string;
+  agentId: string;
+  username?: string | null | undefined;
+  /** The caller reads it (e.g. from a token file). */
+  password?: string | null | undefined;
+  /** mTLS material (null or undefined: none). */
+  ca?: string | Buffer | null | undefined;
+  cert?: string | Buffer | null | undefined;
+  key?: string | Buffer | null | undefined;
+  keepaliveSec?: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** Unacknowledged spool publishes at once (AWS IoT allows 100). */
+  maxInFlight?: number;
+  connectTimeoutMs?: number;
+  /** A publish without PUBACK for this long counts as failed; the connection is recycled. */
+  ackTimeoutMs?: number;
+  /** Failures of one entry, sent alone, before it is parked in rejected/. */
+  rejectAfter?: number;
+  protocolVersion?: 4 | 5;
+  logger: AgentLogger;
+  /** For the backoff jitter (tests). */
+  random?: () => number;
+}
+
+export class UplinkConfigError extends Error {
+  override readonly name = 'UplinkConfigError';
+}
+
+/** The options with every tunable checked and defaulted. */
+export type ResolvedUplinkOptions = Required<
+  Pick<
+    UplinkOptions,
+    | 'keepaliveSec'
+    | 'reconnectMinMs'
+    | 'reconnectMaxMs'
+    | 'maxInFlight'
+    | 'connectTimeoutMs'
+    | 'ackTimeoutMs'
+    | 'rejectAfter'
+    | 'protocolVersion'
+  >
+> &
+  UplinkOptions;
+
+const PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:', 'ws:', 'wss:']);
+
+/** Checks the agent id, URL and numbers; throws UplinkConfigError on the first bad one. */
+export function resolveUplinkOptions(options: UplinkOptions): ResolvedUplinkOptions {
+  if (!AGENT_ID_PATTERN.test(options.agentId)) {
+    throw new UplinkConfigError(`invalid agent id "${options.agentId}"`);
+  }
+  let url: URL;
+  try {
+    url = new URL(options.url);
+  } catch {
+    throw new UplinkConfigError(`invalid broker URL "${options.url}"`);
+  }
+  if (!PROTOCOLS.has(url.protocol)) {
+    throw new UplinkConfigError(
+      `unsupported broker URL scheme "${url.protocol}" (use mqtt:, mqtts:, ws: or wss:)`,
+    );
+  }
+  const positive = (name: string, value: number | undefined, fallback: number) => {
+    const v = value ?? fallback;
+    if (!Number.isFinite(v) || v <= 0) {
+      throw new UplinkConfigError(`uplink ${name} must be a positive number, got ${v}`);
+    }
+    return v;
+  };
+  return {
+    ...options,
+    keepaliveSec: positive('keepaliveSec', options.keepaliveSec, 30),
+    maxInFlight: Math.floor(positive('maxInFlight', options.maxInFlight, 20)),
+    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 10_000),
+    ackTimeoutMs: positive('ackTimeoutMs', options.ackTimeoutMs, 30_000),
+    rejectAfter: Math.floor(positive('rejectAfter', options.rejectAfter, 5)),
+    protocolVersion: options.protocolVersion ?? 4,
+    reconnectMinMs: positive('reconnectMinMs', options.reconnectMinMs, 500),
+    reconnectMaxMs: positive('reconnectMaxMs', options.reconnectMaxMs, 30_000),
+  };
+}
+
+/**
+ * MQTT.js options for one connection: a clean session and no automatic
+ * reconnect, since the uplink reconnects itself with backoff and a fresh
+ * client (see uplink.ts).
+ */
+export function mqttClientOptions(o: ResolvedUplinkOptions): IClientOptions {
+  return {
+    clientId: o.agentId,
+    clean: true,
+    reconnectPeriod: 0,
+    keepalive: o.keepaliveSec,
+    connectTimeout: o.connectTimeoutMs,
+    protocolVersion: o.protocolVersion,
+    resubscribe: false,
+    queueQoSZero: false,
+    ...(o.username != null ? { username: o.username } : {}),
+    ...(o.password != null ? { password: o.password } : {}),
+    ...(o.ca != null ? { ca: o.ca } : {}),
+    ...(o.cert != null ? { cert: o.cert } : {}),
+    ...(o.key != null ? { key: o.key } : {}),
+  };
+}

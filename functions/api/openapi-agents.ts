@@ -1,0 +1,284 @@
+import {
+  errorResponse,
+  jsonBody,
+  jsonResponse,
+  jsonSchema,
+  queryParam,
+  standardErrors,
+} from './openapi-shared.js';
+import { commandRequestSchema, registerAgentSchema } from './schemas.js';
+
+/** The agent, command and flow parts of the OpenAPI document (merged in openapi.ts). */
+
+const agentIdParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'Agent id',
+  schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+};
+
+const nullable = (type: string) => ({ type: [type, 'null'] });
+
+/**
+ * Schemas of the agent endpoints: requests generated from the zod validators,
+ * responses hand-written (they are built, not validated).
+ */
+export const agentSchemas = {
+  RegisterAgentRequest: jsonSchema(registerAgentSchema),
+  CommandRequest: jsonSchema(commandRequestSchema),
+  MqttCredentials: {
+    type: 'object',
+    description: 'Shown once, when registered or rotated; only a hash is stored',
+    properties: {
+      client_id: { type: 'string' },
+      username: { type: 'string' },
+      password: { type: 'string' },
+      topic_prefix: { type: 'string', examples: ['wirefleet/v1/agents/edge-1'] },
+    },
+  },
+  AgentRegistration: {
+    type: 'object',
+    properties: {
+      agent_id: { type: 'string' },
+      tenant: { type: 'string' },
+      created_at: { type: 'string', format: 'date-time' },
+      mqtt: { $ref: '#/components/schemas/MqttCredentials' },
+    },
+  },
+  AgentSummary: {
+    type: 'object',
+    properties: {
+      agent_id: { type: 'string' },
+      status: { enum: ['online', 'offline', 'never_seen'] },
+      created_at: { type: 'string', format: 'date-time' },
+      last_seen: { ...nullable('number'), description: 'Epoch seconds of the latest heartbeat' },
+      version: nullable('string'),
+      backend: nullable('string'),
+      capture_running: nullable('boolean'),
+    },
+  },
+  Agent: {
+    type: 'object',
+    description:
+      'Online = the latest heartbeat arrived within 3 heartbeat intervals. Fields from the heartbeat are null before the first one.',
+    properties: {
+      agent_id: { type: 'string' },
+      status: { enum: ['online', 'offline', 'never_seen'] },
+      created_at: { type: 'string', format: 'date-time' },
+      last_seen: nullable('number'),
+      version: nullable('string'),
+      uptime_sec: nullable('number'),
+      interval_sec: nullable('number'),
+      backend: nullable('string'),
+      capture: { type: ['object', 'null'] },
+      rlocs: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            address: { type: 'string' },
+            priority: { type: 'integer' },
+            weight: { type: 'integer' },
+          },
+        },
+      },
+      eid_prefixes: { type: 'array', items: { type: 'string' } },
+      metrics: { type: ['object', 'null'], description: 'The latest metrics message' },
+      metrics_at: nullable('number'),
+    },
+  },
+  Flow: {
+    type: 'object',
+    properties: {
+      flow_id: { type: 'string' },
+      src_ip: { type: 'string' },
+      dst_ip: { type: 'string' },
+      src_port: { type: 'integer' },
+      dst_port: { type: 'integer' },
+      protocol: { type: 'integer' },
+      packets: { type: 'integer' },
+      bytes: { type: 'integer' },
+      bytes_fwd: { type: 'integer' },
+      bytes_rev: { type: 'integer' },
+      first_seen: { type: 'number', description: 'Epoch seconds' },
+      last_seen: { type: 'number', description: 'Epoch seconds' },
+      state: { enum: ['ACTIVE', 'CLOSING', 'CLOSED'] },
+      duration_sec: { type: 'number' },
+      tcp_flags: { type: 'string', examples: ['SYN|ACK|FIN'] },
+      agent_id: { type: 'string' },
+      record_id: { type: 'string' },
+      ip_version: { enum: [4, 6] },
+      vlan_id: { type: 'integer' },
+      packets_fwd: { type: 'integer' },
+      packets_rev: { type: 'integer' },
+      end_reason: {
+        enum: ['idle', 'active', 'fin_rst', 'end_of_capture', 'evicted', null],
+      },
+    },
+  },
+  CommandAccepted: {
+    type: 'object',
+    properties: {
+      command_id: { type: 'string' },
+      status: { const: 'pending' },
+      agent_id: { type: 'string' },
+    },
+  },
+  Command: {
+    type: 'object',
+    properties: {
+      command_id: { type: 'string' },
+      agent_id: { type: 'string' },
+      action: { type: 'string' },
+      params: { type: 'object' },
+      issued_at: { type: 'number' },
+      status: { enum: ['pending', 'ok', 'error'] },
+      reply: { type: ['object', 'null'], description: "The agent's reply message" },
+      replied_at: nullable('number'),
+    },
+  },
+};
+
+const agentNotFound = { '404': errorResponse("Unknown agent (or another tenant's)") };
+
+/** /api/v1/agents/..., /api/v1/flows. */
+export const agentPaths = {
+  '/api/v1/agents': {
+    post: {
+      summary: 'Register an agent; the answer holds its MQTT password, shown only this once',
+      requestBody: jsonBody('RegisterAgentRequest'),
+      responses: {
+        '201': jsonResponse('Registered', 'AgentRegistration'),
+        '409': errorResponse('The agent id is taken (agent_exists)'),
+        ...standardErrors,
+      },
+    },
+    get: {
+      summary: "The tenant's agents with their online status",
+      responses: {
+        '200': {
+          description: 'Agents',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  agents: {
+                    type: 'array',
+                    items: { $ref: '#/components/schemas/AgentSummary' },
+                  },
+                },
+              },
+            },
+          },
+        },
+        ...standardErrors,
+      },
+    },
+  },
+  '/api/v1/agents/{id}': {
+    get: {
+      summary: 'One agent: status, latest heartbeat (RLOCs, EID prefixes) and metrics',
+      parameters: [agentIdParam],
+      responses: {
+        '200': jsonResponse('Agent', 'Agent'),
+        ...agentNotFound,
+        ...standardErrors,
+      },
+    },
+  },
+  '/api/v1/agents/{id}/credentials': {
+    post: {
+      summary: "Rotate the agent's MQTT password (the old one stops working)",
+      parameters: [agentIdParam],
+      responses: {
+        '200': {
+          description: 'The new credentials, shown only this once',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  agent_id: { type: 'string' },
+                  tenant: { type: 'string' },
+                  mqtt: { $ref: '#/components/schemas/MqttCredentials' },
+                },
+              },
+            },
+          },
+        },
+        ...agentNotFound,
+        ...standardErrors,
+      },
+    },
+  },
+  '/api/v1/agents/{id}/commands': {
+    post: {
+      summary: 'Send a command to the agent over MQTT; poll the command for its reply',
+      parameters: [agentIdParam],
+      requestBody: jsonBody('CommandRequest'),
+      responses: {
+        '202': jsonResponse('Stored and published', 'CommandAccepted'),
+        ...agentNotFound,
+        ...standardErrors,
+        '503': errorResponse(
+          'No command channel (command_channel_unavailable) or store unavailable',
+        ),
+      },
+    },
+  },
+  '/api/v1/agents/{id}/commands/{commandId}': {
+    get: {
+      summary: 'A command and, once the agent answered, its reply',
+      parameters: [
+        agentIdParam,
+        { name: 'commandId', in: 'path', required: true, schema: { type: 'string' } },
+      ],
+      responses: {
+        '200': jsonResponse('Command', 'Command'),
+        '404': errorResponse('Unknown agent or command'),
+        ...standardErrors,
+      },
+    },
+  },
+  '/api/v1/flows': {
+    get: {
+      summary: "Flow records from the tenant's agents (the newest export of each flow)",
+      parameters: [
+        queryParam('agent_id', "only this agent's flows (404 if unknown)", {
+          type: 'string',
+        }),
+        queryParam('limit', '1-1000, default 100', {
+          type: 'integer',
+          minimum: 1,
+          maximum: 1000,
+        }),
+        queryParam('min_packets', 'default 0', { type: 'integer', minimum: 0 }),
+        queryParam('sort_by', 'highest first; default packets', {
+          enum: ['packets', 'bytes', 'duration'],
+        }),
+        queryParam('since', 'epoch seconds, on last_seen, inclusive', {
+          type: 'number',
+          minimum: 0,
+        }),
+        queryParam('until', 'epoch seconds, on last_seen, inclusive', {
+          type: 'number',
+          minimum: 0,
+        }),
+      ],
+      responses: {
+        '200': {
+          description: 'Flows',
+          content: {
+            'application/json': {
+              schema: { type: 'array', items: { $ref: '#/components/schemas/Flow' } },
+            },
+          },
+        },
+        ...agentNotFound,
+        ...standardErrors,
+      },
+    },
+  },
+};
