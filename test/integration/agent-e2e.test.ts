@@ -197,6 +197,9 @@ describe('agent → mosquitto → ingest: broker outage and kill -9 lose nothing
   let mosquitto: Mosquitto;
   let stack: TestStack;
   const ingestPassword = 'ingest-secret-for-this-test';
+  const manyFile = path.join(work, 'many.pcap');
+  const many = manyFlowsScenario(3000);
+  let configs: Record<string, string>;
 
   beforeAll(async () => {
     // The stack's ingest subscriber logs in to mosquitto as "ingest" (see the helper's ACL).
@@ -206,14 +209,23 @@ describe('agent → mosquitto → ingest: broker outage and kill -9 lose nothing
       mqttUsername: 'ingest',
       mqttPassword: ingestPassword,
     });
+    writeFileSync(manyFile, writePcap(many.frames));
+    configs = await registerWithMosquitto([
+      { id: 'e2e-mosq-gt', file: everythingFile, patch: meterPatch },
+      {
+        id: 'e2e-mosq',
+        file: manyFile,
+        patch: {
+          flows: { batch_max_records: 20, summary_interval_sec: 1 },
+          mqtt: { reconnect_min_ms: 100, reconnect_max_ms: 1000 },
+        },
+      },
+    ]);
   });
   afterAll(async () => {
     await stack?.stop();
     await mosquitto?.stop();
   });
-
-  const manyFile = path.join(work, 'many.pcap');
-  const many = manyFlowsScenario(3000);
 
   /** Registers through the API, then restarts mosquitto on the same port knowing the agents. */
   async function registerWithMosquitto(
@@ -246,22 +258,6 @@ describe('agent → mosquitto → ingest: broker outage and kill -9 lose nothing
     );
     return configs;
   }
-  let configs: Record<string, string>;
-
-  beforeAll(async () => {
-    writeFileSync(manyFile, writePcap(many.frames));
-    configs = await registerWithMosquitto([
-      { id: 'e2e-mosq-gt', file: everythingFile, patch: meterPatch },
-      {
-        id: 'e2e-mosq',
-        file: manyFile,
-        patch: {
-          flows: { batch_max_records: 20, summary_interval_sec: 1 },
-          mqtt: { reconnect_min_ms: 100, reconnect_max_ms: 1000 },
-        },
-      },
-    ]);
-  });
 
   it('delivers exactly the ground-truth flows through mosquitto', async () => {
     const agent = startAgentProcess(configs['e2e-mosq-gt']!);
