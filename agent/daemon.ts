@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { FlowRecord } from '../native/index.js';
 import { ADDON_PATH } from '../native/index.js';
 import {
@@ -292,7 +291,7 @@ function countRecords(payload: Buffer): number {
   return count;
 }
 
+/** Created 0600 when missing; an existing file readable by group or others is refused. */
 function ensureControlToken(path: string): string {
-  ensureSecretFile(path, () => randomUUID() + randomUUID());
-  return readFileSync(path, 'utf8').trim();
+  return ensureSecretFile(path, undefined, 'control token file').value;
 }

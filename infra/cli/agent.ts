@@ -3,6 +3,7 @@ import path from 'node:path';
 import { AgentConfigError, loadAgentConfig } from '../../agent/config.js';
 import { runAgent } from '../../agent/daemon.js';
 import { AddonIntegrityError } from '../../agent/integrity.js';
+import { SecretFileError } from '../../agent/secret-file.js';
 import { agentIdSchema } from '../../protocol/agent-messages.js';
 import { UsageError } from './options.js';
 
@@ -27,6 +28,10 @@ export async function runAgentCommand(values: {
   try {
     agent = await runAgent(config, { allowUnsigned: values['allow-unsigned'] === true });
   } catch (error) {
+    if (error instanceof SecretFileError) {
+      process.stderr.write(`wirefleet agent: ${error.message}\n`);
+      return EXIT_BAD_CONFIG;
+    }
     if (error instanceof AddonIntegrityError) {
       process.stderr.write(
         `wirefleet agent: refusing to start: ${error.message} (use --allow-unsigned to override)\n`,
