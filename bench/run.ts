@@ -1,7 +1,9 @@
 import os from 'node:os';
+import { agentBench } from './agent.bench.js';
 import { editcapBench } from './editcap.bench.js';
 import { flowsBench } from './flows.bench.js';
 import { httpBench } from './http.bench.js';
+import { liveBench } from './live-capture.js';
 import { pcapBench } from './pcap.bench.js';
 import { routingBench } from './routing.bench.js';
 import { type BenchRow, formatRow, machineInfo, markdownTable } from './stats.js';
@@ -12,6 +14,8 @@ const BENCHES: Record<string, (report: (row: BenchRow) => void) => Promise<Bench
   editcap: editcapBench,
   flows: flowsBench,
   http: httpBench,
+  live: liveBench,
+  agent: agentBench,
 };
 
 const loadAverage = () =>

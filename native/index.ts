@@ -78,6 +78,24 @@ export interface FileRunResult {
   error: string | null;
 }
 
+/** What meterFileToFd adds: the text went to a file descriptor, not to JS. */
+export interface TextRunResult extends FileRunResult {
+  /** Flow records formatted for output (with write_error, not all reached the fd). */
+  flows: number;
+  /** Why writing failed (the read stopped there too), or null. */
+  write_error: string | null;
+  /** The failure was EPIPE: the reader went away, as with `| head`. */
+  write_epipe: boolean;
+}
+
+/** Text formats the engine writes itself (the CLI's ndjson and csv). */
+export type TextFormat = 'ndjson' | 'csv';
+
+interface RunOptions {
+  batch?: number;
+  flushAtEnd?: boolean;
+}
+
 export interface BackendInfo {
   name: string;
   status: 'available' | 'unavailable';
@@ -91,8 +109,14 @@ interface NativeFlowMeter {
   meterFile(
     file: string,
     onFlows: (flows: PackedFlows) => void,
-    options?: { batch?: number; flushAtEnd?: boolean; exporter?: object },
+    options?: RunOptions & { exporter?: object },
   ): FileRunResult;
+  meterFileTo(
+    file: string,
+    fd: number,
+    format: TextFormat,
+    options?: RunOptions & { exporter?: object },
+  ): TextRunResult;
   stats(): MeterStats;
   snapshot(limit?: number): PackedFlows;
   flush(): void;
@@ -139,6 +163,12 @@ export function loadEngine(addonPath = ADDON_PATH): NativeModule {
   return loaded;
 }
 
+/** The exporter as the addon takes it: its native handle. */
+function nativeOptions(options: RunOptions & { exporter?: FlowExporter }) {
+  const { exporter, ...rest } = options;
+  return exporter ? { ...rest, exporter: exporter.nativeHandle } : rest;
+}
+
 /** A flow meter backed by the C engine. */
 export class FlowMeter {
   private readonly native: NativeFlowMeter;
@@ -159,17 +189,36 @@ export class FlowMeter {
   meterFile(
     file: string,
     onFlows: (flows: FlowRecord[]) => void,
-    options: { batch?: number; flushAtEnd?: boolean; exporter?: FlowExporter } = {},
+    options: RunOptions & { exporter?: FlowExporter } = {},
   ): FileRunResult {
-    try {
-      const { exporter, ...rest } = options;
-      const native = exporter ? { ...rest, exporter: exporter.nativeHandle } : rest;
-      const { layout } = this;
-      return this.native.meterFile(
+    const { layout } = this;
+    return this.run(() =>
+      this.native.meterFile(
         file,
         (packed) => onFlows(decodeFlowRecords(packed, layout)),
-        native,
-      );
+        nativeOptions(options),
+      ),
+    );
+  }
+
+  /**
+   * Like meterFile, but the engine writes the flows to `fd` itself, as the
+   * CLI's ndjson or csv text (csv with its header line), in large writes:
+   * the records are never decoded in JS. A failed write stops the read and
+   * is reported in `write_error`.
+   */
+  meterFileToFd(
+    file: string,
+    fd: number,
+    format: TextFormat,
+    options: RunOptions & { exporter?: FlowExporter } = {},
+  ): TextRunResult {
+    return this.run(() => this.native.meterFileTo(file, fd, format, nativeOptions(options)));
+  }
+
+  private run<T>(meter: () => T): T {
+    try {
+      return meter();
     } catch (error) {
       if ((error as { code?: string }).code === 'EINVALIDCAPTURE') {
         throw new InvalidCaptureFileError((error as Error).message);

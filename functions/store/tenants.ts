@@ -1,10 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { StoreClients } from './clients.js';
+import { isConditionFailure } from './conditional.js';
 import { AlreadyExistsError, storeCall } from './errors.js';
 
 export interface Tenant {
@@ -27,11 +24,6 @@ export function hashToken(token: string): string {
 export function generateToken(): string {
   return `wf_${randomBytes(32).toString('base64url')}`;
 }
-
-const isConditionFailure = (error: unknown) =>
-  error instanceof ConditionalCheckFailedException ||
-  error instanceof TransactionCanceledException ||
-  (error as { name?: string }).name === 'ConditionalCheckFailedException';
 
 /** Tenants, their instance IDs and their API tokens (stored hashed). */
 export class TenantRepository {

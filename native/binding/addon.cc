@@ -4,6 +4,9 @@
 
 #include <dlfcn.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include <algorithm>
 #include <chrono>
 #include <string>
@@ -12,6 +15,7 @@
 #include "capture.h"
 #include "capture_internal.h"
 #include "exporter.h"
+#include "flow_text.h"
 #include "options.h"
 #include "records.h"
 
@@ -24,6 +28,7 @@ class FlowMeter : public Napi::ObjectWrap<FlowMeter> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "FlowMeter",
                        {InstanceMethod("meterFile", &FlowMeter::MeterFile),
+                        InstanceMethod("meterFileTo", &FlowMeter::MeterFileTo),
                         InstanceMethod("stats", &FlowMeter::Stats),
                         InstanceMethod("snapshot", &FlowMeter::Snapshot),
                         InstanceMethod("flush", &FlowMeter::Flush),
@@ -49,33 +54,36 @@ class FlowMeter : public Napi::ObjectWrap<FlowMeter> {
     return meter_;
   }
 
-  // Moves ended flows to JS, `batch` records per callback call.
-  // With an exporter, each batch goes to the collectors in C first (fast path).
-  void Deliver(Napi::Env env, const Napi::Function &onFlows, size_t batch,
-               wf_exporter *exporter = nullptr) {
+  // Hands ended flows to `sink`, `batch` records at a time. With an
+  // exporter, each batch goes to the collectors in C first (fast path).
+  template <typename Sink>
+  void Deliver(size_t batch, wf_exporter *exporter, Sink &&sink) {
     std::vector<wf_flow_record> buffer(batch);
     while (wf_meter_pending(meter_) > 0) {
       size_t n = wf_meter_drain(meter_, buffer.data(), buffer.size());
       if (exporter) wf_exporter_send(exporter, buffer.data(), n);
-      onFlows.Call({PackFlowRecords(env, buffer.data(), n)});
+      sink(buffer.data(), n);
     }
   }
 
-  // meterFile(path, onFlows, {batch, flushAtEnd, exporter}) -> {format, packets, file_bytes, seconds, error}
-  Napi::Value MeterFile(const Napi::CallbackInfo &info) {
-    Napi::Env env = info.Env();
-    wf_meter *meter = Meter(env);
-    std::string path = info[0].As<Napi::String>();
-    Napi::Function onFlows = info[1].As<Napi::Function>();
+  struct RunOptions {
     size_t batch = kDefaultBatch;
     bool flushAtEnd = true;
     wf_exporter *exporter = nullptr;
-    if (info.Length() > 2 && info[2].IsObject()) {
-      Napi::Object o = info[2].As<Napi::Object>();
-      if (o.Has("batch")) batch = std::max<uint32_t>(1, o.Get("batch").As<Napi::Number>().Uint32Value());
-      if (o.Has("flushAtEnd")) flushAtEnd = o.Get("flushAtEnd").ToBoolean();
-      if (o.Has("exporter") && !o.Get("exporter").IsUndefined()) exporter = UnwrapExporter(o.Get("exporter"));
+  };
+
+  static RunOptions ReadRunOptions(const Napi::CallbackInfo &info, size_t at) {
+    RunOptions o;
+    if (info.Length() > at && info[at].IsObject()) {
+      Napi::Object v = info[at].As<Napi::Object>();
+      if (v.Has("batch")) o.batch = std::max<uint32_t>(1, v.Get("batch").As<Napi::Number>().Uint32Value());
+      if (v.Has("flushAtEnd")) o.flushAtEnd = v.Get("flushAtEnd").ToBoolean();
+      if (v.Has("exporter") && !v.Get("exporter").IsUndefined()) o.exporter = UnwrapExporter(v.Get("exporter"));
     }
+    return o;
+  }
+
+  static wf_file_reader *OpenCapture(Napi::Env env, const std::string &path) {
     char err[256] = "";
     wf_file_reader *reader = wf_file_open(path.c_str(), err, sizeof err);
     if (!reader) {
@@ -83,34 +91,94 @@ class FlowMeter : public Napi::ObjectWrap<FlowMeter> {
       e.Set("code", "EINVALIDCAPTURE");
       throw e;
     }
+    return reader;
+  }
+
+  // Meters the whole file, handing ended flows to `sink` as it goes; `stop()`
+  // ends the read early (a failed output). Returns {format, file_bytes,
+  // packets, seconds, error}.
+  template <typename Sink, typename Stop>
+  Napi::Object Run(Napi::Env env, wf_file_reader *reader, const RunOptions &o, Sink &&sink, Stop &&stop) {
+    wf_meter *meter = meter_;
+    char err[256] = "";
     const auto started = std::chrono::steady_clock::now();
-    uint64_t packets = 0;
+    uint64_t packets = 0, delivered_at = 0;
     // Packets go to the meter in runs so it can overlap their cache misses.
     wf_packet run[64];
-    size_t queued = 0;
+    size_t n;
     int status;
-    while ((status = wf_file_next(reader, &run[queued], err, sizeof err)) == 1) {
-      if (++queued < 64) continue;
-      wf_meter_packets(meter, run, queued);
-      packets += queued;
-      queued = 0;
+    while ((n = wf_file_next_batch(reader, run, 64, &status, err, sizeof err)) > 0) {
+      wf_meter_packets(meter, run, n);
+      packets += n;
       // Hand over ended flows now and then so the emit queue never overflows.
-      if ((packets & 0xffff) == 0 && wf_meter_pending(meter) >= batch) Deliver(env, onFlows, batch, exporter);
+      if (packets - delivered_at >= 65536) {
+        delivered_at = packets;
+        if (wf_meter_pending(meter) >= o.batch) Deliver(o.batch, o.exporter, sink);
+        if (stop()) break;
+      }
     }
-    wf_meter_packets(meter, run, queued);
-    packets += queued;
     Napi::Object result = Napi::Object::New(env);
     result.Set("format", wf_file_format(reader));
     result.Set("file_bytes", Napi::Number::New(env, static_cast<double>(wf_file_size(reader))));
     wf_file_close(reader);
-    if (flushAtEnd) wf_meter_flush(meter);
-    Deliver(env, onFlows, batch, exporter);
-    if (exporter) wf_exporter_flush(exporter);
+    if (o.flushAtEnd) wf_meter_flush(meter);
+    Deliver(o.batch, o.exporter, sink);
+    if (o.exporter) wf_exporter_flush(o.exporter);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     result.Set("packets", Napi::Number::New(env, static_cast<double>(packets)));
     result.Set("seconds", Napi::Number::New(env, seconds));
     result.Set("error", status < 0 ? Napi::Value(Napi::String::New(env, err)) : env.Null());
+    return result;
+  }
+
+  // meterFile(path, onFlows, {batch, flushAtEnd, exporter}) -> {format, packets, file_bytes, seconds, error}
+  Napi::Value MeterFile(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Meter(env);
+    std::string path = info[0].As<Napi::String>();
+    Napi::Function onFlows = info[1].As<Napi::Function>();
+    RunOptions o = ReadRunOptions(info, 2);
+    wf_file_reader *reader = OpenCapture(env, path);
+    return Run(
+        env, reader, o,
+        [&](const wf_flow_record *records, size_t n) {
+          onFlows.Call({PackFlowRecords(env, records, n)});
+        },
+        [] { return false; });
+  }
+
+  // meterFileTo(path, fd, format, {batch, flushAtEnd, exporter}): as meterFile, but the
+  // flows are written to fd as ndjson or csv text by C in large writes, never
+  // decoded in JS. Adds {flows, write_error}; a failed write ends the read.
+  Napi::Value MeterFileTo(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Meter(env);
+    std::string path = info[0].As<Napi::String>();
+    const int fd = info[1].As<Napi::Number>().Int32Value();
+    const std::string format = info[2].As<Napi::String>();
+    if (format != "ndjson" && format != "csv") throw Napi::TypeError::New(env, "format must be ndjson or csv");
+    RunOptions o = ReadRunOptions(info, 3);
+    wf_file_reader *reader = OpenCapture(env, path);
+    wf_text_writer *out = wf_text_writer_create(fd, format == "csv" ? WF_TEXT_CSV : WF_TEXT_NDJSON);
+    if (!out) {
+      wf_file_close(reader);
+      throw Napi::Error::New(env, "out of memory for the output buffer");
+    }
+    double flows = 0;
+    wf_text_write_header(out);
+    Napi::Object result = Run(
+        env, reader, o,
+        [&](const wf_flow_record *records, size_t n) {
+          if (wf_text_write(out, records, n) == 0) flows += static_cast<double>(n);
+        },
+        [&] { return wf_text_error(out) != 0; });
+    wf_text_flush(out);
+    const int e = wf_text_error(out);
+    wf_text_writer_destroy(out);
+    result.Set("flows", Napi::Number::New(env, flows));
+    result.Set("write_error", e ? Napi::Value(Napi::String::New(env, strerror(e))) : env.Null());
+    result.Set("write_epipe", Napi::Boolean::New(env, e == EPIPE));
     return result;
   }
 
@@ -163,7 +231,7 @@ Napi::Value Backends(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Array list = Napi::Array::New(env);
   uint32_t i = 0;
-  list.Set(i++, Backend(env, "file", true, "pcap and pcapng, either byte order, µs or ns, read through mmap"));
+  list.Set(i++, Backend(env, "file", true, "pcap and pcapng, either byte order, µs or ns"));
   char pcapVersion[200] = "";
   const bool pcap = wf_libpcap_available(pcapVersion, sizeof pcapVersion);
   list.Set(i++, Backend(env, "afpacket", true,

@@ -1,5 +1,7 @@
 /*
- * Live capture on Linux: an AF_PACKET socket with a TPACKET_V3 ring.
+ * Live capture on Linux: an AF_PACKET socket with a TPACKET_V3 ring. What
+ * needs no capture state (interface queries, hardware timestamps, ring
+ * geometry, option checks) is in afpacket_setup.c.
  *
  * Setup order (no packet can reach the ring before the filter is in place):
  *   1. socket(AF_PACKET, SOCK_RAW, 0): protocol 0 registers no receive hook,
@@ -39,14 +41,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
-#include <net/if_arp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -54,15 +53,11 @@
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <linux/net_tstamp.h>
-#include <linux/sockios.h>
 
+#include "afpacket_internal.h"
 #include "capture_internal.h"
 #include "wirefleet.h"
 
-#ifndef ARPHRD_RAWIP
-#define ARPHRD_RAWIP 519
-#endif
 #ifndef PACKET_FANOUT_FLAG_DEFRAG
 #define PACKET_FANOUT_FLAG_DEFRAG 0x8000
 #endif
@@ -100,123 +95,9 @@ static uint32_t block_status(const struct tpacket_block_desc *bd) {
   return __atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE);
 }
 
-/* Link type of the interface from its ARPHRD_* hardware type. */
-static int link_type_of(int arphrd) {
-  switch (arphrd) {
-    case ARPHRD_ETHER:
-    case ARPHRD_LOOPBACK: /* a 14-byte Ethernet header with zero addresses */
-      return WF_LINKTYPE_ETHERNET;
-    case ARPHRD_NONE: /* tun */
-    case ARPHRD_RAWIP:
-    case ARPHRD_PPP:
-    case ARPHRD_TUNNEL:
-    case ARPHRD_TUNNEL6:
-    case ARPHRD_SIT:
-    case ARPHRD_IPGRE:
-      return WF_LINKTYPE_RAW; /* no link header: frames start at the IP header */
-    default:
-      return -1;
-  }
-}
-
-/* Interface flags and hardware type through an ordinary socket (needs no privilege). */
-static int interface_info(const char *name, short *flags, int *arphrd, char *err, size_t errlen) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return wf_capture_fail(err, errlen, errno, "interface %s: socket: %s", name, strerror(errno));
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  memcpy(ifr.ifr_name, name, strlen(name));
-  int rc = 0;
-  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
-    rc = wf_capture_fail(err, errlen, errno, "interface %s: %s", name, strerror(errno));
-  } else {
-    *flags = ifr.ifr_flags;
-    if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0)
-      rc = wf_capture_fail(err, errlen, errno, "interface %s: hardware type: %s", name, strerror(errno));
-    else
-      *arphrd = ifr.ifr_hwaddr.sa_family;
-  }
-  close(s);
-  return rc;
-}
-
-/* Hardware receive timestamps: the NIC must stamp every received packet. */
-static int enable_hw_timestamps(wf_afpacket *c, int source, char *err, size_t errlen) {
-  struct hwtstamp_config hw;
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  memcpy(ifr.ifr_name, c->ifname, strlen(c->ifname));
-  memset(&hw, 0, sizeof hw);
-  ifr.ifr_data = (char *)&hw;
-  /* Leave an existing configuration (PTP daemons set one) alone if it stamps received packets. */
-  if (ioctl(c->fd, SIOCGHWTSTAMP, &ifr) < 0 || hw.rx_filter == HWTSTAMP_FILTER_NONE) {
-    memset(&hw, 0, sizeof hw);
-    hw.tx_type = HWTSTAMP_TX_OFF;
-    hw.rx_filter = HWTSTAMP_FILTER_ALL;
-    ifr.ifr_data = (char *)&hw;
-    if (ioctl(c->fd, SIOCSHWTSTAMP, &ifr) < 0) {
-      int e = errno;
-      return wf_capture_fail(err, errlen, e,
-                  "interface %s cannot timestamp received packets in hardware (SIOCSHWTSTAMP: %s);"
-                  " use kernel timestamps",
-                  c->ifname, e == EPERM ? "needs CAP_NET_ADMIN" : strerror(e));
-    }
-    if (hw.rx_filter == HWTSTAMP_FILTER_NONE)
-      return wf_capture_fail(err, errlen, EOPNOTSUPP,
-                  "interface %s cannot timestamp received packets in hardware; use kernel timestamps",
-                  c->ifname);
-  }
-  /* SYS_HARDWARE is obsolete (never set since Linux 3.17); RAW_HARDWARE is the NIC clock, which
-   * is on system time only if something (phc2sys) keeps it there: "adapter" assumes that. */
-  int req = SOF_TIMESTAMPING_RAW_HARDWARE;
-  if (source == WF_TS_ADAPTER) req |= SOF_TIMESTAMPING_SYS_HARDWARE;
-  if (setsockopt(c->fd, SOL_PACKET, PACKET_TIMESTAMP, &req, sizeof req) < 0)
-    return wf_capture_fail(err, errlen, errno, "interface %s: PACKET_TIMESTAMP: %s", c->ifname,
-                strerror(errno));
-  return 0;
-}
-
-/* Ring geometry: power-of-two-pages blocks holding at least one frame, at least two blocks. */
-static int ring_geometry(const wf_capture_config *cfg, uint32_t snaplen, struct tpacket_req3 *req,
-                         char *err, size_t errlen) {
-  uint64_t ring = (uint64_t)(cfg->buffer_size_mb ? cfg->buffer_size_mb : 64) << 20;
-  uint64_t want = (uint64_t)(cfg->block_size_kb ? cfg->block_size_kb : 1024) << 10;
-  long page_l = sysconf(_SC_PAGESIZE);
-  uint64_t page = page_l > 0 ? (uint64_t)page_l : 4096;
-  /* Room for the header, sockaddr_ll, alignment slack and a re-inserted VLAN tag. */
-  uint64_t frame = TPACKET_ALIGN(TPACKET3_HDRLEN + 64 + snaplen);
-  uint64_t block = page;
-  while (block < want || block < frame) block <<= 1;
-  while (ring / block < 2 && (block >> 1) >= frame && (block >> 1) >= page) block >>= 1;
-  if (ring / block < 2 || block > UINT32_MAX)
-    return wf_capture_fail(err, errlen, EINVAL,
-                "a %u MiB ring cannot hold two blocks of %llu bytes: raise the buffer size",
-                (unsigned)(ring >> 20), (unsigned long long)block);
-  memset(req, 0, sizeof *req);
-  req->tp_block_size = (uint32_t)block;
-  req->tp_block_nr = (uint32_t)(ring / block);
-  req->tp_frame_size = (uint32_t)frame;
-  req->tp_frame_nr = (uint32_t)(block / frame) * req->tp_block_nr;
-  req->tp_retire_blk_tov = cfg->block_timeout_ms ? cfg->block_timeout_ms : 50;
-  req->tp_sizeof_priv = 0;
-  req->tp_feature_req_word = 0;
-  return 0;
-}
-
-/* Backend-specific checks; capture.c has already run wf_capture_validate(). */
-static int validate(const wf_capture_config *cfg, char *err, size_t errlen) {
-  if (cfg->block_size_kb > 65536)
-    return wf_capture_fail(err, errlen, EINVAL, "block size must be at most 65536 KiB, got %u",
-                cfg->block_size_kb);
-  if (cfg->fanout_group > 0xffff)
-    return wf_capture_fail(err, errlen, EINVAL, "fanout group must be 1..65535, got %u", cfg->fanout_group);
-  return 0;
-}
-
 wf_afpacket *wf_afpacket_open(const wf_capture_config *cfg, char *err, size_t errlen) {
   if (err && errlen) err[0] = '\0';
-  if (validate(cfg, err, errlen) < 0) return NULL;
+  if (wf_afpacket_validate(cfg, err, errlen) < 0) return NULL;
   const char *name = cfg->interface;
   unsigned ifindex = if_nametoindex(name);
   if (ifindex == 0) {
@@ -225,8 +106,8 @@ wf_afpacket *wf_afpacket_open(const wf_capture_config *cfg, char *err, size_t er
   }
   short flags = 0;
   int arphrd = 0;
-  if (interface_info(name, &flags, &arphrd, err, errlen) < 0) return NULL;
-  int linktype = link_type_of(arphrd);
+  if (wf_afpacket_interface_info(name, &flags, &arphrd, err, errlen) < 0) return NULL;
+  int linktype = wf_afpacket_link_type(arphrd);
   if (linktype < 0) {
     wf_capture_fail(err, errlen, EOPNOTSUPP,
          "interface %s has hardware type %d: only Ethernet, loopback and raw-IP interfaces are"
@@ -250,7 +131,7 @@ wf_afpacket *wf_afpacket_open(const wf_capture_config *cfg, char *err, size_t er
   }
 
   struct tpacket_req3 req;
-  if (ring_geometry(cfg, snaplen, &req, err, errlen) < 0) {
+  if (wf_afpacket_ring_geometry(cfg, snaplen, &req, err, errlen) < 0) {
     wf_bpf_free(&prog);
     return NULL;
   }
@@ -328,7 +209,7 @@ wf_afpacket *wf_afpacket_open(const wf_capture_config *cfg, char *err, size_t er
   wf_bpf_free(&prog);
 
   if (cfg->timestamp_source != WF_TS_KERNEL &&
-      enable_hw_timestamps(c, cfg->timestamp_source, err, errlen) < 0)
+      wf_afpacket_hw_timestamps(c->fd, c->ifname, cfg->timestamp_source, err, errlen) < 0)
     goto error;
 
   struct sockaddr_ll sll;

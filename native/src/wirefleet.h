@@ -62,10 +62,10 @@ typedef struct wf_parsed {
  */
 int wf_parse(int linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen, wf_parsed *out);
 
-/* ---- capture files (file_reader.c) ---- */
+/* ---- capture files (file_reader.c, file_formats.c) ---- */
 
 typedef struct wf_packet {
-  const uint8_t *data;     /* points into the mapped file; valid until wf_file_close */
+  const uint8_t *data;     /* into the reader's buffer: valid until the next wf_file_next(_batch) */
   uint32_t caplen;
   uint32_t wirelen;
   uint64_t ts_ns;          /* epoch nanoseconds */
@@ -74,11 +74,16 @@ typedef struct wf_packet {
 
 typedef struct wf_file_reader wf_file_reader;
 
-/* Opens and mmaps a pcap (either byte order, µs or ns) or pcapng file.
- * Returns NULL and writes a one-line reason into err on failure. */
+/* Opens a pcap (either byte order, µs or ns) or pcapng file, read through a
+ * reusable buffer. Returns NULL and writes a one-line reason into err on failure. */
 wf_file_reader *wf_file_open(const char *path, char *err, size_t errlen);
 /* 1 = a packet, 0 = end of file, -1 = the file is corrupt here (reason in err). */
 int wf_file_next(wf_file_reader *r, wf_packet *out, char *err, size_t errlen);
+/* Up to max packets into out, all valid until the next call: returns how many,
+ * with *status 1 when some were read, else 0 (end of file) or -1 (corrupt, as
+ * wf_file_next). A batch stops early where the buffer would have to move. */
+size_t wf_file_next_batch(wf_file_reader *r, wf_packet *out, size_t max, int *status, char *err,
+                          size_t errlen);
 const char *wf_file_format(const wf_file_reader *r); /* "pcap" | "pcapng" */
 uint64_t wf_file_size(const wf_file_reader *r);
 void wf_file_close(wf_file_reader *r);

@@ -16,6 +16,7 @@ import { flowRecordId } from '../../agent/record-id.js';
 import type { FlowRecord } from '../../native/index.js';
 import { alignFlows, writePcap } from '../helpers/capture-gen.js';
 import { everythingScenario, type Scenario } from '../helpers/capture-scenarios.js';
+import { UDP_SENDER_SCRIPT } from '../helpers/udp-sender.js';
 
 // The real CaptureController on the real native engine. (a) File replay of a generated capture,
 // checked against the independent model's ground truth (test/helpers/capture-gen.ts), and replay
@@ -408,23 +409,6 @@ const addrB = `10.${x}.${y}.2`;
 const ip = (...args: string[]) =>
   execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-// UDP datagrams from namespace B; argv: [plan JSON]; every send is awaited.
-const SENDER = `
-const dgram = require('node:dgram');
-const plan = JSON.parse(process.argv[1]);
-const s = dgram.createSocket('udp4');
-const send = (buf, port, host) => new Promise((ok, fail) => s.send(buf, port, host, (e) => e ? fail(e) : ok()));
-(async () => {
-  for (const step of plan) {
-    for (let i = 0; i < step.count; i++) {
-      await send(Buffer.alloc(step.sizes[i], i & 255), step.port, step.host);
-      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 2));
-    }
-  }
-  s.close();
-})().catch((e) => { console.error(e); process.exit(1); });
-`;
-
 describe.skipIf(!isRoot)('control API over a live capture (veth pair, root)', () => {
   let created = false;
   let sink: Socket;
@@ -539,7 +523,7 @@ describe.skipIf(!isRoot)('control API over a live capture (veth pair, root)', ()
         nsB,
         process.execPath,
         '-e',
-        SENDER,
+        UDP_SENDER_SCRIPT,
         JSON.stringify(plan),
       ]);
       const ipBytes = plan[0]!.sizes.reduce((sum, n) => sum + 20 + 8 + n, 0);
@@ -653,7 +637,7 @@ describe.skipIf(!isRoot)('control API over a live capture (veth pair, root)', ()
           nsB,
           process.execPath,
           '-e',
-          SENDER,
+          UDP_SENDER_SCRIPT,
           JSON.stringify([{ host: addrA, port: 9999, count, sizes: Array(count).fill(100) }]),
         ]);
       send(10);

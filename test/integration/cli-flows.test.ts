@@ -1,10 +1,16 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alignFlows, meterModel, writePcap } from '../helpers/capture-gen.js';
-import { everythingScenario, type Scenario, tcpFinScenario } from '../helpers/capture-scenarios.js';
+import {
+  everythingScenario,
+  manyFlowsScenario,
+  type Scenario,
+  tcpFinScenario,
+} from '../helpers/capture-scenarios.js';
 
 // `wirefleet flows` run as a real process on generated captures, checked against ground truth.
 
@@ -129,6 +135,46 @@ describe('wirefleet flows', () => {
     expect(rows).toHaveLength(truth.flows.length);
     expect(rows.some((r) => r.includes('SYN|ACK|FIN|PSH'))).toBe(true);
     expect(run.stderr.trim()).toMatch(SUMMARY);
+  });
+
+  it.each(['ndjson', 'csv', 'table'])(
+    'stops quietly when its reader goes away, as with | head (%s)',
+    async (format) => {
+      const many = writeTo('many.pcap', writePcap(manyFlowsScenario(20_000).frames));
+      const child = spawn(process.execPath, [CLI, 'flows', '--read', many, '--format', format], {
+        env: { ...process.env, NODE_OPTIONS: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      // Megabytes of flows against a 64 KiB pipe: the writer is still busy when this closes.
+      child.stdout.once('data', () => child.stdout.destroy());
+      const [code] = await once(child, 'exit');
+      // No stack trace; the JS-formatted table may finish first and print its summary.
+      for (const line of lines(stderr)) expect(line).toMatch(SUMMARY);
+      if (format !== 'table') expect(stderr).toBe('');
+      expect(code).toBe(0);
+    },
+  );
+
+  it('exits 2 with one line when stdout cannot be written (a full disk)', async () => {
+    const full = openSync('/dev/full', 'w');
+    const child = spawn(process.execPath, [CLI, 'flows', '--read', capture], {
+      env: { ...process.env, NODE_OPTIONS: '' },
+      stdio: ['ignore', full, 'pipe'],
+    });
+    closeSync(full);
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(2);
+    expect(lines(stderr)).toEqual([
+      expect.stringMatching(/^wirefleet: cannot write flows: .*space/i),
+    ]);
   });
 
   it.each([

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFilter, FilterError } from '../../native/capture.js';
 import { captureBackends, FlowMeter, type FlowRecord } from '../../native/index.js';
+import { UDP_SENDER_SCRIPT } from '../helpers/udp-sender.js';
 
 // Live capture end to end: two network namespaces joined by a veth pair (plus an 802.1Q
 // sub-interface on each end); `wirefleet capture` runs in one namespace with a BPF filter and
@@ -51,23 +52,6 @@ function hasCommand(name: string): boolean {
     return false;
   }
 }
-
-// Sends the test traffic from namespace B. argv: [udp plan JSON]; every datagram is awaited.
-const SENDER = `
-const dgram = require('node:dgram');
-const plan = JSON.parse(process.argv[1]);
-const s = dgram.createSocket('udp4');
-const send = (buf, port, host) => new Promise((ok, fail) => s.send(buf, port, host, (e) => e ? fail(e) : ok()));
-(async () => {
-  for (const step of plan) {
-    for (let i = 0; i < step.count; i++) {
-      await send(Buffer.alloc(step.sizes[i], i & 255), step.port, step.host);
-      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 2));
-    }
-  }
-  s.close();
-})().catch((e) => { console.error(e); process.exit(1); });
-`;
 
 // ICMP echo requests without ping(8): a raw socket in Python.
 const PINGER = `
@@ -288,7 +272,7 @@ describe('live capture on a veth pair between two network namespaces', () => {
         { host: addrA, port: 8888, count: n8888, sizes: sizes(n8888, 5) },
       ];
       const vlanSizes = sizes(nVlan, 11);
-      inNs(nsB, process.execPath, ['-e', SENDER, JSON.stringify(plan)]);
+      inNs(nsB, process.execPath, ['-e', UDP_SENDER_SCRIPT, JSON.stringify(plan)]);
       inNs(nsB, 'python3', [
         '-c',
         TAGGED,

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLargeCapture } from '../../bench/capture-gen-large.js';
+import { flowFormatter } from '../../infra/cli/flow-format.js';
 import {
   captureBackends,
   type FileRunResult,
@@ -616,5 +617,89 @@ describe('native flow meter against ground truth', () => {
         m.close();
       }
     }
+  });
+});
+
+describe('flows written as text by the engine', () => {
+  /** The flows as the CLI's JS formatter prints what meterFile hands over. */
+  function viaJs(capture: string, format: 'ndjson' | 'csv', options: MeterOptions): string {
+    const formatter = flowFormatter(format);
+    let text = formatter.header;
+    const m = new FlowMeter({ seed: 42n, ...options });
+    try {
+      m.meterFile(capture, (batch) => {
+        text += formatter.rows(batch);
+      });
+    } finally {
+      m.close();
+    }
+    return text;
+  }
+
+  /** The flows as meterFileToFd writes them into a file. */
+  function viaFd(capture: string, format: 'ndjson' | 'csv', options: MeterOptions) {
+    const out = path.join(dir, `out.${format}`);
+    const fd = openSync(out, 'w');
+    const m = new FlowMeter({ seed: 42n, ...options });
+    try {
+      const result = m.meterFileToFd(capture, fd, format);
+      return { result, text: readFileSync(out, 'utf8'), stats: m.stats() };
+    } finally {
+      m.close();
+      closeSync(fd);
+    }
+  }
+
+  it('writes ndjson and csv byte for byte as the JS formatter prints them', async () => {
+    const s = everythingScenario();
+    const large = path.join(dir, 'text-large.pcap');
+    // Larger than the reader's 1 MiB buffer: records straddle refills.
+    const truth = await generateLargeCapture(large, { packets: 20_000, flows: 1000, seed: 3 });
+    const captures: [string, MeterOptions][] = [
+      [file('text-everything.pcap', writePcap(s.frames)), s.options],
+      [file('text-everything.pcapng', writePcapng(s.frames)), s.options],
+      [large, {}],
+    ];
+    for (const [capture, options] of captures) {
+      for (const format of ['ndjson', 'csv'] as const) {
+        const expected = viaJs(capture, format, options);
+        const { result, text, stats } = viaFd(capture, format, options);
+        expect(text).toBe(expected);
+        expect(result).toMatchObject({ error: null, write_error: null, write_epipe: false });
+        expect(result.flows).toBe(stats.flows_emitted);
+      }
+    }
+    const { result } = viaFd(large, 'ndjson', {});
+    expect(result).toMatchObject({ packets: truth.packets, flows: truth.flows });
+  });
+
+  it('reports a write error instead of throwing', () => {
+    const s = manyFlowsScenario(10_000);
+    const capture = file('text-many.pcap', writePcap(s.frames));
+    const fd = openSync('/dev/full', 'w');
+    const m = new FlowMeter({ seed: 42n, maxFlows: 4096 });
+    try {
+      const result = m.meterFileToFd(capture, fd, 'csv');
+      expect(result.write_error).toMatch(/no space/i);
+      expect(result.write_epipe).toBe(false);
+      expect(result.error).toBeNull();
+    } finally {
+      m.close();
+      closeSync(fd);
+    }
+  });
+
+  it('reads pcap and pcapng larger than its buffer into identical flows', () => {
+    const s = manyFlowsScenario(20_000);
+    const runs = [
+      writePcap(s.frames, { byteOrder: 'big', precision: 'nano' }),
+      writePcapng(s.frames, { tsresolNanos: true }),
+    ].map((bytes, i) => {
+      expect(bytes.length).toBeGreaterThan(1 << 20);
+      const run = meter(file(`buffered-${i}`, bytes), s.options);
+      expectGroundTruth(run, s.flows, s.stats);
+      return JSON.stringify(run.flows);
+    });
+    expect(runs[1]).toBe(runs[0]);
   });
 });

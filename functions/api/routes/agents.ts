@@ -33,30 +33,31 @@ export function mqttCredentials(agentId: string, password: string, url?: string)
   };
 }
 
-export function agentSummary(agent: AgentRecord, nowSec: number) {
-  const hb = agent.heartbeat;
+/** What the list and the detail view share. */
+function agentBase(agent: AgentRecord, nowSec: number) {
   return {
     agent_id: agent.agentId,
     status: agentStatus(agent, nowSec),
     created_at: agent.createdAt,
     last_seen: agent.lastSeen,
-    version: hb?.version ?? null,
-    backend: hb?.backend ?? null,
-    capture_running: hb?.capture.running ?? null,
+    version: agent.heartbeat?.version ?? null,
+    backend: agent.heartbeat?.backend ?? null,
+  };
+}
+
+export function agentSummary(agent: AgentRecord, nowSec: number) {
+  return {
+    ...agentBase(agent, nowSec),
+    capture_running: agent.heartbeat?.capture.running ?? null,
   };
 }
 
 export function agentDetail(agent: AgentRecord, nowSec: number) {
   const hb = agent.heartbeat;
   return {
-    agent_id: agent.agentId,
-    status: agentStatus(agent, nowSec),
-    created_at: agent.createdAt,
-    last_seen: agent.lastSeen,
-    version: hb?.version ?? null,
+    ...agentBase(agent, nowSec),
     uptime_sec: hb?.uptime_sec ?? null,
     interval_sec: hb?.interval_sec ?? null,
-    backend: hb?.backend ?? null,
     capture: hb?.capture ?? null,
     rlocs: hb?.rlocs ?? [],
     eid_prefixes: hb?.eid_prefixes ?? [],
