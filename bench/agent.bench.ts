@@ -119,7 +119,8 @@ async function pipelineBench(work: string, report: (row: BenchRow) => void) {
     const t0 = performance.now();
     const agent = startAgentProcess(configPath, { LOG_LEVEL: 'warn' });
     await eventually(
-      async () => ((await deps.flows.count(DEFAULT_TENANT, 'bench-agent')) >= flows ? 1 : undefined),
+      async () =>
+        (await deps.flows.count(DEFAULT_TENANT, 'bench-agent')) >= flows ? 1 : undefined,
       `${flows} records in the store`,
       300_000,
       100,
@@ -139,7 +140,8 @@ async function pipelineBench(work: string, report: (row: BenchRow) => void) {
     );
     await deps.agents.register(DEFAULT_TENANT, 'bench-direct');
     const t1 = performance.now();
-    for (const records of direct) await deps.flows.putBatch(DEFAULT_TENANT, 'bench-direct', records);
+    for (const records of direct)
+      await deps.flows.putBatch(DEFAULT_TENANT, 'bench-direct', records);
     const storeSeconds = (performance.now() - t1) / 1000;
     report({
       name: 'store alone (FlowRepository.putBatch → dynalite)',
@@ -188,7 +190,10 @@ async function memoryBench(work: string, report: (row: BenchRow) => void) {
     return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
   };
   try {
-    await eventually(async () => (await metrics()).active_flows >= 0 ? 1 : undefined, 'control API');
+    await eventually(
+      async () => ((await metrics()).active_flows >= 0 ? 1 : undefined),
+      'control API',
+    );
     const idle = await rss();
     // 100 000 UDP flows: two sockets × 50 000 destination ports on an address nothing answers.
     const sockets = [createSocket('udp4'), createSocket('udp4')];
