@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { AgentRoutingView } from '../routing/agent-routing.js';
 import type { AgentRepository } from '../store/agents.js';
 import type { CommandRepository } from '../store/commands.js';
+import type { EventRepository, MetricsHistoryRepository } from '../store/events.js';
 import type { FlowRepository } from '../store/flows.js';
 import type { MappingsRepository } from '../store/mappings.js';
 import type { PacketRepository } from '../store/packets.js';
@@ -17,6 +18,8 @@ export interface AppDeps {
   agents: AgentRepository;
   flows: FlowRepository;
   commands: CommandRepository;
+  events: EventRepository;
+  metricsHistory: MetricsHistoryRepository;
   /** The tenant's mappings merged with what its agents announce, for routing. */
   agentRouting: AgentRoutingView;
   /** Delivers commands to agents; without one, POST /agents/{id}/commands answers 503. */

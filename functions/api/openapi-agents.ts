@@ -188,6 +188,56 @@ export const agentPaths = {
       },
     },
   },
+  '/api/v1/agents/{id}/events': {
+    get: {
+      summary:
+        "The agent's events (capture started/failed, drop rate high, spool overflow...), newest first",
+      parameters: [
+        agentIdParam,
+        queryParam('limit', '1-1000, default 100', { type: 'integer', minimum: 1, maximum: 1000 }),
+      ],
+      responses: {
+        '200': {
+          description: 'Events, kept 30 days',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: { events: { type: 'array', items: { type: 'object' } } },
+              },
+            },
+          },
+        },
+        ...agentNotFound,
+        ...standardErrors,
+      },
+    },
+  },
+  '/api/v1/agents/{id}/metrics': {
+    get: {
+      summary:
+        "The agent's metrics samples (capture counters, drop rate, spool depth), newest first",
+      parameters: [
+        agentIdParam,
+        queryParam('limit', '1-1000, default 100', { type: 'integer', minimum: 1, maximum: 1000 }),
+      ],
+      responses: {
+        '200': {
+          description: 'Metrics samples, kept 7 days',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: { metrics: { type: 'array', items: { type: 'object' } } },
+              },
+            },
+          },
+        },
+        ...agentNotFound,
+        ...standardErrors,
+      },
+    },
+  },
   '/api/v1/agents/{id}/credentials': {
     post: {
       summary: "Rotate the agent's MQTT password (the old one stops working)",

@@ -92,6 +92,9 @@ export const flowsQuerySchema = z
     path: ['since'],
   });
 
+/** GET /agents/{id}/events and /metrics: the newest `limit` items. */
+export const timelineQuerySchema = z.strictObject({ limit: count(1000, 100) });
+
 const [captureStart, captureStop, meterConfigure, statusCommand] = commandSchema.options;
 const commandBody = (
   option: typeof captureStart | typeof captureStop | typeof meterConfigure | typeof statusCommand,

@@ -4,7 +4,7 @@ import { createStoreClients, type StoreClients } from '../store/clients.js';
 import { CommandRepository } from '../store/commands.js';
 import type { StoreConfig } from '../store/config.js';
 import { StoreUnavailableError } from '../store/errors.js';
-import { EventRepository } from '../store/events.js';
+import { EventRepository, MetricsHistoryRepository } from '../store/events.js';
 import { FlowRepository } from '../store/flows.js';
 import { decodeUplink, type UplinkMessage } from './decode.js';
 
@@ -14,6 +14,8 @@ export interface IngestDeps {
   commands: CommandRepository;
   /** Without it, events are only logged. */
   events?: EventRepository;
+  /** Without it, only the latest metrics (on the agent's item) are kept. */
+  metricsHistory?: MetricsHistoryRepository;
   logger: Logger;
 }
 
@@ -39,6 +41,7 @@ export function createIngestDeps(
     flows: new FlowRepository(clients, config.flowsTable),
     commands: new CommandRepository(clients, config.flowsTable),
     events: new EventRepository(clients, config.flowsTable),
+    metricsHistory: new MetricsHistoryRepository(clients, config.flowsTable),
     logger: options.logger ?? createLogger('ingest'),
   };
 }
@@ -153,8 +156,14 @@ async function store(
     }
     case 'heartbeat':
       return { status: await deps.agents.recordHeartbeat(m.agentId, m.message) };
-    case 'metrics':
-      return { status: await deps.agents.recordMetrics(m.agentId, m.message) };
+    case 'metrics': {
+      const latest = await deps.agents.recordMetrics(m.agentId, m.message);
+      const kept = deps.metricsHistory
+        ? await deps.metricsHistory.put(tenant, m.agentId, m.message)
+        : 'stored';
+      // A late sample still joins the history even when it is not the latest.
+      return { status: kept === 'duplicate' ? 'duplicate' : latest };
+    }
     case 'events': {
       const event = m.message;
       if (event.severity !== 'info') {

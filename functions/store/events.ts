@@ -1,87 +1,58 @@
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { AgentEvent } from '../../protocol/agent-messages.js';
+import type { AgentEvent, AgentMetrics } from '../../protocol/agent-messages.js';
+import { AgentTimeline, timelinePartition, timelineSortKey } from './agent-timeline.js';
 import type { StoreClients } from './clients.js';
-import { conditionalWrite, padMs } from './conditional.js';
-import { storeCall } from './errors.js';
-import { TTL_ATTRIBUTE } from './schema.js';
 
-export interface StoredEvent extends Omit<AgentEvent, 'schema'> {
-  agent_id: string;
-}
+export type StoredEvent = Omit<AgentEvent, 'schema'> & { agent_id: string };
+export type StoredMetrics = Omit<AgentMetrics, 'schema'> & { agent_id: string };
 
 /** Agent events are kept this long (DynamoDB TTL). */
 export const EVENT_TTL_DAYS = 30;
+/** Metrics samples (one per agent every few seconds) are kept this long. */
+export const METRICS_TTL_DAYS = 7;
 
-export const eventPartition = (tenant: string, agentId: string) => `EVENTS#${tenant}#${agentId}`;
+export const eventPartition = (tenant: string, agentId: string) =>
+  timelinePartition('EVENTS', tenant, agentId);
 
 /** Time first (so listing is newest first), then the agent's event id for idempotency. */
 export function eventSortKey(event: Pick<AgentEvent, 'sent_at' | 'event_id'>): string {
-  return `${padMs(event.sent_at * 1000)}#${event.event_id}`;
-}
-
-function toEvent(item: Record<string, unknown>): StoredEvent {
-  return {
-    agent_id: String(item.agent_id),
-    event_id: String(item.event_id),
-    sent_at: Number(item.sent_at),
-    type: item.type as AgentEvent['type'],
-    severity: item.severity as AgentEvent['severity'],
-    message: String(item.message),
-    ...(item.details ? { details: item.details as Record<string, unknown> } : {}),
-  };
+  return timelineSortKey(event.sent_at, event.event_id);
 }
 
 /** Agent events (started, capture failed, drop rate high, ...): one partition per tenant and agent. */
 export class EventRepository {
-  constructor(
-    private readonly clients: StoreClients,
-    private readonly table: string,
-  ) {}
+  private readonly timeline: AgentTimeline<Omit<AgentEvent, 'schema'>>;
+
+  constructor(clients: StoreClients, table: string) {
+    this.timeline = new AgentTimeline(clients, table, 'EVENTS', EVENT_TTL_DAYS);
+  }
 
   /** Stores the event once; a redelivery is a 'duplicate'. */
-  async put(tenant: string, agentId: string, event: AgentEvent): Promise<'stored' | 'duplicate'> {
+  put(tenant: string, agentId: string, event: AgentEvent): Promise<'stored' | 'duplicate'> {
     const { schema: _schema, ...body } = event;
-    const applied = await storeCall('store event', () =>
-      conditionalWrite(() =>
-        this.clients.doc.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: {
-              ...body,
-              pk: eventPartition(tenant, agentId),
-              sk: eventSortKey(event),
-              agent_id: agentId,
-              [TTL_ATTRIBUTE]: Math.floor(event.sent_at) + EVENT_TTL_DAYS * 86_400,
-            },
-            ConditionExpression: 'attribute_not_exists(sk)',
-          }),
-        ),
-      ),
-    );
-    return applied ? 'stored' : 'duplicate';
+    return this.timeline.put(tenant, agentId, event.event_id, body);
   }
 
   /** The agent's latest events, newest first (limit 1..1000). */
-  async list(tenant: string, agentId: string, limit = 100): Promise<StoredEvent[]> {
-    const wanted = Math.min(Math.max(Math.floor(limit), 1), 1000);
-    const events: StoredEvent[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await storeCall('list events', () =>
-        this.clients.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': eventPartition(tenant, agentId) },
-            ScanIndexForward: false,
-            Limit: wanted - events.length,
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) events.push(toEvent(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && events.length < wanted);
-    return events;
+  list(tenant: string, agentId: string, limit = 100): Promise<StoredEvent[]> {
+    return this.timeline.list(tenant, agentId, limit);
+  }
+}
+
+/** The agent's metrics over time; the latest sample also sits on the agent's registry item. */
+export class MetricsHistoryRepository {
+  private readonly timeline: AgentTimeline<Omit<AgentMetrics, 'schema'>>;
+
+  constructor(clients: StoreClients, table: string) {
+    this.timeline = new AgentTimeline(clients, table, 'METRICS', METRICS_TTL_DAYS);
+  }
+
+  /** Keyed by the sample's send time: a redelivered sample is a 'duplicate'. */
+  put(tenant: string, agentId: string, metrics: AgentMetrics): Promise<'stored' | 'duplicate'> {
+    const { schema: _schema, ...body } = metrics;
+    return this.timeline.put(tenant, agentId, 'm', body);
+  }
+
+  list(tenant: string, agentId: string, limit = 60): Promise<StoredMetrics[]> {
+    return this.timeline.list(tenant, agentId, limit);
   }
 }

@@ -2,7 +2,7 @@ import { AgentRepository } from './agents.js';
 import type { StoreClients } from './clients.js';
 import { CommandRepository } from './commands.js';
 import type { StoreConfig } from './config.js';
-import { EventRepository } from './events.js';
+import { EventRepository, MetricsHistoryRepository } from './events.js';
 import { FlowRepository } from './flows.js';
 import { MappingsRepository } from './mappings.js';
 import { PacketRepository } from './packets.js';
@@ -16,6 +16,7 @@ export interface Repositories {
   flows: FlowRepository;
   commands: CommandRepository;
   events: EventRepository;
+  metricsHistory: MetricsHistoryRepository;
 }
 
 export function createRepositories(clients: StoreClients, config: StoreConfig): Repositories {
@@ -27,5 +28,6 @@ export function createRepositories(clients: StoreClients, config: StoreConfig): 
     flows: new FlowRepository(clients, config.flowsTable),
     commands: new CommandRepository(clients, config.flowsTable),
     events: new EventRepository(clients, config.flowsTable),
+    metricsHistory: new MetricsHistoryRepository(clients, config.flowsTable),
   };
 }

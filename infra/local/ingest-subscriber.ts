@@ -37,6 +37,8 @@ export interface IngestSubscriber extends CommandPublisher {
     duplicates: number;
     rejected: number;
     retries: number;
+    /** Flow records written (first copies only). */
+    records: number;
     /** Connected and subscribed to every uplink channel right now. */
     subscribed: boolean;
   };
@@ -49,7 +51,7 @@ export async function startIngestSubscriber(
   options: IngestSubscriberOptions,
 ): Promise<IngestSubscriber> {
   const { logger } = options;
-  const counts = { messages: 0, stored: 0, duplicates: 0, rejected: 0, retries: 0 };
+  const counts = { messages: 0, stored: 0, duplicates: 0, rejected: 0, retries: 0, records: 0 };
   let stopping = false;
 
   const ingest = async (topic: string, payload: Buffer) => {
@@ -60,6 +62,7 @@ export async function startIngestSubscriber(
         if (outcome.status === 'rejected') counts.rejected++;
         else if (outcome.status === 'duplicate') counts.duplicates++;
         else counts.stored++;
+        counts.records += outcome.written ?? 0;
         return;
       } catch (error) {
         // Only an unreachable store gets here (ingestMessage rejects bad input itself).

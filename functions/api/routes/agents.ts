@@ -10,8 +10,8 @@ import { type AgentRecord, isOnline } from '../../store/agents.js';
 import { AlreadyExistsError } from '../../store/errors.js';
 import type { AppDeps, AppEnv } from '../env.js';
 import { ApiError, NotFoundError } from '../errors.js';
-import { commandRequestSchema, registerAgentSchema } from '../schemas.js';
-import { readJson } from '../validate.js';
+import { commandRequestSchema, registerAgentSchema, timelineQuerySchema } from '../schemas.js';
+import { readJson, readQuery } from '../validate.js';
 
 export type AgentStatus = 'online' | 'offline' | 'never_seen';
 
@@ -119,6 +119,20 @@ export function agentRoutes(deps: AppDeps) {
     .get('/agents/:id', async (c) => {
       const agent = await findAgent(c);
       return c.json(agentDetail(agent, nowMs() / 1000));
+    })
+    .get('/agents/:id/events', async (c) => {
+      const agent = await findAgent(c);
+      const { limit } = readQuery(c, timelineQuerySchema);
+      return c.json({
+        events: await deps.events.list(c.get('tenant').name, agent.agentId, limit),
+      });
+    })
+    .get('/agents/:id/metrics', async (c) => {
+      const agent = await findAgent(c);
+      const { limit } = readQuery(c, timelineQuerySchema);
+      return c.json({
+        metrics: await deps.metricsHistory.list(c.get('tenant').name, agent.agentId, limit),
+      });
     })
     .post('/agents/:id/credentials', async (c) => {
       const agent = await findAgent(c);

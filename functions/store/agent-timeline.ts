@@ -1,0 +1,79 @@
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { StoreClients } from './clients.js';
+import { conditionalWrite, padMs } from './conditional.js';
+import { storeCall } from './errors.js';
+import { TTL_ATTRIBUTE } from './schema.js';
+
+/**
+ * One time-ordered partition per tenant, agent and kind (events, metrics):
+ * sort key = send time then the message's own id, so a redelivered message
+ * hits the same key and the conditional put keeps one copy. Items expire by TTL.
+ */
+export const timelinePartition = (kind: string, tenant: string, agentId: string) =>
+  `${kind}#${tenant}#${agentId}`;
+
+export function timelineSortKey(sentAt: number, id: string): string {
+  return `${padMs(sentAt * 1000)}#${id}`;
+}
+
+const KEY_ATTRIBUTES = new Set(['pk', 'sk', TTL_ATTRIBUTE]);
+
+export class AgentTimeline<T extends { sent_at: number }> {
+  constructor(
+    private readonly clients: StoreClients,
+    private readonly table: string,
+    private readonly kind: string,
+    private readonly ttlDays: number,
+  ) {}
+
+  /** Stores the item once; a redelivery is a 'duplicate'. */
+  async put(tenant: string, agentId: string, id: string, item: T): Promise<'stored' | 'duplicate'> {
+    const applied = await storeCall(`store ${this.kind.toLowerCase()}`, () =>
+      conditionalWrite(() =>
+        this.clients.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: {
+              ...item,
+              pk: timelinePartition(this.kind, tenant, agentId),
+              sk: timelineSortKey(item.sent_at, id),
+              agent_id: agentId,
+              [TTL_ATTRIBUTE]: Math.floor(item.sent_at) + this.ttlDays * 86_400,
+            },
+            ConditionExpression: 'attribute_not_exists(sk)',
+          }),
+        ),
+      ),
+    );
+    return applied ? 'stored' : 'duplicate';
+  }
+
+  /** The agent's latest items, newest first (limit 1..1000). */
+  async list(tenant: string, agentId: string, limit = 100): Promise<(T & { agent_id: string })[]> {
+    const wanted = Math.min(Math.max(Math.floor(limit), 1), 1000);
+    const items: (T & { agent_id: string })[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await storeCall(`list ${this.kind.toLowerCase()}`, () =>
+        this.clients.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': timelinePartition(this.kind, tenant, agentId) },
+            ScanIndexForward: false,
+            Limit: wanted - items.length,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      for (const raw of page.Items ?? []) {
+        const item = Object.fromEntries(
+          Object.entries(raw).filter(([key]) => !KEY_ATTRIBUTES.has(key)),
+        );
+        items.push(item as T & { agent_id: string });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && items.length < wanted);
+    return items;
+  }
+}
