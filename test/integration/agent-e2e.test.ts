@@ -98,6 +98,23 @@ describe('agent → aedes → ingest → store → API', () => {
       }, 'the agent online with metrics');
       expect(detail.status).toBe('online');
 
+      // Events and the metrics history are kept per agent, newest first.
+      const { events } = (await (await stack.api('/api/v1/agents/e2e-aedes/events')).json()) as {
+        events: { type: string; agent_id: string }[];
+      };
+      expect(events.map((e) => e.type)).toEqual(
+        expect.arrayContaining(['agent_started', 'capture_started']),
+      );
+      const { metrics } = (await (
+        await stack.api('/api/v1/agents/e2e-aedes/metrics?limit=5')
+      ).json()) as { metrics: { sent_at: number; flows: { emitted: number } }[] };
+      expect(metrics.length).toBeGreaterThan(0);
+      expect(metrics.length).toBeLessThanOrEqual(5);
+      const times = metrics.map((m) => m.sent_at);
+      expect(times).toEqual([...times].sort((a, b) => b - a));
+      expect((await stack.api('/api/v1/agents/e2e-aedes/metrics?limit=0')).status).toBe(400);
+      expect((await stack.api('/api/v1/agents/nobody/events')).status).toBe(404);
+
       // A command goes down over MQTT and its reply comes back up.
       const sent = await stack.api('/api/v1/agents/e2e-aedes/commands', {
         method: 'POST',
