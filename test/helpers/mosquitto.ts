@@ -10,6 +10,16 @@ import { promisify } from 'node:util';
  * files shaped like the production broker policy: each agent user may write
  * only under wirefleet/v1/agents/<its username>/ and read its own commands;
  * `ingest` reads every agent's uplink and writes every agent's commands.
+ *
+ * Optionally a second, mTLS listener: a client certificate signed by the CA is
+ * required and its CN becomes the username (use_identity_as_username), so the
+ * same ACL patterns bind an agent to the topics of its certificate's CN. With
+ * per_listener_settings false (the default) the password file, ACL and
+ * allow_anonymous false are global; mosquitto 2.0 skips the password check for
+ * a listener that takes the identity from the certificate (the client's own
+ * username and password are discarded), and the CN is a username, so the
+ * connection is not anonymous. Mind that a certificate with CN "ingest" would be
+ * the ingest user: the CA must only sign agent ids.
  */
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -26,11 +36,27 @@ export interface MosquittoOptions {
    * saves them on SIGTERM and loads them on start.
    */
   persistence?: boolean;
+  /** Adds an mTLS listener (PEM file paths); see above. */
+  tls?: MosquittoTlsOptions;
+}
+
+export interface MosquittoTlsOptions {
+  /** A fixed port; a free one by default. */
+  port?: number;
+  /** The CA that client certificates must chain to. */
+  cafile: string;
+  /** The broker's certificate and key (for 127.0.0.1). */
+  certfile: string;
+  keyfile: string;
 }
 
 export interface Mosquitto {
+  /** The password listener. */
   url: string;
   port: number;
+  /** The mTLS listener (mqtts://127.0.0.1:PORT), when started with `tls`. */
+  tlsUrl?: string;
+  tlsPort?: number;
   pid: number;
   /** Stops the broker (SIGTERM, then SIGKILL); keeps the config so restart() works. */
   kill(): Promise<void>;
@@ -71,9 +97,17 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
   }
 }
 
+export async function startMosquitto(
+  options: MosquittoOptions & { tls: MosquittoTlsOptions },
+): Promise<Mosquitto & { tlsUrl: string; tlsPort: number }>;
+export async function startMosquitto(options: MosquittoOptions): Promise<Mosquitto>;
 export async function startMosquitto(options: MosquittoOptions): Promise<Mosquitto> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'wirefleet-mosquitto-'));
   const port = options.port ?? (await freePort());
+  const { tls } = options;
+  let tlsPort = tls ? (tls.port ?? (await freePort())) : undefined;
+  // Two free ports asked for in a row can come back equal, since neither is held.
+  while (tls && tls.port === undefined && tlsPort === port) tlsPort = await freePort();
   const passwordFile = path.join(dir, 'passwd');
   const aclFile = path.join(dir, 'acl');
   const confFile = path.join(dir, 'mosquitto.conf');
@@ -103,10 +137,22 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
       // Running as root, mosquitto would otherwise switch to the "mosquitto" user, who cannot
       // read these 0600 files.
       'user root',
-      `listener ${port} 127.0.0.1`,
+      // Security settings below are global, for both listeners.
+      'per_listener_settings false',
       'allow_anonymous false',
       `password_file ${passwordFile}`,
       `acl_file ${aclFile}`,
+      `listener ${port} 127.0.0.1`,
+      ...(tls
+        ? [
+            `listener ${tlsPort} 127.0.0.1`,
+            `cafile ${tls.cafile}`,
+            `certfile ${tls.certfile}`,
+            `keyfile ${tls.keyfile}`,
+            'require_certificate true',
+            'use_identity_as_username true',
+          ]
+        : []),
       ...(options.persistence
         ? ['persistence true', `persistence_location ${dir}/`]
         : ['persistence false']),
@@ -134,7 +180,10 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
       proc.once('error', reject);
     });
     exited.catch(() => {});
-    await Promise.race([waitForPort(port), exited]);
+    await Promise.race([
+      Promise.all([waitForPort(port), tlsPort === undefined ? null : waitForPort(tlsPort)]),
+      exited,
+    ]);
   };
 
   const kill = async () => {
@@ -159,6 +208,7 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    ...(tlsPort === undefined ? {} : { tlsUrl: `mqtts://127.0.0.1:${tlsPort}`, tlsPort }),
     get pid() {
       return child?.pid ?? -1;
     },
