@@ -55,7 +55,7 @@ export const fileSchema = z.strictObject({
     ca_file: optionalPath,
     cert_file: optionalPath,
     key_file: optionalPath,
-    keepalive_sec: int(0, 65_535).default(d.mqtt.keepalive_sec),
+    keepalive_sec: int(1, 65_535).default(d.mqtt.keepalive_sec),
     reconnect_min_ms: int(100, 3_600_000).default(d.mqtt.reconnect_min_ms),
     reconnect_max_ms: int(100, 3_600_000).default(d.mqtt.reconnect_max_ms),
   }),

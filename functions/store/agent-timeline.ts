@@ -1,7 +1,8 @@
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { StoreClients } from './clients.js';
 import { conditionalWrite, padMs } from './conditional.js';
 import { storeCall } from './errors.js';
+import { queryPages } from './query.js';
 import { TTL_ATTRIBUTE } from './schema.js';
 
 /**
@@ -52,28 +53,26 @@ export class AgentTimeline<T extends { sent_at: number }> {
   async list(tenant: string, agentId: string, limit = 100): Promise<(T & { agent_id: string })[]> {
     const wanted = Math.min(Math.max(Math.floor(limit), 1), 1000);
     const items: (T & { agent_id: string })[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await storeCall(`list ${this.kind.toLowerCase()}`, () =>
-        this.clients.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': timelinePartition(this.kind, tenant, agentId) },
-            ScanIndexForward: false,
-            Limit: wanted - items.length,
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
+    const pages = queryPages(
+      this.clients.doc,
+      `list ${this.kind.toLowerCase()}`,
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': timelinePartition(this.kind, tenant, agentId) },
+        ScanIndexForward: false,
+      },
+      () => wanted - items.length,
+    );
+    for await (const page of pages) {
       for (const raw of page.Items ?? []) {
         const item = Object.fromEntries(
           Object.entries(raw).filter(([key]) => !KEY_ATTRIBUTES.has(key)),
         );
         items.push(item as T & { agent_id: string });
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && items.length < wanted);
+      if (items.length >= wanted) break;
+    }
     return items;
   }
 }

@@ -4,7 +4,6 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
@@ -15,6 +14,7 @@ import {
 import type { StoreClients } from './clients.js';
 import { conditionalWrite } from './conditional.js';
 import { AlreadyExistsError, StoreUnavailableError, storeCall } from './errors.js';
+import { queryPages } from './query.js';
 
 export interface AgentRecord {
   agentId: string;
@@ -180,21 +180,13 @@ export class AgentRepository {
   /** The tenant's agents, sorted by id. */
   async list(tenant: string): Promise<AgentRecord[]> {
     const ids: string[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await storeCall('list agents', () =>
-        this.clients.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': `TENANT#${tenant}`, ':prefix': 'AGENT#' },
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
+    for await (const page of queryPages(this.clients.doc, 'list agents', {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': `TENANT#${tenant}`, ':prefix': 'AGENT#' },
+    })) {
       for (const item of page.Items ?? []) ids.push(String(item.agent_id));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     const agents: AgentRecord[] = [];
     for (let i = 0; i < ids.length; i += 100) {
       for (const item of await this.batchGet(ids.slice(i, i + 100))) {

@@ -1,8 +1,9 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AgentCommand, CommandAction, CommandReply } from '../../protocol/agent-messages.js';
 import type { StoreClients } from './clients.js';
 import { conditionalWrite } from './conditional.js';
 import { AlreadyExistsError, storeCall } from './errors.js';
+import { queryPages } from './query.js';
 import { TTL_ATTRIBUTE } from './schema.js';
 
 export interface StoredCommand {
@@ -99,22 +100,15 @@ export class CommandRepository {
   /** The agent's commands, newest issued first, at most `limit` (1..1000). */
   async list(tenant: string, agentId: string, limit = 100): Promise<StoredCommand[]> {
     const commands: StoredCommand[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await storeCall('list commands', () =>
-        this.clients.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': commandKey(agentId, '').pk },
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
+    for await (const page of queryPages(this.clients.doc, 'list commands', {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': commandKey(agentId, '').pk },
+    })) {
       for (const item of page.Items ?? [])
         if (item.tenant === tenant) commands.push(toCommand(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && commands.length < 1000);
+      if (commands.length >= 1000) break;
+    }
     return commands
       .sort((a, b) => b.issued_at - a.issued_at)
       .slice(0, Math.min(Math.max(limit, 1), 1000));

@@ -1,8 +1,9 @@
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type FlowRecordMessage, flowRecordSchema } from '../../protocol/agent-messages.js';
 import type { StoreClients } from './clients.js';
 import { conditionalWrite, padMs } from './conditional.js';
 import { storeCall } from './errors.js';
+import { countQuery, QueryFilter, queryPages } from './query.js';
 import { TTL_ATTRIBUTE } from './schema.js';
 
 export interface StoredFlow extends FlowRecordMessage {
@@ -178,41 +179,24 @@ export class FlowRepository {
     }
     const { low, high } = flowKeyRange(q.since, q.until);
     if (low > high) return { flows: [], scanned: 0, truncated: false };
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {
-      ':pk': flowPartition(tenant),
-      ':low': low,
-      ':high': high,
-    };
-    const conditions: string[] = [];
-    if (q.agentId !== undefined) {
-      names['#agent'] = 'agent_id';
-      values[':agent'] = q.agentId;
-      conditions.push('#agent = :agent');
-    }
-    if (q.minPackets > 0) {
-      names['#packets'] = 'packets';
-      values[':minPackets'] = q.minPackets;
-      conditions.push('#packets >= :minPackets');
-    }
+    const filter = new QueryFilter({ ':pk': flowPartition(tenant), ':low': low, ':high': high });
+    if (q.agentId !== undefined) filter.where('agent_id', '=', q.agentId);
+    if (q.minPackets > 0) filter.where('packets', '>=', q.minPackets);
     const newest = new Map<string, StoredFlow>();
     let scanned = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await storeCall('query flows', () =>
-        this.clients.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
-            ...(conditions.length ? { FilterExpression: conditions.join(' AND ') } : {}),
-            ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
-            ExpressionAttributeValues: values,
-            ScanIndexForward: false,
-            Limit: Math.min(1000, this.readCap - scanned),
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
+    let truncated = false;
+    const pages = queryPages(
+      this.clients.doc,
+      'query flows',
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
+        ...filter.input(),
+        ScanIndexForward: false,
+      },
+      () => Math.min(1000, this.readCap - scanned),
+    );
+    for await (const page of pages) {
       scanned += page.ScannedCount ?? page.Items?.length ?? 0;
       for (const item of page.Items ?? []) {
         const flow = toStoredFlow(item);
@@ -223,37 +207,23 @@ export class FlowRepository {
         const slice = flowSliceKey(flow);
         if (!newest.has(slice)) newest.set(slice, flow);
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && scanned < this.readCap);
+      if (scanned >= this.readCap) {
+        truncated = page.LastEvaluatedKey !== undefined;
+        break;
+      }
+    }
     const flows = [...newest.values()].sort(compareFlows(q.sortBy)).slice(0, q.limit);
-    return { flows, scanned, truncated: startKey !== undefined };
+    return { flows, scanned, truncated };
   }
 
   /** Stored flow items (every export counts), optionally for one agent. */
   async count(tenant: string, agentId?: string): Promise<number> {
-    let total = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await storeCall('count flows', () =>
-        this.clients.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ...(agentId !== undefined
-              ? {
-                  FilterExpression: '#agent = :agent',
-                  ExpressionAttributeNames: { '#agent': 'agent_id' },
-                  ExpressionAttributeValues: { ':pk': flowPartition(tenant), ':agent': agentId },
-                }
-              : { ExpressionAttributeValues: { ':pk': flowPartition(tenant) } }),
-            Select: 'COUNT',
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
-      total += page.Count ?? 0;
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return total;
+    const filter = new QueryFilter({ ':pk': flowPartition(tenant) });
+    if (agentId !== undefined) filter.where('agent_id', '=', agentId);
+    return countQuery(this.clients.doc, 'count flows', {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ...filter.input(),
+    });
   }
 }

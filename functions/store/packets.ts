@@ -1,8 +1,9 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PacketRecord } from '../routing/packet-record.js';
 import type { StoreClients } from './clients.js';
 import { AlreadyExistsError, storeCall } from './errors.js';
 import { packetIdRange } from './packet-id.js';
+import { countQuery, QueryFilter, queryPages } from './query.js';
 
 export interface StoredPacket {
   id: string;
@@ -178,24 +179,11 @@ export class PacketRepository {
 
   private async count(tenant: string, filter: PacketFilter): Promise<number> {
     const { low, high } = packetIdRange(filter.sinceMs, filter.untilMs);
-    let total = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await storeCall('count packets', () =>
-        this.clients.doc.send(
-          new QueryCommand({
-            TableName: this.packetsTable,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
-            ExpressionAttributeValues: { ':pk': tenant, ':low': low, ':high': high },
-            Select: 'COUNT',
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
-      total += page.Count ?? 0;
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return total;
+    return countQuery(this.clients.doc, 'count packets', {
+      TableName: this.packetsTable,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
+      ExpressionAttributeValues: { ':pk': tenant, ':low': low, ':high': high },
+    });
   }
 
   private async *scan(
@@ -213,44 +201,29 @@ export class PacketRepository {
     const low = options.fromId && options.fromId > range.low ? options.fromId : range.low;
     const high = options.toId && options.toId < range.high ? options.toId : range.high;
     if (low > high || options.limit <= 0) return;
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = { ':pk': tenant, ':low': low, ':high': high };
-    const conditions: string[] = [];
-    if (filter.model !== undefined) {
-      names['#model'] = 'model';
-      values[':model'] = filter.model;
-      conditions.push('#model = :model');
-    }
-    if (filter.workloadType !== undefined) {
-      names['#wt'] = 'workload_type';
-      values[':wt'] = filter.workloadType;
-      conditions.push('#wt = :wt');
-    }
+    const query = new QueryFilter({ ':pk': tenant, ':low': low, ':high': high });
+    if (filter.model !== undefined) query.where('model', '=', filter.model);
+    if (filter.workloadType !== undefined) query.where('workload_type', '=', filter.workloadType);
     let remaining = options.limit;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await storeCall('query packets', () =>
-        this.clients.doc.send(
-          new QueryCommand({
-            TableName: this.packetsTable,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
-            ...(conditions.length ? { FilterExpression: conditions.join(' AND ') } : {}),
-            ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
-            ExpressionAttributeValues: values,
-            ScanIndexForward: !options.newestFirst,
-            ...(options.keysOnly ? { ProjectionExpression: 'sk' } : {}),
-            // Without a filter the page can be cut to what is still wanted.
-            ...(conditions.length ? {} : { Limit: Math.min(remaining, 1000) }),
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
+    const pages = queryPages(
+      this.clients.doc,
+      'query packets',
+      {
+        TableName: this.packetsTable,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
+        ...query.input(),
+        ScanIndexForward: !options.newestFirst,
+        ...(options.keysOnly ? { ProjectionExpression: 'sk' } : {}),
+      },
+      // Without a filter the page can be cut to what is still wanted.
+      () => (query.empty ? Math.min(remaining, 1000) : undefined),
+    );
+    for await (const page of pages) {
       for (const item of page.Items ?? []) {
         yield item;
         if (--remaining === 0) return;
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
   }
 }
 

@@ -125,7 +125,10 @@ async function makeCa(dir: string, config: string, name: string): Promise<TestCa
   await chmod(ca.key, 0o600);
 
   const issue = async (cn: string, kind: 'client' | 'server', stem: string) => {
-    const leaf: CertFiles = { cert: path.join(dir, `${stem}.crt`), key: path.join(dir, `${stem}.key`) };
+    const leaf: CertFiles = {
+      cert: path.join(dir, `${stem}.crt`),
+      key: path.join(dir, `${stem}.key`),
+    };
     const csr = path.join(dir, `${stem}.csr`);
     await openssl([
       'req',

@@ -136,6 +136,10 @@ describe('parseAgentConfig', () => {
     [{ agent_id: 'Edge_1' }, "agent_id: use a-z, 0-9 and '-'"],
     [{ agent_id: undefined }, 'agent_id: is required'],
     [{ mqtt: undefined }, 'mqtt: is required'],
+    [
+      { mqtt: { url: 'mqtt://127.0.0.1:1883', keepalive_sec: 0 } },
+      'mqtt.keepalive_sec: must be an integer 1-65535',
+    ],
     [{ flows: { table_size: 1000 } }, 'flows.table_size: must be an integer 4096-16777216'],
     [{ flows: { table_size: '65536' } }, 'flows.table_size: must be a number'],
     [
