@@ -18,6 +18,8 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v make >/dev/null 2>&1 || missing+=(make)
 # The agent's uplink is tested against a real external broker too.
 command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
+# The mTLS tests make their own throwaway CA and certificates.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
