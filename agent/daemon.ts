@@ -1,16 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { FlowRecord } from '../native/index.js';
 import { ADDON_PATH } from '../native/index.js';
-import {
-  type AgentCommand,
-  type AgentEvent,
-  type CommandReply,
-  commandSchema,
-  EVENT_TYPES,
-} from '../protocol/agent-messages.js';
+import { type AgentEvent, EVENT_TYPES } from '../protocol/agent-messages.js';
 import { VERSION } from '../protocol/version.js';
 import { batchFlows } from './batcher.js';
-import { CaptureController, ControlError } from './capture-controller.js';
+import { CaptureController } from './capture-controller.js';
+import { CommandHandler } from './commands.js';
 import type { AgentConfig } from './config.js';
 import { createControlApp } from './control/app.js';
 import { startControlServer } from './control/server.js';
@@ -142,52 +137,17 @@ export async function runAgent(
     verifyFirmware: () => integrity.verify(),
   });
 
-  // 3. Cloud commands: validated, executed, answered on `replies` with the command id.
-  uplink.onCommand((payload: Buffer) => {
-    handleCommand(payload).catch((error: Error) =>
-      logger.error('command failed', { error: error.message }),
-    );
+  // 3. Cloud commands: validated, carried out once, answered on `replies` with the command id.
+  const commands = new CommandHandler({
+    controller,
+    logger,
+    reply: (reply) => spoolMessage('replies', Buffer.from(JSON.stringify(reply))),
   });
-  async function handleCommand(payload: Buffer): Promise<void> {
-    let command: AgentCommand;
-    try {
-      command = commandSchema.parse(JSON.parse(payload.toString('utf8')));
-    } catch (error) {
-      logger.warn('command refused: invalid', { error: (error as Error).message.slice(0, 300) });
-      return;
-    }
-    const reply: CommandReply = {
-      schema: 'wirefleet.reply/1',
-      command_id: command.command_id,
-      replied_at: 0,
-      status: 'ok',
-    };
-    const actor = `cloud:${command.command_id}`;
-    try {
-      const result = await executeCommand(command, actor);
-      reply.result = result as Record<string, unknown>;
-    } catch (error) {
-      reply.status = 'error';
-      reply.error =
-        error instanceof ControlError
-          ? { code: error.code, message: error.message }
-          : { code: 'failed', message: (error as Error).message.slice(0, 1000) };
-    }
-    reply.replied_at = Date.now() / 1000;
-    await spoolMessage('replies', Buffer.from(JSON.stringify(reply)));
-  }
-  async function executeCommand(command: AgentCommand, actor: string): Promise<unknown> {
-    switch (command.action) {
-      case 'capture.start':
-        return controller.start(command.params, actor);
-      case 'capture.stop':
-        return controller.stop({ graceful: command.params.graceful ?? true }, actor);
-      case 'meter.configure':
-        return controller.configureMeter(command.params, actor);
-      case 'status':
-        return { ...controller.status(), metrics: controller.metrics() };
-    }
-  }
+  uplink.onCommand((payload: Buffer) => {
+    commands
+      .handle(payload)
+      .catch((error: Error) => logger.error('command failed', { error: error.message }));
+  });
 
   // 4. Heartbeats and metrics: current state, published only while connected (never spooled).
   const heartbeat = () =>

@@ -27,14 +27,15 @@ export { UplinkConfigError, type UplinkOptions } from './uplink/options.js';
  * jittered backoff. MQTT.js is used as transport only (research/cloud.md 1.6:
  * its stores are in memory and publishAsync never settles while offline).
  *
- * Duplicates: every connection gets a fresh MqttClient with clean: true and
- * reconnectPeriod 0, and a dead client is ended with force, which fails its
- * in-memory outgoing store. So MQTT.js never replays anything; after a
- * reconnect only the spool resends what was not acknowledged. The only
- * duplicates left are entries the broker got but whose PUBACK was lost with the
- * connection; the record ids make those harmless at ingest. (A persistent
- * session would not help: MQTT 3.1.1 brokers keep no state for inbound QoS 1,
- * and it would replay stale commands queued while the agent was offline.)
+ * Duplicates: every connection gets a fresh MqttClient with reconnectPeriod
+ * 0, and a dead client is ended with force, which fails its in-memory
+ * outgoing store. So MQTT.js never replays anything; after a reconnect only
+ * the spool resends what was not acknowledged. The only duplicates left are
+ * entries the broker got but whose PUBACK was lost with the connection; the
+ * record ids make those harmless at ingest. The session itself is persistent
+ * (clean: false): brokers keep no state for inbound QoS 1, so that changes
+ * nothing for publishes, but the broker queues commands for an agent that is
+ * away. The daemon drops repeats by command id and answers stale ones 'expired'.
  *
  * Poison messages (aws-greengrass-nucleus #852): a broker that refuses a
  * publish closes the connection (aedes, AWS IoT), answers with an error

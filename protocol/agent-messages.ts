@@ -162,6 +162,13 @@ export const eventSchema = z.object({
 });
 export type AgentEvent = z.infer<typeof eventSchema>;
 
+/**
+ * A command older than this when it reaches the agent is answered 'expired'
+ * and not carried out (the broker queues commands for an offline agent), and
+ * the API shows a command still unanswered after this long as expired.
+ */
+export const COMMAND_MAX_AGE_SEC = 600;
+
 /** What the cloud may ask an agent to do. */
 export const COMMAND_ACTIONS = [
   'capture.start',

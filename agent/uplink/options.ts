@@ -88,14 +88,15 @@ export function resolveUplinkOptions(options: UplinkOptions): ResolvedUplinkOpti
 }
 
 /**
- * MQTT.js options for one connection: a clean session and no automatic
- * reconnect, since the uplink reconnects itself with backoff and a fresh
- * client (see uplink.ts).
+ * MQTT.js options for one connection: no automatic reconnect, since the
+ * uplink reconnects itself with backoff and a fresh client (see uplink.ts).
+ * The session persists (clean: false) so the broker queues commands sent
+ * while the agent is away; the daemon answers stale ones 'expired'.
  */
 export function mqttClientOptions(o: ResolvedUplinkOptions): IClientOptions {
   return {
     clientId: o.agentId,
-    clean: true,
+    clean: false,
     reconnectPeriod: 0,
     keepalive: o.keepaliveSec,
     connectTimeout: o.connectTimeoutMs,

@@ -133,7 +133,7 @@ export const agentSchemas = {
       action: { type: 'string' },
       params: { type: 'object' },
       issued_at: { type: 'number' },
-      status: { enum: ['pending', 'ok', 'error'] },
+      status: { enum: ['pending', 'ok', 'error', 'expired'] },
       reply: { type: ['object', 'null'], description: "The agent's reply message" },
       replied_at: nullable('number'),
     },

@@ -134,6 +134,26 @@ describe('agent → aedes → ingest → store → API', () => {
       const { code } = await agent.stop();
       expect(code, agent.output().slice(-2000)).toBe(0);
     }
+
+    // A command sent while the agent is away waits in its persistent session at the broker.
+    const queued = await stack.api('/api/v1/agents/e2e-aedes/commands', {
+      method: 'POST',
+      json: { action: 'status' },
+    });
+    expect(queued.status).toBe(202);
+    const { command_id: queuedId } = (await queued.json()) as { command_id: string };
+    const again = startAgentProcess(configPath);
+    try {
+      const late = await eventually(async () => {
+        const body = (await (
+          await stack.api(`/api/v1/agents/e2e-aedes/commands/${queuedId}`)
+        ).json()) as { status: string };
+        return body.status === 'pending' ? undefined : body;
+      }, 'the reply to a command queued while the agent was away');
+      expect(late.status).toBe('ok');
+    } finally {
+      expect((await again.stop()).code, again.output().slice(-2000)).toBe(0);
+    }
   });
 
   it('refuses an agent publishing under another id, and ignores a forged tenant', async () => {

@@ -3,6 +3,7 @@ import { type Context, Hono } from 'hono';
 import {
   AGENT_ID_PATTERN,
   type AgentCommand,
+  COMMAND_MAX_AGE_SEC,
   commandSchema,
   TOPIC_ROOT,
 } from '../../../protocol/agent-messages.js';
@@ -65,6 +66,9 @@ export function agentDetail(agent: AgentRecord, nowSec: number) {
     metrics_at: agent.metricsAt,
   };
 }
+
+/** Time for a reply to travel back after the agent's own cut-off. */
+const REPLY_GRACE_SEC = 60;
 
 const newCommandId = () => `cmd_${randomBytes(12).toString('hex')}`;
 
@@ -206,6 +210,10 @@ export function agentRoutes(deps: AppDeps) {
           'command_not_found',
         );
       }
-      return c.json(command);
+      // The agent refuses commands older than this, so one still unanswered never will be.
+      const unanswerable =
+        command.status === 'pending' &&
+        nowMs() / 1000 - command.issued_at > COMMAND_MAX_AGE_SEC + REPLY_GRACE_SEC;
+      return c.json(unanswerable ? { ...command, status: 'expired' } : command);
     });
 }
