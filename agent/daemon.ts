@@ -14,6 +14,7 @@ import { type AgentLogger, createAgentLogger } from './log.js';
 import { ensureSecretFile } from './secret-file.js';
 import { DiskSpool } from './spool.js';
 import { buildHeartbeat, buildMetrics } from './telemetry.js';
+import { uplinkOptionsFromConfig } from './uplink/options.js';
 import { Uplink } from './uplink.js';
 
 /**
@@ -73,19 +74,7 @@ export async function runAgent(
     onOverflow: (dropped: { batches: number; records: number }) =>
       raise('spool_overflow', 'warning', 'spool full: the oldest batches were dropped', dropped),
   });
-  const uplink = new Uplink(spool, {
-    url: config.mqtt.url,
-    agentId: config.agent_id,
-    username: config.mqtt.username,
-    password: config.mqtt.password,
-    ca: config.mqtt.ca,
-    cert: config.mqtt.cert,
-    key: config.mqtt.key,
-    keepaliveSec: config.mqtt.keepalive_sec,
-    reconnectMinMs: config.mqtt.reconnect_min_ms,
-    reconnectMaxMs: config.mqtt.reconnect_max_ms,
-    logger,
-  });
+  const uplink = new Uplink(spool, uplinkOptionsFromConfig(config, logger));
 
   // Durable channels: append, then wake the uplink. Appends are serialised so batches keep their order.
   let appendChain: Promise<unknown> = Promise.resolve();

@@ -9,8 +9,8 @@ import { silentLogger } from '../functions/logger.js';
 import { DEFAULT_TENANT } from '../functions/store/tenants.js';
 import { buildDemoCapture } from '../infra/local/demo-capture.js';
 import { startLocalStack } from '../infra/local/stack.js';
-import type { FlowRecord } from '../native/index.js';
 import { eventually, registerAgent, startAgentProcess } from '../test/helpers/agent-process.js';
+import { sampleFlows } from '../test/helpers/sample-flows.js';
 import type { Bench, BenchRow } from './stats.js';
 
 /**
@@ -38,34 +38,10 @@ export const agentBench: Bench = async (log) => {
   return rows;
 };
 
-function sampleFlows(count: number): FlowRecord[] {
-  const now = Date.now() / 1000;
-  return Array.from({ length: count }, (_, i) => ({
-    flow_id: i.toString(16).padStart(16, '0'),
-    ip_version: 4 as const,
-    src_ip: `10.1.${(i >> 8) & 0xff}.${i & 0xff}`,
-    dst_ip: '10.2.0.10',
-    src_port: 1024 + (i % 60000),
-    dst_port: 443,
-    protocol: 6,
-    vlan_id: 0,
-    packets: 12,
-    bytes: 9000,
-    packets_fwd: 6,
-    packets_rev: 6,
-    bytes_fwd: 1000,
-    bytes_rev: 8000,
-    first_seen: now - 10,
-    last_seen: now - 1,
-    duration_sec: 9,
-    tcp_flags: 'SYN|ACK|FIN|PSH',
-    state: 'CLOSED' as const,
-    end_reason: 'fin_rst' as const,
-  }));
-}
-
 async function spoolBench(work: string, report: (row: BenchRow) => void) {
-  const payloads = batchFlows('bench-agent', sampleFlows(100_000), { maxRecords: 500 });
+  const payloads = batchFlows('bench-agent', sampleFlows(100_000, 0, Date.now() / 1000 - 60), {
+    maxRecords: 500,
+  });
   const spool = await DiskSpool.open({
     dir: path.join(work, 'spool'),
     maxBytes: 1024 * 1024 * 1024,
@@ -138,9 +114,9 @@ async function pipelineBench(work: string, report: (row: BenchRow) => void) {
     });
 
     // The floor: the same number of records written straight into the store by the repository.
-    const direct = batchFlows('bench-direct', sampleFlows(flows), { maxRecords: 500 }).map(
-      (p) => JSON.parse(p.toString()).records,
-    );
+    const direct = batchFlows('bench-direct', sampleFlows(flows, 0, Date.now() / 1000 - 60), {
+      maxRecords: 500,
+    }).map((p) => JSON.parse(p.toString()).records);
     await deps.agents.register(DEFAULT_TENANT, 'bench-direct');
     const t1 = performance.now();
     for (const records of direct)

@@ -129,6 +129,26 @@ async function send(sender: string, rate: number): Promise<{ sent: number; secon
 
 type TrialFn = (sender: string, rate: number) => Promise<Trial>;
 
+/**
+ * Waits for a capturer to say it is listening, sends at `rate`, and measures
+ * the capturer's CPU over the send. The capturer's stderr is read as it goes.
+ */
+async function sendWhileCapturing(child: ReturnType<typeof spawn>, sender: string, rate: number) {
+  let err = '';
+  child.stderr?.on('data', (d) => {
+    err += d;
+  });
+  const exit = new Promise((r) => child.once('exit', r));
+  while (!err.includes('listening on')) {
+    if (child.exitCode !== null) throw new Error(err);
+    await sleep(20);
+  }
+  const cpu0 = cpuSeconds(child.pid);
+  const { sent, seconds } = await send(sender, rate);
+  const cpu = cpuSeconds(child.pid) - cpu0;
+  return { exit, stderr: () => err, sent, seconds, cpu };
+}
+
 const wirefleetTrial =
   (backend: 'afpacket' | 'libpcap'): TrialFn =>
   async (sender, rate) => {
@@ -154,20 +174,12 @@ const wirefleetTrial =
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
-    let err = '';
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    const exit = new Promise((r) => child.once('exit', r));
-    while (!err.includes('listening on')) {
-      if (child.exitCode !== null) throw new Error(err);
-      await sleep(20);
-    }
-    const cpu0 = cpuSeconds(child.pid);
-    const { sent, seconds } = await send(sender, rate);
-    const cpu = cpuSeconds(child.pid) - cpu0;
+    const { exit, stderr, sent, seconds, cpu } = await sendWhileCapturing(child, sender, rate);
     await exit;
-    const done = err.split('\n').find((l) => l.includes('capture: done')) ?? '';
+    const done =
+      stderr()
+        .split('\n')
+        .find((l) => l.includes('capture: done')) ?? '';
     const field = (n: string) => Number(new RegExp(`\\b${n}=(\\d+)`).exec(done)?.[1] ?? Number.NaN);
     return {
       sent,
@@ -197,21 +209,11 @@ async function tcpdumpTrial(sender: string, rate: number): Promise<Trial> {
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  let err = '';
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  const exit = new Promise((r) => child.once('exit', r));
-  while (!err.includes('listening on')) {
-    if (child.exitCode !== null) throw new Error(err);
-    await sleep(20);
-  }
-  const cpu0 = cpuSeconds(child.pid);
-  const { sent, seconds } = await send(sender, rate);
-  const cpu = cpuSeconds(child.pid) - cpu0;
+  const { exit, stderr, sent, seconds, cpu } = await sendWhileCapturing(child, sender, rate);
   await sleep(1500); // tcpdump's 1 s buffer timeout: let the last block reach it
   child.kill('SIGINT');
   await exit;
+  const err = stderr();
   const field = (label: string) => Number(new RegExp(`(\\d+) packets? ${label}`).exec(err)?.[1]);
   return {
     sent,

@@ -1,5 +1,6 @@
 import type { IClientOptions } from 'mqtt';
 import { AGENT_ID_PATTERN } from '../../protocol/agent-messages.js';
+import type { AgentConfig } from '../config.js';
 import type { AgentLogger } from '../log.js';
 
 export interface UplinkOptions {
@@ -108,5 +109,26 @@ export function mqttClientOptions(o: ResolvedUplinkOptions): IClientOptions {
     ...(o.ca != null ? { ca: o.ca } : {}),
     ...(o.cert != null ? { cert: o.cert } : {}),
     ...(o.key != null ? { key: o.key } : {}),
+  };
+}
+
+/** The uplink options an agent config describes (what the daemon runs with). */
+export function uplinkOptionsFromConfig(
+  config: Pick<AgentConfig, 'agent_id' | 'mqtt'>,
+  logger: AgentLogger,
+): UplinkOptions {
+  const { mqtt } = config;
+  return {
+    url: mqtt.url,
+    agentId: config.agent_id,
+    username: mqtt.username,
+    password: mqtt.password,
+    ca: mqtt.ca,
+    cert: mqtt.cert,
+    key: mqtt.key,
+    keepaliveSec: mqtt.keepalive_sec,
+    reconnectMinMs: mqtt.reconnect_min_ms,
+    reconnectMaxMs: mqtt.reconnect_max_ms,
+    logger,
   };
 }

@@ -3,14 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { packFlowBatches } from '../../agent/batcher.js';
 import { AgentConfigError, loadAgentConfig } from '../../agent/config.js';
 import { type AgentLogger, createAgentLogger } from '../../agent/log.js';
 import { DiskSpool } from '../../agent/spool.js';
+import { uplinkOptionsFromConfig } from '../../agent/uplink/options.js';
 import { Uplink, type UplinkOptions } from '../../agent/uplink.js';
-import type { FlowRecord } from '../../native/index.js';
 import { agentTopic, flowBatchSchema } from '../../protocol/agent-messages.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { sampleFlows, spoolFlows, waitFor } from '../helpers/sample-flows.js';
 import { type CertFiles, createTestPki, type TestPki } from '../helpers/tls-certs.js';
 
 /**
@@ -22,53 +22,6 @@ import { type CertFiles, createTestPki, type TestPki } from '../helpers/tls-cert
 
 const FAST = { reconnectMinMs: 20, reconnectMaxMs: 200, keepaliveSec: 5 } as const;
 const INGEST_PASSWORD = 'pw-ingest';
-
-function makeFlows(count: number, offset = 0): FlowRecord[] {
-  return Array.from({ length: count }, (_, k) => {
-    const i = k + offset;
-    const first = 1_700_000_000 + i / 1000;
-    return {
-      flow_id: (i + 1).toString(16).padStart(16, '0'),
-      ip_version: 4 as const,
-      src_ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-      dst_ip: '192.0.2.10',
-      src_port: 1024 + (i % 60_000),
-      dst_port: 443,
-      protocol: 6,
-      vlan_id: 0,
-      packets: 10,
-      bytes: 15_000,
-      packets_fwd: 6,
-      packets_rev: 4,
-      bytes_fwd: 10_000,
-      bytes_rev: 5000,
-      first_seen: first,
-      last_seen: first + 1,
-      duration_sec: 1,
-      tcp_flags: 'SYN|ACK|FIN',
-      state: 'CLOSED' as const,
-      end_reason: 'fin_rst' as const,
-    };
-  });
-}
-
-/** Spools `count` flows as batches for `agentId`; returns the record count. */
-async function spoolFlows(spool: DiskSpool, agentId: string, count: number, maxRecords = 100) {
-  let records = 0;
-  for (const batch of packFlowBatches(agentId, makeFlows(count), { maxRecords })) {
-    await spool.append('flows', batch.payload, { records: batch.records });
-    records += batch.records;
-  }
-  return records;
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** What the ingest user sees: flow records by agent topic, and everything else. */
 class Observer {
@@ -165,7 +118,7 @@ describe('uplink over mqtts:// with client certificates (real mosquitto)', () =>
   it('an agent whose certificate CN is its id delivers every record, and gets its commands', async () => {
     const agentId = 'edge-a';
     const spool = await openSpool('good');
-    const total = await spoolFlows(spool, agentId, 2000, 200);
+    const total = await spoolFlows(spool, agentId, sampleFlows(2000), 200);
     const { uplink } = makeUplink(spool, {
       agentId,
       ...(await tlsOptions(await pki.client(agentId))),
@@ -199,7 +152,7 @@ describe('uplink over mqtts:// with client certificates (real mosquitto)', () =>
       ['no-cert', undefined],
     ] as const) {
       const spool = await openSpool(name);
-      await spoolFlows(spool, agentId, 100, 50);
+      await spoolFlows(spool, agentId, sampleFlows(100), 50);
       const tls = files
         ? await tlsOptions(files)
         : { ca: await readFile(pki.ca.cert), cert: null, key: null };
@@ -223,7 +176,7 @@ describe('uplink over mqtts:// with client certificates (real mosquitto)', () =>
     // the broker only believes the certificate.
     const edgeA = await tlsOptions(await pki.client('edge-a'));
     const forged = await openSpool('forged');
-    const forgedTotal = await spoolFlows(forged, 'edge-b', 300, 100);
+    const forgedTotal = await spoolFlows(forged, 'edge-b', sampleFlows(300), 100);
     const { uplink: impostor } = makeUplink(forged, {
       agentId: 'edge-b',
       username: 'edge-b',
@@ -238,7 +191,7 @@ describe('uplink over mqtts:// with client certificates (real mosquitto)', () =>
     // The same certificate under its own id, published afterwards to the same subscriber:
     // once these arrive, the forged ones would have too.
     const own = await openSpool('own');
-    await spoolFlows(own, 'edge-a', 300, 100);
+    await spoolFlows(own, 'edge-a', sampleFlows(300), 100);
     const { uplink: honest } = makeUplink(own, { agentId: 'edge-a', ...edgeA });
     const before = observer.batches.get('edge-a') ?? 0;
     honest.start();
@@ -249,7 +202,7 @@ describe('uplink over mqtts:// with client certificates (real mosquitto)', () =>
 
     // Over MQTT 5 the refusal is explicit: strikes, then the entries are parked.
     const forged5 = await openSpool('forged-v5');
-    await spoolFlows(forged5, 'edge-b', 100, 50);
+    await spoolFlows(forged5, 'edge-b', sampleFlows(100), 50);
     const { uplink: impostor5, logged: logged5 } = makeUplink(forged5, {
       agentId: 'edge-b',
       ...edgeA,
@@ -309,27 +262,21 @@ describe('uplink over mqtts:// with client certificates (real mosquitto)', () =>
     expect(config.mqtt.key?.equals(await readFile(client.key))).toBe(true);
     expect(config.mqtt.password).toBeNull();
 
-    // As agent/daemon.ts builds them.
+    // As agent/daemon.ts builds them (the same uplinkOptionsFromConfig).
     const spool = await DiskSpool.open({
       dir: config.spool.dir,
       maxBytes: config.spool.max_size_mb * 1024 * 1024,
     });
     expect(spool.dir).toBe(path.join(dir, 'spool'));
-    const total = await spoolFlows(spool, config.agent_id, 500, 100);
+    const total = await spoolFlows(spool, config.agent_id, sampleFlows(500), 100);
     const lines: string[] = [];
-    const uplink = new Uplink(spool, {
-      url: config.mqtt.url,
-      agentId: config.agent_id,
-      username: config.mqtt.username,
-      password: config.mqtt.password,
-      ca: config.mqtt.ca,
-      cert: config.mqtt.cert,
-      key: config.mqtt.key,
-      keepaliveSec: config.mqtt.keepalive_sec,
-      reconnectMinMs: config.mqtt.reconnect_min_ms,
-      reconnectMaxMs: config.mqtt.reconnect_max_ms,
-      logger: createAgentLogger({ level: 'debug', write: (l) => lines.push(l) }),
-    });
+    const uplink = new Uplink(
+      spool,
+      uplinkOptionsFromConfig(
+        config,
+        createAgentLogger({ level: 'debug', write: (l) => lines.push(l) }),
+      ),
+    );
     cleanups.push(() => uplink.stop({ drainMs: 0 }));
     uplink.start();
     await waitFor('all records', () => observer.distinct(agentId) === total);

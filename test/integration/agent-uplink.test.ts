@@ -9,9 +9,9 @@ import { packFlowBatches } from '../../agent/batcher.js';
 import { type AgentLogger, createAgentLogger } from '../../agent/log.js';
 import { DiskSpool } from '../../agent/spool.js';
 import { Uplink, type UplinkOptions } from '../../agent/uplink.js';
-import type { FlowRecord } from '../../native/index.js';
 import { agentTopic, flowBatchSchema } from '../../protocol/agent-messages.js';
 import { freePort, type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { sampleFlows, spoolFlows, waitFor } from '../helpers/sample-flows.js';
 
 /**
  * The uplink against real brokers: an in-process aedes (no auth) and a real
@@ -22,53 +22,6 @@ import { freePort, type Mosquitto, startMosquitto } from '../helpers/mosquitto.j
 
 const AGENT = 'edge-01';
 const FAST = { reconnectMinMs: 20, reconnectMaxMs: 200, keepaliveSec: 5 } as const;
-
-function makeFlows(count: number, offset = 0): FlowRecord[] {
-  return Array.from({ length: count }, (_, k) => {
-    const i = k + offset;
-    const first = 1_700_000_000 + i / 1000;
-    return {
-      flow_id: (i + 1).toString(16).padStart(16, '0'),
-      ip_version: 4 as const,
-      src_ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-      dst_ip: '192.0.2.10',
-      src_port: 1024 + (i % 60_000),
-      dst_port: 443,
-      protocol: 6,
-      vlan_id: 0,
-      packets: 10,
-      bytes: 15_000,
-      packets_fwd: 6,
-      packets_rev: 4,
-      bytes_fwd: 10_000,
-      bytes_rev: 5000,
-      first_seen: first,
-      last_seen: first + 1,
-      duration_sec: 1,
-      tcp_flags: 'SYN|ACK|FIN',
-      state: 'CLOSED' as const,
-      end_reason: 'fin_rst' as const,
-    };
-  });
-}
-
-/** Spools `flows` as batches; returns the record count. */
-async function spoolFlows(spool: DiskSpool, flows: FlowRecord[], maxRecords = 100) {
-  let records = 0;
-  for (const batch of packFlowBatches(AGENT, flows, { maxRecords })) {
-    await spool.append('flows', batch.payload, { records: batch.records });
-    records += batch.records;
-  }
-  return records;
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Collects flow records seen on the broker: distinct ids and how often each came. */
 class FlowCollector {
@@ -210,7 +163,7 @@ describe('uplink with aedes', () => {
     const { client, collector } = await subscribe(broker.adminUrl, 'wirefleet/v1/agents/+/flows');
     cleanups.push(() => endClient(client));
     const spool = await openSpool('happy');
-    const total = await spoolFlows(spool, makeFlows(3000), 100);
+    const total = await spoolFlows(spool, AGENT, sampleFlows(3000), 100);
     expect(spool.stats().depth_batches).toBe(30);
 
     const { uplink } = makeUplink(spool, { url: broker.agentUrl });
@@ -230,7 +183,7 @@ describe('uplink with aedes', () => {
     });
 
     // New entries after start go out on notify().
-    await spoolFlows(spool, makeFlows(50, 3000));
+    await spoolFlows(spool, AGENT, sampleFlows(50, 3000));
     uplink.notify();
     await waitFor('late records', () => collector.distinct === total + 50);
   });
@@ -242,7 +195,7 @@ describe('uplink with aedes', () => {
     const spool = await openSpool('late-broker');
     const { uplink, lines } = makeUplink(spool, { url: broker.agentUrl });
     uplink.start(); // must not throw
-    const total = await spoolFlows(spool, makeFlows(1000), 100);
+    const total = await spoolFlows(spool, AGENT, sampleFlows(1000), 100);
     uplink.notify();
     await waitFor('a few retries', () => uplink.stats().reconnects >= 3);
     expect(uplink.stats().connected).toBe(false);
@@ -263,7 +216,7 @@ describe('uplink with aedes', () => {
     const { client, collector } = await subscribe(broker.adminUrl, 'wirefleet/v1/agents/+/flows');
     cleanups.push(() => endClient(client));
     const spool = await openSpool('mid-stream');
-    const total = await spoolFlows(spool, makeFlows(20_000), 100); // 200 batches
+    const total = await spoolFlows(spool, AGENT, sampleFlows(20_000), 100); // 200 batches
     const { uplink } = makeUplink(spool, { url: broker.agentUrl, maxInFlight: 20 });
 
     let outages = 0;
@@ -340,9 +293,9 @@ describe('uplink with aedes', () => {
     const { client, collector } = await subscribe(broker.adminUrl, 'wirefleet/v1/agents/+/#');
     cleanups.push(() => endClient(client));
     const spool = await openSpool('poison');
-    const before = await spoolFlows(spool, makeFlows(500), 50); // 10 batches
+    const before = await spoolFlows(spool, AGENT, sampleFlows(500), 50); // 10 batches
     const poison = await spool.append('events', Buffer.from('{"poison":true}'));
-    const after = await spoolFlows(spool, makeFlows(500, 500), 50);
+    const after = await spoolFlows(spool, AGENT, sampleFlows(500, 500), 50);
     const { uplink, lines } = makeUplink(spool, { url: broker.agentUrl, rejectAfter: 3 });
     const rejected: unknown[] = [];
     uplink.on('rejected', (r) => rejected.push(r));
@@ -381,7 +334,7 @@ describe('uplink with aedes', () => {
     cleanups.push(() => endClient(client));
     const spool = await openSpool('silent');
     const hole = await spool.append('events', Buffer.from('{"black-hole":true}'));
-    const total = await spoolFlows(spool, makeFlows(300), 100);
+    const total = await spoolFlows(spool, AGENT, sampleFlows(300), 100);
     const { uplink, lines } = makeUplink(spool, {
       url: broker.agentUrl,
       ackTimeoutMs: 300,
@@ -418,9 +371,9 @@ describe('uplink with aedes', () => {
     cleanups.push(() => endClient(client));
     const dir = path.join(tmp, 'crashed');
     const first = await DiskSpool.open({ dir, maxBytes: 10_000_000 });
-    const total = await spoolFlows(first, makeFlows(400), 100);
+    const total = await spoolFlows(first, AGENT, sampleFlows(400), 100);
     // The crash: an append that fsynced but never renamed, and one cut off mid-write.
-    const [half] = packFlowBatches(AGENT, makeFlows(100, 400), { maxRecords: 100 });
+    const [half] = packFlowBatches(AGENT, sampleFlows(100, 400), { maxRecords: 100 });
     await writeFile(
       path.join(dir, 'entries', '.tmp-00000000000000000005-flows-100.msg.aa'),
       half!.payload,
@@ -462,7 +415,7 @@ describe('uplink with mosquitto (passwords and per-agent ACLs)', () => {
     const { client, collector } = await asIngest('wirefleet/v1/agents/+/flows');
     cleanups.push(() => endClient(client));
     const spool = await openSpool('mosq-happy');
-    const total = await spoolFlows(spool, makeFlows(2000), 200);
+    const total = await spoolFlows(spool, AGENT, sampleFlows(2000), 200);
     const { uplink } = makeUplink(spool, {
       url: mosquitto.url,
       username: 'edge-01',
@@ -486,7 +439,7 @@ describe('uplink with mosquitto (passwords and per-agent ACLs)', () => {
 
   it('with a wrong password stays disconnected, keeps retrying and keeps the spool', async () => {
     const spool = await openSpool('mosq-badpw');
-    await spoolFlows(spool, makeFlows(100), 50);
+    await spoolFlows(spool, AGENT, sampleFlows(100), 50);
     const { uplink, lines } = makeUplink(spool, {
       url: mosquitto.url,
       username: 'edge-01',
@@ -504,7 +457,7 @@ describe('uplink with mosquitto (passwords and per-agent ACLs)', () => {
   it('over MQTT 5 takes a refused PUBACK as a strike and parks the entry instead of looping', async () => {
     // edge-02's credentials with edge-01's topics: mosquitto answers "Not authorized" (0x87).
     const spool = await openSpool('mosq-v5');
-    await spoolFlows(spool, makeFlows(100), 50);
+    await spoolFlows(spool, AGENT, sampleFlows(100), 50);
     const { uplink, lines } = makeUplink(spool, {
       url: mosquitto.url,
       username: 'edge-02',
@@ -568,7 +521,7 @@ describe('uplink across a real mosquitto restart', () => {
     });
     cleanups.push(() => endClient(client));
     const spool = await openSpool('mosq-restart');
-    const total = await spoolFlows(spool, makeFlows(20_000), 100);
+    const total = await spoolFlows(spool, AGENT, sampleFlows(20_000), 100);
     const { uplink } = makeUplink(spool, {
       url: mosquitto.url,
       username: 'edge-01',
