@@ -15,6 +15,7 @@ import {
   type Heartbeat,
   heartbeatSchema,
 } from '../../protocol/agent-messages.js';
+import { EDGE_MAPPINGS_INPUT } from '../helpers/edge-mappings.js';
 import { startTestStack, type TestStack } from '../helpers/local-stack.js';
 
 let stack: TestStack;
@@ -588,24 +589,7 @@ describe('routing with agent heartbeats', () => {
     app = createApp(deps);
     await repos.tenants.create('edge-tenant');
     token = await repos.tenants.issueToken('edge-tenant');
-    // One model at 10.50.0.10, covered by a /8 the mappings send to 198.51.100.77.
-    const mappings = mappingsSchema.parse({
-      models: [
-        {
-          name: 'edge-llm',
-          eid: '10.50.0.10',
-          locality: 'local',
-          strengths: ['general', 'code_generation', 'fast_response', 'local_private'],
-          quality: 7,
-          latency_ms: 100,
-          cost: 0,
-        },
-      ],
-      eid_prefixes: [
-        { prefix: '10.0.0.0/8', locators: [{ rloc: '198.51.100.77', priority: 1, weight: 100 }] },
-      ],
-      source_locators: [{ rloc: '192.0.2.1' }, { rloc: '192.0.2.2' }, { rloc: '192.0.2.3' }],
-    });
+    const mappings = mappingsSchema.parse(EDGE_MAPPINGS_INPUT);
     expect((await call('/api/v1/mappings', mappings, 'PUT')).status).toBe(200);
   });
   afterAll(() => destroyStoreClients(deps.clients));

@@ -9,6 +9,7 @@ import { AgentRoutingView } from '../../../functions/routing/agent-routing.js';
 import { MapCache } from '../../../functions/routing/map-cache.js';
 import { DEFAULT_MAPPINGS } from '../../../functions/routing/mappings.js';
 import { NoRouteError } from '../../../functions/routing/router.js';
+import { EDGE_MAPPINGS_INPUT } from '../../helpers/edge-mappings.js';
 import { decodeLispFrame, mappingsWith, route } from './helpers.js';
 
 const agent = (
@@ -23,24 +24,7 @@ const agent = (
   eidPrefixes,
 });
 
-/** One model behind 10.50.0.10, covered by a /8 the mappings route elsewhere. */
-const EDGE_MAPPINGS = mappingsWith({
-  models: [
-    {
-      name: 'edge-llm',
-      eid: '10.50.0.10',
-      locality: 'local',
-      strengths: ['general', 'code_generation', 'fast_response', 'local_private'],
-      quality: 7,
-      latency_ms: 100,
-      cost: 0,
-    },
-  ],
-  eid_prefixes: [
-    { prefix: '10.0.0.0/8', locators: [{ rloc: '198.51.100.77', priority: 1, weight: 100 }] },
-  ],
-  source_locators: [{ rloc: '192.0.2.1' }, { rloc: '192.0.2.2' }, { rloc: '192.0.2.3' }],
-});
+const EDGE_MAPPINGS = mappingsWith(EDGE_MAPPINGS_INPUT);
 
 describe('mergeAgentLocators', () => {
   it('returns the mappings object itself when agents change nothing', () => {
