@@ -3,7 +3,7 @@ import type { FlowRecord } from '../native/index.js';
 import { ADDON_PATH } from '../native/index.js';
 import { type AgentEvent, EVENT_TYPES } from '../protocol/agent-messages.js';
 import { VERSION } from '../protocol/version.js';
-import { batchFlows } from './batcher.js';
+import { packFlowBatches } from './batcher.js';
 import { CaptureController } from './capture-controller.js';
 import { CommandHandler } from './commands.js';
 import type { AgentConfig } from './config.js';
@@ -36,10 +36,6 @@ export interface AgentRunOptions {
   allowUnsigned?: boolean;
   logger?: AgentLogger;
   addonPath?: string;
-}
-
-export class AgentStartError extends Error {
-  override readonly name = 'AgentStartError';
 }
 
 export async function runAgent(
@@ -108,10 +104,10 @@ export async function runAgent(
 
   const onFlows = async (flows: FlowRecord[]) => {
     if (flows.length === 0) return;
-    for (const payload of batchFlows(config.agent_id, flows, {
+    for (const batch of packFlowBatches(config.agent_id, flows, {
       maxRecords: config.flows.batch_max_records,
     })) {
-      await spoolMessage('flows', payload, countRecords(payload));
+      await spoolMessage('flows', batch.payload, batch.records);
     }
   };
 
@@ -225,19 +221,6 @@ export async function runAgent(
     return stopping;
   };
   return { startedAt, stop, stopped, controlUrl: control?.url };
-}
-
-function countRecords(payload: Buffer): number {
-  // batchFlows made it; counting "record_id" keys is cheaper than parsing 128 KiB again.
-  let count = 0;
-  for (
-    let at = payload.indexOf('"record_id"');
-    at !== -1;
-    at = payload.indexOf('"record_id"', at + 1)
-  ) {
-    count++;
-  }
-  return count;
 }
 
 /** Created 0600 when missing; an existing file readable by group or others is refused. */

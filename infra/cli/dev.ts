@@ -42,7 +42,7 @@ export async function runDev(): Promise<void> {
       `  S3         ${stack.s3Endpoint}`,
       `  MQTT       ${stack.mqttUrl}`,
       stack.agent
-        ? `  Agent      ${stack.agent.agentId} (${stack.agent.mode === 'loopback' ? 'capturing on lo' : 'replaying a generated capture'}), control API http://127.0.0.1:8001`
+        ? `  Agent      ${stack.agent.agentId} (${stack.agent.mode === 'loopback' ? 'capturing on lo' : 'replaying a generated capture'}), control API http://127.0.0.1:8001 (token in ${dataDir}/agent/control-token)`
         : '  Agent      off (WIREFLEET_LOCAL_AGENT=off)',
       `  Data       ${dataDir}`,
       tokenLine,
