@@ -3,7 +3,7 @@ import path from 'node:path';
 import { AgentConfigError, loadAgentConfig } from '../../agent/config.js';
 import { runAgent } from '../../agent/daemon.js';
 import { AddonIntegrityError } from '../../agent/integrity.js';
-import { SecretFileError } from '../../agent/secret-file.js';
+import { readSecretFile, SecretFileError } from '../../agent/secret-file.js';
 import { agentIdSchema } from '../../protocol/agent-messages.js';
 import { UsageError } from './options.js';
 
@@ -134,4 +134,43 @@ function defaultPublicKeyFile(): string {
     path.dirname(new URL(import.meta.url).pathname),
     '../../native/build/Release/addon-signing.pub',
   );
+}
+
+/**
+ * `wirefleet agent status --config FILE`: asks the running agent's control API
+ * (address and token from its config) for its status and metrics.
+ */
+export async function runAgentStatus(values: { config?: string | undefined }): Promise<number> {
+  if (!values.config) throw new UsageError('usage: wirefleet agent status --config FILE');
+  let config: Awaited<ReturnType<typeof loadAgentConfig>>;
+  try {
+    config = await loadAgentConfig(values.config);
+  } catch (error) {
+    if (error instanceof AgentConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (!config.control.enabled) throw new UsageError('this agent has control.enabled = false');
+  const token = readSecretFile(config.control.token_file, 'control token file');
+  const host = config.control.host.includes(':') ? `[${config.control.host}]` : config.control.host;
+  const base = `http://${host}:${config.control.port}/packet_capture/capture`;
+  const get = async (what: string) => {
+    const response = await fetch(`${base}/${what}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    return response.json() as Promise<Record<string, unknown>>;
+  };
+  let status: Record<string, unknown>;
+  let metrics: Record<string, unknown>;
+  try {
+    [status, metrics] = await Promise.all([get('status'), get('metrics')]);
+  } catch (error) {
+    process.stderr.write(
+      `wirefleet agent: no agent answers at ${base} (${(error as Error).message}); is it running?\n`,
+    );
+    return 1;
+  }
+  process.stdout.write(
+    `${JSON.stringify({ agent_id: config.agent_id, status, metrics }, null, 2)}\n`,
+  );
+  return 0;
 }

@@ -29,6 +29,8 @@ Usage:
                                                  WIREFLEET_API_TOKEN)
   wirefleet agent run --config FILE [--allow-unsigned]
                                                  the agent daemon: capture, meter, spool, MQTT
+  wirefleet agent status --config FILE           the running agent's status and metrics
+                                                 (through its local control API)
   wirefleet agent install [--config PATH] [--dry-run] | agent uninstall [--dry-run]
                                                  the systemd unit wirefleet-agent.service
   wirefleet help | --version
@@ -41,7 +43,7 @@ or replay), PCAP_URL_TTL_SECONDS (300, at most 900), LOG_LEVEL (info).
 `;
 
 const AGENT_USAGE =
-  'usage: wirefleet agent init|register|run|install|uninstall ... (see wirefleet help)';
+  'usage: wirefleet agent init|register|run|status|install|uninstall ... (see wirefleet help)';
 
 async function runAgentSubcommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -51,6 +53,10 @@ async function runAgentSubcommand(argv: string[]): Promise<number> {
     case 'run': {
       const values = parse({ config: { type: 'string' }, 'allow-unsigned': { type: 'boolean' } });
       return (await import('./agent.js')).runAgentCommand(values);
+    }
+    case 'status': {
+      const values = parse({ config: { type: 'string' } });
+      return (await import('./agent.js')).runAgentStatus(values);
     }
     case 'register': {
       const values = parse({

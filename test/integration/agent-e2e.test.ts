@@ -27,7 +27,7 @@ import {
   SHORT_TIMEOUTS,
 } from '../helpers/capture-scenarios.js';
 import { startTestStack, type TestStack } from '../helpers/local-stack.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { freePort, type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 
 // Real processes end to end: `wirefleet agent register` and `wirefleet agent run` as child
 // processes, aedes (in the local stack) and mosquitto as brokers, the ingest subscriber, dynalite,
@@ -68,13 +68,14 @@ describe('agent → aedes → ingest → store → API', () => {
   });
 
   it('delivers exactly the ground-truth flows of a replayed capture, and answers commands', async () => {
+    const controlPort = await freePort();
     const { configPath, config } = await registerAgent({
       apiUrl: stack.apiUrl,
       token: stack.token,
       id: 'e2e-aedes',
       dir: work,
       file: everythingFile,
-      patch: meterPatch,
+      patch: { ...meterPatch, control: { listen: `127.0.0.1:${controlPort}` } },
     });
     expect((config.mqtt as { url: string }).url).toBe(stack.mqttUrl);
     const agent = startAgentProcess(configPath);
@@ -114,6 +115,17 @@ describe('agent → aedes → ingest → store → API', () => {
       expect(times).toEqual([...times].sort((a, b) => b - a));
       expect((await stack.api('/api/v1/agents/e2e-aedes/metrics?limit=0')).status).toBe(400);
       expect((await stack.api('/api/v1/agents/nobody/events')).status).toBe(404);
+
+      // The operator's view through the control API.
+      const { stdout } = await wirefleet(['agent', 'status', '--config', configPath]);
+      const local = JSON.parse(stdout) as {
+        agent_id: string;
+        status: { backend: string };
+        metrics: { total_flows: number };
+      };
+      expect(local.agent_id).toBe('e2e-aedes');
+      expect(local.status.backend).toBe('file');
+      expect(local.metrics.total_flows).toBe(everything.flows.length);
 
       // A command goes down over MQTT and its reply comes back up.
       const sent = await stack.api('/api/v1/agents/e2e-aedes/commands', {
