@@ -4,7 +4,7 @@ import { AgentRoutingView, type AnnouncementLoader } from '../routing/agent-rout
 import { type AgentRepository, isOnline } from '../store/agents.js';
 import { createStoreClients, type StoreClients } from '../store/clients.js';
 import type { StoreConfig } from '../store/config.js';
-import { createRepositories } from '../store/index.js';
+import { createRepositories, type Repositories } from '../store/index.js';
 import type { CommandPublisher } from './command-publisher.js';
 import type { AppDeps } from './env.js';
 
@@ -17,13 +17,15 @@ export function createAppDeps(
     logger?: Logger;
     urlTtlSeconds?: number;
     clients?: StoreClients;
+    /** Share repositories (and their caches) with other parts of the process, e.g. the broker's auth. */
+    repositories?: Repositories;
     commandPublisher?: CommandPublisher;
     mqttUrl?: string;
     now?: () => number;
   } = {},
 ): AppDeps & { clients: StoreClients } {
   const clients = options.clients ?? createStoreClients(config);
-  const repositories = createRepositories(clients, config);
+  const repositories = options.repositories ?? createRepositories(clients, config);
   const now = options.now ?? Date.now;
   return {
     ...repositories,

@@ -31,6 +31,11 @@ export const agentSchemas = {
     type: 'object',
     description: 'Shown once, when registered or rotated; only a hash is stored',
     properties: {
+      url: {
+        type: 'string',
+        description: 'The broker agents connect to, when the API knows it (MQTT_PUBLIC_URL)',
+        examples: ['mqtt://127.0.0.1:1883'],
+      },
       client_id: { type: 'string' },
       username: { type: 'string' },
       password: { type: 'string' },
@@ -240,7 +245,8 @@ export const agentPaths = {
   },
   '/api/v1/agents/{id}/credentials': {
     post: {
-      summary: "Rotate the agent's MQTT password (the old one stops working)",
+      summary:
+        "Rotate the agent's MQTT password (new connections need it; a connection already open stays until it reconnects)",
       parameters: [agentIdParam],
       responses: {
         '200': {
@@ -320,6 +326,13 @@ export const agentPaths = {
       responses: {
         '200': {
           description: 'Flows',
+          headers: {
+            'X-Wirefleet-Truncated': {
+              description:
+                'true when the window held more than 20 000 records: only the newest were sorted',
+              schema: { type: 'string', enum: ['true'] },
+            },
+          },
           content: {
             'application/json': {
               schema: { type: 'array', items: { $ref: '#/components/schemas/Flow' } },

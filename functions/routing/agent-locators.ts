@@ -1,6 +1,6 @@
 import { isIPv4 } from '../../protocol/address.js';
 import type { EidPrefixEntry, Locator, Mappings } from './mappings.js';
-import { parseIpv4Prefix } from './prefix.js';
+import { type Ipv4Prefix, parseIpv4Prefix } from './prefix.js';
 
 /**
  * What one agent's latest heartbeat says about routing, and whether the agent
@@ -20,6 +20,10 @@ export interface AgentAnnouncement {
 export const AGENT_ENTRY_TTL_MINUTES = 1;
 /** As in mappingsSchema: at most 32 locators per EID prefix. */
 const MAX_LOCATORS = 32;
+/** At most this many prefixes learnt from agents per tenant: a bound on what heartbeats can add. */
+export const MAX_LEARNT_PREFIXES = 1024;
+/** Announced prefixes shorter than this are ignored. */
+export const MIN_LEARNT_PREFIX_LENGTH = 8;
 
 /** RLOC address → alive; an RLOC announced by several agents is alive if any of them is. */
 export function rlocLiveness(agents: readonly AgentAnnouncement[]): Map<string, boolean> {
@@ -65,7 +69,16 @@ export function mergeAgentLocators(
     !sameItems(configured, mappings.eid_prefixes) ||
     !sameItems(sourceLocators, mappings.source_locators);
 
-  const taken = new Set(mappings.eid_prefixes.map((entry) => prefixKey(entry.prefix)));
+  // The tenant's own prefix wins over the same prefix announced by an agent. A
+  // more specific announcement inside a configured aggregate goes to the agent,
+  // as a site registration does in LISP; very broad ones (shorter than /8) are
+  // ignored, so one agent cannot claim everything the mappings leave out.
+  const taken = new Set(
+    mappings.eid_prefixes.flatMap((entry) => {
+      const prefix = parsePrefix(entry.prefix);
+      return prefix ? [`${prefix.network}/${prefix.length}`] : [];
+    }),
+  );
   const learnt = new Map<string, { entry: EidPrefixEntry; agents: string[] }>();
   for (const agent of [...agents].sort((a, b) => (a.agentId < b.agentId ? -1 : 1))) {
     const locators: Locator[] = agent.rlocs
@@ -78,10 +91,13 @@ export function mergeAgentLocators(
       }));
     if (locators.length === 0) continue;
     for (const text of agent.eidPrefixes) {
-      const key = prefixKey(text);
-      if (key === undefined || taken.has(key)) continue;
+      const prefix = parsePrefix(text);
+      if (prefix === undefined || prefix.length < MIN_LEARNT_PREFIX_LENGTH) continue;
+      const key = `${prefix.network}/${prefix.length}`;
+      if (taken.has(key)) continue;
       let slot = learnt.get(key);
       if (!slot) {
+        if (learnt.size >= MAX_LEARNT_PREFIXES) continue;
         slot = {
           entry: {
             prefix: text,
@@ -111,10 +127,9 @@ export function mergeAgentLocators(
 const sameItems = <T>(a: readonly T[], b: readonly T[]) => a.every((item, i) => item === b[i]);
 
 /** "network/length" for a valid prefix; undefined for anything a heartbeat should not have sent. */
-function prefixKey(text: string): string | undefined {
+function parsePrefix(text: string): Ipv4Prefix | undefined {
   try {
-    const prefix = parseIpv4Prefix(text);
-    return `${prefix.network}/${prefix.length}`;
+    return parseIpv4Prefix(text);
   } catch {
     return undefined;
   }

@@ -39,7 +39,9 @@ export class AgentTimeline<T extends { sent_at: number }> {
               pk: timelinePartition(this.kind, tenant, agentId),
               sk: timelineSortKey(item.sent_at, id),
               agent_id: agentId,
-              [TTL_ATTRIBUTE]: Math.floor(item.sent_at) + this.ttlDays * 86_400,
+              // From the later of send and store time: an agent's clock must not expire data early.
+              [TTL_ATTRIBUTE]:
+                Math.floor(Math.max(item.sent_at, Date.now() / 1000)) + this.ttlDays * 86_400,
             },
             ConditionExpression: 'attribute_not_exists(sk)',
           }),

@@ -306,7 +306,13 @@ export class AgentRepository {
             UpdateExpression: 'SET #v = :v, #s = :s, #a = :a',
             ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#s) OR #s < :s)',
             ExpressionAttributeNames: { '#v': o.valueAttr, '#s': o.sentAttr, '#a': o.atAttr },
-            ExpressionAttributeValues: { ':v': o.value, ':s': o.sentAt, ':a': o.receivedAt },
+            // Ordered by the agent's send time, but never later than receipt: one
+            // heartbeat from a clock set a year ahead must not make every later one stale.
+            ExpressionAttributeValues: {
+              ':v': o.value,
+              ':s': Math.min(o.sentAt, o.receivedAt),
+              ':a': o.receivedAt,
+            },
           }),
         ),
       ),

@@ -43,10 +43,14 @@ export const flowPartition = (tenant: string) => `FLOWS#${tenant}`;
 /**
  * Deterministic per record: a redelivered record maps to the same key, and the
  * conditional put turns it into a duplicate instead of a second copy. Time first,
- * so a time window is a key range.
+ * so a time window is a key range. The agent id (from the topic) is part of the
+ * key, so one agent cannot shadow another's records by reusing their ids.
  */
-export function flowSortKey(record: Pick<FlowRecordMessage, 'last_seen' | 'record_id'>): string {
-  return `${padMs(record.last_seen * 1000)}#${record.record_id}`;
+export function flowSortKey(
+  agentId: string,
+  record: Pick<FlowRecordMessage, 'last_seen' | 'record_id'>,
+): string {
+  return `${padMs(record.last_seen * 1000)}#${agentId}#${record.record_id}`;
 }
 
 /** The sort-key range covering last_seen in [since, until] (whole milliseconds; callers trim exactly). */
@@ -57,9 +61,15 @@ export function flowKeyRange(since?: number, until?: number): { low: string; hig
   };
 }
 
-/** Epoch seconds at which a flow item expires. */
-export function flowExpiry(record: Pick<FlowRecordMessage, 'last_seen'>): number {
-  return Math.floor(record.last_seen) + FLOW_TTL_DAYS * 86_400;
+/**
+ * Epoch seconds at which a flow item expires: counted from its last packet, but
+ * never from before it was stored (a replayed old capture must not expire at once).
+ */
+export function flowExpiry(
+  record: Pick<FlowRecordMessage, 'last_seen'>,
+  nowSec = Date.now() / 1000,
+): number {
+  return Math.floor(Math.max(record.last_seen, nowSec)) + FLOW_TTL_DAYS * 86_400;
 }
 
 /**
@@ -132,7 +142,7 @@ export class FlowRepository {
         for (const field of RECORD_FIELDS) item[field] = record[field];
         Object.assign(item, {
           pk: flowPartition(tenant),
-          sk: flowSortKey(record),
+          sk: flowSortKey(agentId, record),
           agent_id: agentId,
           [TTL_ATTRIBUTE]: flowExpiry(record),
         });

@@ -16,7 +16,7 @@ import {
  * rules the cloud's IoT policy enforces. An agent logs in with its id and the
  * password `wirefleet agent register` issued, its client id must equal its
  * agent id, and it may publish only its own uplink topics and subscribe only
- * to its own commands. The in-process ingest subscriber logs in as a service
+ * to its own commands, never retained. The in-process ingest subscriber logs in as a service
  * user whose name no agent can take ('$' is not allowed in agent ids).
  */
 export const SERVICE_USERNAME = '$wirefleet-ingest';
@@ -97,12 +97,14 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     authorizePublish(client, packet, done) {
       const who = client ? identities.get(client) : undefined;
       const target = parseAgentTopic(packet.topic);
+      // Retained messages would be replayed to the ingest subscriber at every resubscribe.
       const allowed =
-        who?.kind === 'service'
+        !packet.retain &&
+        (who?.kind === 'service'
           ? target?.channel === 'commands'
           : who?.kind === 'agent' &&
             target?.agentId === who.id &&
-            (UPLINK_CHANNELS as readonly string[]).includes(target.channel);
+            (UPLINK_CHANNELS as readonly string[]).includes(target.channel));
       if (allowed) return done(null);
       refused.publishes++;
       logger.warn('mqtt publish refused', { client_id: client?.id, topic: packet.topic });

@@ -46,6 +46,7 @@ export interface IngestSubscriber extends CommandPublisher {
 }
 
 const RETRY_MAX_MS = 5000;
+const COMMAND_PUBLISH_TIMEOUT_MS = 5000;
 
 export async function startIngestSubscriber(
   options: IngestSubscriberOptions,
@@ -123,15 +124,48 @@ export async function startIngestSubscriber(
   await subscribe();
   logger.info('ingest subscriber started', { url: options.url });
 
+  // Commands go out on their own connection: the subscriber's handles one
+  // incoming message at a time, so a PUBACK for a command would wait behind
+  // any ingest backlog or retry.
+  const commands = await mqtt.connectAsync(options.url, {
+    clientId: `${options.clientId}_cmd`,
+    ...(options.username ? { username: options.username } : {}),
+    ...(options.password ? { password: options.password } : {}),
+    clean: true,
+    reconnectPeriod: 1000,
+    connectTimeout: 10_000,
+  });
+  commands.on('error', (error) => {
+    if (!stopping) logger.warn('command publisher mqtt error', { error: error.message });
+  });
+
   return {
     stats: () => ({ ...counts, subscribed }),
     async publish(agentId: string, command: AgentCommand) {
-      await client.publishAsync(agentTopic(agentId, 'commands'), JSON.stringify(command), {
-        qos: 1,
+      // mqtt.js would queue a QoS 1 publish while disconnected and settle only on
+      // PUBACK; an API request must not wait for a broker that is not there.
+      if (!commands.connected) throw new Error('the MQTT broker is not connected');
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no PUBACK within ${COMMAND_PUBLISH_TIMEOUT_MS} ms`)),
+          COMMAND_PUBLISH_TIMEOUT_MS,
+        );
       });
+      try {
+        await Promise.race([
+          commands.publishAsync(agentTopic(agentId, 'commands'), JSON.stringify(command), {
+            qos: 1,
+          }),
+          timeout,
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async stop() {
       stopping = true;
+      await commands.endAsync(true);
       await client.endAsync();
     },
   };

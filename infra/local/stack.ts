@@ -5,10 +5,10 @@ import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from '../../functions/api/app.js';
 import { createAppDeps } from '../../functions/api/deps.js';
-import { createIngestDeps } from '../../functions/ingest/index.js';
 import { createLogger, type Logger } from '../../functions/logger.js';
 import { createStoreClients, destroyStoreClients } from '../../functions/store/clients.js';
 import { DEFAULT_TABLES, type StoreConfig } from '../../functions/store/config.js';
+import { createRepositories } from '../../functions/store/index.js';
 import { ensureStoreResources } from '../../functions/store/schema.js';
 import { DEFAULT_INSTANCE_ID, DEFAULT_TENANT } from '../../functions/store/tenants.js';
 import { ensureDefaultToken } from './api-token.js';
@@ -107,10 +107,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     const clients = createStoreClients(config);
     await ensureStoreResources(clients, config);
-    const ingestDeps = createIngestDeps(config, {
-      clients,
+    // One set of repositories for the broker's auth, ingest and the API, so a
+    // password rotated through the API stops working at the broker at once.
+    const repositories = createRepositories(clients, config);
+    const ingestDeps = {
+      ...repositories,
       logger: options.logger ?? createLogger('ingest'),
-    });
+    };
 
     // The broker (aedes, or an external one), then the subscriber that feeds ingest.
     let mqttUrl = options.mqttUrl;
@@ -125,7 +128,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     ingest = await startIngestSubscriber({
       url: mqttUrl,
-      clientId: `wirefleet-ingest-${createHash('sha256').update(path.resolve(options.dataDir)).digest('hex').slice(0, 12)}`,
+      // '_' is not allowed in agent ids, so no agent can take this client id over.
+      clientId: `wirefleet_ingest_${createHash('sha256').update(path.resolve(options.dataDir)).digest('hex').slice(0, 12)}`,
       username: broker ? broker.service.username : options.mqttUsername,
       password: broker ? broker.service.password : options.mqttPassword,
       deps: ingestDeps,
@@ -134,6 +138,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const deps = createAppDeps(config, {
       clients,
+      repositories,
       logger: options.logger ?? createLogger('api'),
       commandPublisher: ingest,
       mqttUrl,

@@ -159,6 +159,16 @@ describe('agent registry on dynalite', () => {
     expect(await repos.agents.get('never-registered')).toBeUndefined();
   });
 
+  it('does not let one heartbeat from a clock far ahead make the later ones stale', async () => {
+    await repos.agents.register('acme', 'hb-future');
+    const yearAhead = 5000 + 365 * 86_400;
+    expect(await repos.agents.recordHeartbeat('hb-future', heartbeat(yearAhead), 5000)).toBe(
+      'stored',
+    );
+    expect(await repos.agents.recordHeartbeat('hb-future', heartbeat(5010), 5010)).toBe('stored');
+    expect((await repos.agents.get('hb-future'))!.lastSeen).toBe(5010);
+  });
+
   it('lists only live agents for the map-cache', async () => {
     await repos.agents.register('alive', 'alive-1');
     await repos.agents.register('alive', 'alive-2');

@@ -42,7 +42,7 @@ export function flowRoutes(deps: AppDeps) {
     if (q.agent_id !== undefined && !(await deps.agents.getForTenant(tenant, q.agent_id))) {
       throw new NotFoundError(`no agent "${q.agent_id}"`, 'agent_not_found');
     }
-    const flows = await deps.flows.query(tenant, {
+    const { flows, truncated } = await deps.flows.queryWithInfo(tenant, {
       ...(q.agent_id !== undefined ? { agentId: q.agent_id } : {}),
       ...(q.since !== undefined ? { since: q.since } : {}),
       ...(q.until !== undefined ? { until: q.until } : {}),
@@ -50,6 +50,8 @@ export function flowRoutes(deps: AppDeps) {
       minPackets: q.min_packets,
       sortBy: q.sort_by,
     });
+    // The sort covers the newest FLOW_QUERY_READ_CAP records of the window; say when it was cut.
+    if (truncated) c.header('X-Wirefleet-Truncated', 'true');
     return c.json(flows.map(flowView));
   });
 }

@@ -31,34 +31,40 @@ const stored = (n: number, overrides: Partial<StoredFlow> = {}): StoredFlow => (
 describe('flow keys', () => {
   it('are deterministic per record and ordered by last_seen', () => {
     const a = flowRecord(1, { last_seen: 1_767_225_600.000_25 });
-    expect(flowSortKey(a)).toBe(flowSortKey({ ...a }));
-    expect(flowSortKey(a)).toBe(`001767225600000#${a.record_id}`);
+    expect(flowSortKey('edge-1', a)).toBe(flowSortKey('edge-1', { ...a }));
+    expect(flowSortKey('edge-1', a)).toBe(`001767225600000#edge-1#${a.record_id}`);
+    // Another agent reusing the same record id gets its own key.
+    expect(flowSortKey('edge-2', a)).not.toBe(flowSortKey('edge-1', a));
     const later = flowRecord(0, { last_seen: 1_767_225_600.001 });
-    expect(flowSortKey(later) > flowSortKey(a)).toBe(true);
+    expect(flowSortKey('edge-1', later) > flowSortKey('edge-1', a)).toBe(true);
     // Fixed width keeps string order equal to time order across digit counts.
-    expect(flowSortKey(flowRecord(2, { last_seen: 9 })) < flowSortKey(a)).toBe(true);
+    expect(flowSortKey('edge-1', flowRecord(2, { last_seen: 9 })) < flowSortKey('edge-1', a)).toBe(
+      true,
+    );
     expect(flowPartition('acme')).toBe('FLOWS#acme');
   });
 
   it('turn since/until into a key range that covers both edges', () => {
     const { low, high } = flowKeyRange(100, 200);
     const inside = [100, 150.5, 200, 200.0009].map((s) =>
-      flowSortKey(flowRecord(1, { last_seen: s })),
+      flowSortKey('edge-1', flowRecord(1, { last_seen: s })),
     );
     for (const key of inside) expect(key >= low && key <= high).toBe(true);
     for (const s of [99.999, 200.001]) {
-      const key = flowSortKey(flowRecord(1, { last_seen: s }));
+      const key = flowSortKey('edge-1', flowRecord(1, { last_seen: s }));
       expect(key >= low && key <= high).toBe(false);
     }
     const open = flowKeyRange();
-    expect(flowSortKey(flowRecord(1, { last_seen: 0 })) >= open.low).toBe(true);
-    expect(flowSortKey(flowRecord(1, { last_seen: 4e9 })) <= open.high).toBe(true);
+    expect(flowSortKey('edge-1', flowRecord(1, { last_seen: 0 })) >= open.low).toBe(true);
+    expect(flowSortKey('edge-1', flowRecord(1, { last_seen: 4e9 })) <= open.high).toBe(true);
     const empty = flowKeyRange(300, 200);
     expect(empty.low > empty.high).toBe(true);
   });
 
   it('expire FLOW_TTL_DAYS after last_seen', () => {
-    expect(flowExpiry({ last_seen: 1000.7 })).toBe(1000 + FLOW_TTL_DAYS * 86_400);
+    expect(flowExpiry({ last_seen: 2000.7 }, 1000)).toBe(2000 + FLOW_TTL_DAYS * 86_400);
+    // An old replayed flow expires N days after it was stored, not after its packets.
+    expect(flowExpiry({ last_seen: 1000.7 }, 5000.2)).toBe(5000 + FLOW_TTL_DAYS * 86_400);
   });
 
   it('group exports of one flow slice, whatever their end reason', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AGENT_ENTRY_TTL_MINUTES,
   type AgentAnnouncement,
+  MAX_LEARNT_PREFIXES,
   mergeAgentLocators,
   rlocLiveness,
 } from '../../../functions/routing/agent-locators.js';
@@ -61,6 +62,25 @@ describe('mergeAgentLocators', () => {
     expect(down.locators.map((l) => l.reachable)).toEqual([false]);
     expect(new MapCache(1, offline.eid_prefixes).lookup(1, '10.50.3.4')?.prefix.text).toBe(
       '10.50.0.0/16',
+    );
+  });
+
+  it('ignores announcements broader than /8 and caps what agents can add', () => {
+    const broad = mergeAgentLocators(DEFAULT_MAPPINGS, [
+      agent('edge-1', true, ['192.0.2.50'], ['0.0.0.0/0', '8.0.0.0/7', '11.0.0.0/8']),
+    ]);
+    const learnt = broad.eid_prefixes.slice(DEFAULT_MAPPINGS.eid_prefixes.length);
+    expect(learnt.map((e) => e.prefix)).toEqual(['11.0.0.0/8']);
+
+    const many = Array.from(
+      { length: MAX_LEARNT_PREFIXES + 10 },
+      (_, i) => `172.${16 + (i >> 8)}.${i & 255}.0/24`,
+    );
+    const capped = mergeAgentLocators(DEFAULT_MAPPINGS, [
+      agent('edge-1', true, ['192.0.2.50'], many),
+    ]);
+    expect(capped.eid_prefixes.length - DEFAULT_MAPPINGS.eid_prefixes.length).toBe(
+      MAX_LEARNT_PREFIXES,
     );
   });
 
