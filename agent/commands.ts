@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   type AgentCommand,
   COMMAND_MAX_AGE_SEC,
@@ -6,6 +7,7 @@ import {
 } from '../protocol/agent-messages.js';
 import { ControlError } from './capture/errors.js';
 import type { CaptureControl } from './capture/types.js';
+import { describeIssues } from './control/errors.js';
 import type { AgentLogger } from './log.js';
 
 /** How many command ids are remembered to drop redeliveries (QoS 1 may repeat). */
@@ -17,7 +19,18 @@ export interface CommandHandlerOptions {
   /** Sends the reply (the daemon spools it on `replies`). */
   reply: (reply: CommandReply) => Promise<void>;
   now?: () => number;
+  /**
+   * The only files a cloud command may name in capture.start (the configured capture file).
+   * Anyone with a tenant API token can send commands: a free path would let them make the
+   * agent (root) open any file and learn whether it exists. Default: none.
+   */
+  allowedFiles?: readonly string[];
 }
+
+/** Why a command is refused before it is carried out. */
+type Refusal = { code: string; message: string };
+
+const iso = (sec: number) => new Date(sec * 1000).toISOString();
 
 /**
  * Cloud commands: validated, carried out once, answered with the command id.
@@ -27,42 +40,48 @@ export interface CommandHandlerOptions {
  */
 export class CommandHandler {
   private readonly seen = new Set<string>();
+  private readonly allowedFiles: Set<string>;
 
-  constructor(private readonly options: CommandHandlerOptions) {}
+  constructor(private readonly options: CommandHandlerOptions) {
+    this.allowedFiles = new Set((options.allowedFiles ?? []).map((f) => path.resolve(f)));
+  }
 
   async handle(payload: Buffer): Promise<CommandReply | undefined> {
     const { logger } = this.options;
-    let command: AgentCommand;
+    let raw: unknown;
     try {
-      command = commandSchema.parse(JSON.parse(payload.toString('utf8')));
-    } catch (error) {
-      logger.warn('command refused: invalid', { error: (error as Error).message.slice(0, 300) });
+      raw = JSON.parse(payload.toString('utf8'));
+    } catch {
+      logger.warn('command refused: not JSON', { bytes: payload.length });
       return undefined;
     }
+    const parsed = commandSchema.safeParse(raw);
+    if (!parsed.success) return this.invalid(raw, describeIssues(parsed.error));
+    const command = parsed.data;
     if (this.seen.has(command.command_id)) {
       logger.info('command repeated by the broker: ignored', { command_id: command.command_id });
       return undefined;
     }
     this.remember(command.command_id);
 
-    const now = (this.options.now ?? Date.now)() / 1000;
+    const now = this.nowSec();
     const reply: CommandReply = {
       schema: 'wirefleet.reply/1',
       command_id: command.command_id,
       replied_at: now,
       status: 'ok',
     };
-    const age = now - command.issued_at;
-    if (age > COMMAND_MAX_AGE_SEC) {
+    const refusal = this.refusal(command, now);
+    if (refusal) {
       reply.status = 'error';
-      reply.error = {
-        code: 'expired',
-        message: `issued ${Math.round(age)} s ago, more than ${COMMAND_MAX_AGE_SEC} s: not carried out`,
-      };
+      reply.error = refusal;
       logger.audit(command.action, {
         actor: `cloud:${command.command_id}`,
         outcome: 'refused',
-        reason: 'expired',
+        reason: refusal.code,
+        ...(command.action === 'capture.start' && command.params.file !== undefined
+          ? { file: command.params.file }
+          : {}),
       });
     } else {
       try {
@@ -74,8 +93,63 @@ export class CommandHandler {
             ? { code: error.code, message: error.message }
             : { code: 'failed', message: (error as Error).message.slice(0, 1000) };
       }
-      reply.replied_at = (this.options.now ?? Date.now)() / 1000;
+      reply.replied_at = this.nowSec();
     }
+    await this.options.reply(reply);
+    return reply;
+  }
+
+  private nowSec(): number {
+    return (this.options.now ?? Date.now)() / 1000;
+  }
+
+  /** Stale, from the future (a wrong clock), or naming a file the cloud may not replay. */
+  private refusal(command: AgentCommand, now: number): Refusal | undefined {
+    const age = now - command.issued_at;
+    if (age > COMMAND_MAX_AGE_SEC) {
+      return {
+        code: 'expired',
+        message: `issued ${Math.round(age)} s ago, more than ${COMMAND_MAX_AGE_SEC} s: not carried out`,
+      };
+    }
+    if (-age > COMMAND_MAX_AGE_SEC) {
+      return {
+        code: 'clock_skew',
+        message: `issued at ${iso(command.issued_at)}, ${Math.round(-age)} s after the agent's clock (${iso(now)}): check the agent's time sync; not carried out`,
+      };
+    }
+    if (command.action === 'capture.start' && command.params.file !== undefined) {
+      if (!this.allowedFiles.has(path.resolve(command.params.file))) {
+        return {
+          code: 'forbidden',
+          message: 'cloud commands may only replay the capture file configured on the agent',
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * A command that fails the schema is answered when its id can be read, so the cloud learns
+   * at once instead of when the command expires.
+   */
+  private async invalid(raw: unknown, issues: string): Promise<CommandReply | undefined> {
+    const { logger } = this.options;
+    const id = (raw as { command_id?: unknown } | null)?.command_id;
+    const answerable = typeof id === 'string' && id.length >= 1 && id.length <= 64;
+    logger.warn('command refused: invalid', {
+      error: issues.slice(0, 300),
+      ...(answerable ? { command_id: id } : {}),
+    });
+    if (!answerable || this.seen.has(id)) return undefined;
+    this.remember(id);
+    const reply: CommandReply = {
+      schema: 'wirefleet.reply/1',
+      command_id: id,
+      replied_at: this.nowSec(),
+      status: 'error',
+      error: { code: 'invalid_command', message: `invalid command: ${issues}`.slice(0, 1000) },
+    };
     await this.options.reply(reply);
     return reply;
   }

@@ -63,22 +63,28 @@ export async function runAgent(
   });
 
   // 2. The spool and the uplink: the spool is the only queue, MQTT is transport.
-  const spool = await DiskSpool.open({
+  // Appends chain on the opening spool, so an event raised during its own
+  // recovery (an overflow after max_size_mb was lowered) waits for it.
+  const opening = DiskSpool.open({
     dir: config.spool.dir,
     maxBytes: config.spool.max_size_mb * 1024 * 1024,
     logger,
     onOverflow: (dropped: { batches: number; records: number }) =>
       raise('spool_overflow', 'warning', 'spool full: the oldest batches were dropped', dropped),
   });
-  const uplink = new Uplink(spool, uplinkOptionsFromConfig(config, logger));
-
+  let appendChain: Promise<unknown> = opening;
+  let notify = () => {};
   // Durable channels: append, then wake the uplink. Appends are serialised so batches keep their order.
-  let appendChain: Promise<unknown> = Promise.resolve();
   const spoolMessage = (channel: 'flows' | 'events' | 'replies', payload: Buffer, records = 0) => {
-    const next = appendChain.then(() => spool.append(channel, payload, { records }));
+    const next = appendChain.then(() =>
+      opening.then((s) => s.append(channel, payload, { records })),
+    );
     appendChain = next.catch(() => undefined);
-    return next.then(() => uplink.notify());
+    return next.then(() => notify());
   };
+  const spool = await opening;
+  const uplink = new Uplink(spool, uplinkOptionsFromConfig(config, logger));
+  notify = () => uplink.notify();
 
   function raise(
     type: AgentEvent['type'],
@@ -102,12 +108,24 @@ export async function runAgent(
     );
   }
 
+  // Flows the spool could not take (disk full, I/O error): counted in metrics, never silent.
+  const lost = { batches: 0, records: 0 };
   const onFlows = async (flows: FlowRecord[]) => {
     if (flows.length === 0) return;
     for (const batch of packFlowBatches(config.agent_id, flows, {
       maxRecords: config.flows.batch_max_records,
     })) {
-      await spoolMessage('flows', batch.payload, batch.records);
+      try {
+        await spoolMessage('flows', batch.payload, batch.records);
+      } catch (error) {
+        lost.batches++;
+        lost.records += batch.records;
+        logger.error('flow batch not spooled: lost', {
+          records: batch.records,
+          error: (error as Error).message,
+          lost_records: lost.records,
+        });
+      }
     }
   };
 
@@ -127,6 +145,8 @@ export async function runAgent(
     controller,
     logger,
     reply: (reply) => spoolMessage('replies', Buffer.from(JSON.stringify(reply))),
+    // The cloud may replay only the capture file this agent's config names.
+    allowedFiles: config.capture.file ? [config.capture.file] : [],
   });
   uplink.onCommand((payload: Buffer) => {
     commands
@@ -152,33 +172,45 @@ export async function runAgent(
           buildMetrics({
             controller: controller.metrics(),
             running: controller.status().running,
-            spool: spool.stats(),
+            spool: {
+              ...spool.stats(),
+              write_failures: lost.batches,
+              write_failed_records: lost.records,
+            },
             uplink: uplink.stats(),
           }),
         ),
       ),
     );
-  const timers = [
-    setInterval(heartbeat, config.heartbeat.interval_sec * 1000),
-    setInterval(metrics, config.heartbeat.metrics_interval_sec * 1000),
-  ];
-  uplink.on?.('connected', () => {
-    heartbeat();
-    metrics();
-  });
-
-  // 5. The local control API.
+  // 5. The local control API, then the timers and the uplink. If anything here
+  // fails, what already started is closed again, so the process can exit.
   let control: { url: string; close(): Promise<void> } | undefined;
-  if (config.control.enabled) {
-    const token = ensureControlToken(config.control.token_file);
-    control = await startControlServer({
-      app: createControlApp({ controller, token, logger }),
-      listen: config.control.listen,
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    if (config.control.enabled) {
+      const token = ensureControlToken(config.control.token_file);
+      control = await startControlServer({
+        app: createControlApp({ controller, token, logger }),
+        listen: config.control.listen,
+      });
+      logger.info('control API listening', { url: control.url });
+    }
+    timers.push(
+      setInterval(heartbeat, config.heartbeat.interval_sec * 1000),
+      setInterval(metrics, config.heartbeat.metrics_interval_sec * 1000),
+    );
+    uplink.on?.('connected', () => {
+      heartbeat();
+      metrics();
     });
-    logger.info('control API listening', { url: control.url });
+    uplink.start();
+  } catch (error) {
+    for (const timer of timers) clearInterval(timer);
+    await control?.close().catch(() => undefined);
+    await uplink.stop({ drainMs: 0 }).catch(() => undefined);
+    await controller.close();
+    throw error;
   }
-
-  uplink.start();
   raise('agent_started', 'info', `agent ${config.agent_id} started`, {
     version: VERSION,
     integrity: integrity.status,

@@ -1,8 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { UPLINK_CHANNELS, type UplinkChannel } from '../protocol/agent-messages.js';
+import type { UplinkChannel } from '../protocol/agent-messages.js';
 import { type AgentLogger, silentAgentLogger } from './log.js';
+import {
+  fsyncDir,
+  ignoreMissing,
+  isChannel,
+  makeEntry,
+  parseEntryName,
+  type SpoolEntry,
+  TEMP_PREFIX,
+  writeFileDurably,
+} from './spool/files.js';
+import { readState, type SpoolState, writeState } from './spool/state.js';
+
+export type { SpoolEntry } from './spool/files.js';
 
 /**
  * A crash-safe, bounded disk spool for the uplink: every message is on disk
@@ -17,19 +29,10 @@ import { type AgentLogger, silentAgentLogger } from './log.js';
  *                                                       repeated broker refusals
  *   state.json                                          counters and the last sequence,
  *                                                       written atomically
+ *
+ * maxBytes bounds entries/ and rejected/ together; when room is needed the
+ * oldest rejected files go first, then the oldest entries, all counted as dropped.
  */
-
-export interface SpoolEntry {
-  /** Monotonic across restarts; the publish order. */
-  seq: number;
-  channel: UplinkChannel;
-  /** Payload size. */
-  bytes: number;
-  /** Flow records in the payload (0 for other channels). */
-  records: number;
-  path: string;
-  read(): Promise<Buffer>;
-}
 
 export interface SpoolStats {
   depth_batches: number;
@@ -37,10 +40,15 @@ export interface SpoolStats {
   dropped_batches: number;
   dropped_records: number;
   rejected_batches: number;
+  /** What rejected/ holds now (part of the bound). */
+  rejected_bytes: number;
+  /** Entries whose file vanished before they were sent (deleted from outside). */
+  lost_batches: number;
+  lost_records: number;
 }
 
 export interface SpoolOverflow {
-  /** What this append pushed out. */
+  /** What this append pushed out (rejected files included). */
   batches: number;
   records: number;
   /** Totals since the spool was created. */
@@ -50,7 +58,7 @@ export interface SpoolOverflow {
 
 export interface DiskSpoolOptions {
   dir: string;
-  /** Bound on the summed payload sizes. */
+  /** Bound on the summed payload sizes, rejected/ included. */
   maxBytes: number;
   logger?: AgentLogger;
   /** Called after the oldest entries were dropped to make room (for a spool_overflow event). */
@@ -66,62 +74,6 @@ export class SpoolEntryTooLargeError extends SpoolError {
   override readonly name = 'SpoolEntryTooLargeError';
 }
 
-interface SpoolState {
-  last_seq: number;
-  dropped_batches: number;
-  dropped_records: number;
-  rejected_batches: number;
-}
-
-const ENTRY_NAME = /^(\d{20})-([a-z]+)-(\d+)\.msg$/;
-const TEMP_PREFIX = '.tmp-';
-const STATE_FILE = 'state.json';
-
-function entryName(seq: number, channel: UplinkChannel, records: number): string {
-  return `${String(seq).padStart(20, '0')}-${channel}-${records}.msg`;
-}
-
-function isChannel(value: string): value is UplinkChannel {
-  return (UPLINK_CHANNELS as readonly string[]).includes(value);
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** temp file + fsync + rename + directory fsync: after this resolves the file survives power loss. */
-async function writeFileDurably(dir: string, name: string, data: Buffer | string): Promise<void> {
-  const temp = path.join(dir, `${TEMP_PREFIX}${name}.${randomBytes(4).toString('hex')}`);
-  const handle = await open(temp, 'wx', 0o600);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (error) {
-    await handle.close().catch(() => {});
-    await unlink(temp).catch(() => {});
-    throw error;
-  }
-  await handle.close();
-  await rename(temp, path.join(dir, name));
-  await fsyncDir(dir);
-}
-
-function makeEntry(
-  dir: string,
-  seq: number,
-  channel: UplinkChannel,
-  bytes: number,
-  records: number,
-): SpoolEntry {
-  const file = path.join(dir, entryName(seq, channel, records));
-  return { seq, channel, bytes, records, path: file, read: () => readFile(file) };
-}
-
 export class DiskSpool {
   readonly dir: string;
   readonly maxBytes: number;
@@ -132,6 +84,9 @@ export class DiskSpool {
   /** Oldest first: sequences only grow and recovery inserts in order, so insertion order is seq order. */
   readonly #entries = new Map<number, SpoolEntry>();
   #depthBytes = 0;
+  /** The files in rejected/, oldest first. */
+  #parked: SpoolEntry[] = [];
+  #parkedBytes = 0;
   #state: SpoolState;
   /** Serialises everything that changes files or counters. */
   #queue: Promise<unknown> = Promise.resolve();
@@ -156,10 +111,8 @@ export class DiskSpool {
     await mkdir(options.dir, { recursive: true, mode: 0o700 });
     // The spool holds flow data: keep it private even if the directory already existed.
     await chmod(options.dir, 0o700);
-    const entriesDir = path.join(options.dir, 'entries');
-    const rejectedDir = path.join(options.dir, 'rejected');
-    await mkdir(entriesDir, { recursive: true, mode: 0o700 });
-    await mkdir(rejectedDir, { recursive: true, mode: 0o700 });
+    await mkdir(path.join(options.dir, 'entries'), { recursive: true, mode: 0o700 });
+    await mkdir(path.join(options.dir, 'rejected'), { recursive: true, mode: 0o700 });
 
     const state = await readState(options.dir, logger);
     const spool = new DiskSpool(options, state);
@@ -168,7 +121,6 @@ export class DiskSpool {
   }
 
   async #recover(): Promise<void> {
-    let maxSeq = this.#state.last_seq;
     let removedTemps = 0;
     for (const dir of [this.dir, this.#entriesDir, this.#rejectedDir]) {
       const temps = (await readdir(dir)).filter((name) => name.startsWith(TEMP_PREFIX));
@@ -177,37 +129,42 @@ export class DiskSpool {
       if (temps.length > 0) await fsyncDir(dir);
       removedTemps += temps.length;
     }
-    for (const name of await readdir(this.#rejectedDir)) {
-      const match = ENTRY_NAME.exec(name);
-      if (match) maxSeq = Math.max(maxSeq, Number(match[1]));
-    }
-    const found: SpoolEntry[] = [];
-    for (const name of await readdir(this.#entriesDir)) {
-      const match = ENTRY_NAME.exec(name);
-      if (!match || !isChannel(match[2]!)) {
-        this.#logger.warn('spool: ignoring unexpected file', { file: name, dir: this.#entriesDir });
-        continue;
-      }
-      const seq = Number(match[1]);
-      const info = await stat(path.join(this.#entriesDir, name));
-      found.push(makeEntry(this.#entriesDir, seq, match[2], info.size, Number(match[3])));
-      maxSeq = Math.max(maxSeq, seq);
-    }
-    found.sort((a, b) => a.seq - b.seq);
+    this.#parked = await this.#scan(this.#rejectedDir, false);
+    this.#parkedBytes = this.#parked.reduce((sum, entry) => sum + entry.bytes, 0);
+    const found = await this.#scan(this.#entriesDir, true);
     for (const entry of found) {
       this.#entries.set(entry.seq, entry);
       this.#depthBytes += entry.bytes;
     }
-    this.#state.last_seq = maxSeq;
+    for (const entry of [...this.#parked, ...found]) {
+      this.#state.last_seq = Math.max(this.#state.last_seq, entry.seq);
+    }
     if (removedTemps > 0 || found.length > 0) {
       this.#logger.info('spool recovered', {
         entries: found.length,
         bytes: this.#depthBytes,
+        rejected_bytes: this.#parkedBytes,
         removed_temp_files: removedTemps,
       });
     }
     // maxBytes may have been lowered since the last run.
-    if (this.#depthBytes > this.maxBytes) await this.#makeRoom(0);
+    await this.#makeRoom(0);
+  }
+
+  /** The entry files in dir, oldest first. */
+  async #scan(dir: string, warnUnexpected: boolean): Promise<SpoolEntry[]> {
+    const found: SpoolEntry[] = [];
+    for (const name of await readdir(dir)) {
+      const parsed = parseEntryName(name);
+      if (!parsed) {
+        if (warnUnexpected)
+          this.#logger.warn('spool: ignoring unexpected file', { file: name, dir });
+        continue;
+      }
+      const info = await stat(path.join(dir, name));
+      found.push(makeEntry(dir, parsed.seq, parsed.channel, info.size, parsed.records));
+    }
+    return found.sort((a, b) => a.seq - b.seq);
   }
 
   /** Resolves once the entry is durable. Drops the oldest entries when the bound would be exceeded. */
@@ -228,10 +185,12 @@ export class DiskSpool {
         throw new SpoolError(`records must be a non-negative integer, got ${records}`);
       }
       await this.#makeRoom(payload.length);
-      const seq = this.#state.last_seq + 1;
+      // Reserved before writing: a failure after the rename (directory fsync) leaves the file in
+      // place, and the next append must not reuse its name.
+      this.#state.last_seq += 1;
+      const seq = this.#state.last_seq;
       const entry = makeEntry(this.#entriesDir, seq, channel, payload.length, records);
       await writeFileDurably(this.#entriesDir, path.basename(entry.path), payload);
-      this.#state.last_seq = seq;
       this.#entries.set(seq, entry);
       this.#depthBytes += entry.bytes;
       return entry;
@@ -261,11 +220,38 @@ export class DiskSpool {
   ack(seq: number): Promise<void> {
     const entry = this.#entries.get(seq);
     if (!entry) return Promise.resolve();
-    this.#forget(entry);
+    this.#unindex(entry);
     return this.#serial(async () => {
-      await this.#persistLastSeqIfEmpty();
+      try {
+        await this.#persistLastSeqIfEmpty();
+      } finally {
+        // Even if state.json could not be written: the entry left the index, so its file must go too.
+        await unlink(entry.path).catch(ignoreMissing);
+        await fsyncDir(this.#entriesDir);
+      }
+    });
+  }
+
+  /**
+   * An entry whose file is gone (deleted from outside the spool): drops it
+   * from the index so the queue moves on, and counts it as lost.
+   */
+  forget(seq: number, reason: string): Promise<void> {
+    const entry = this.#entries.get(seq);
+    if (!entry) return Promise.resolve();
+    this.#unindex(entry);
+    this.#state.lost_batches += 1;
+    this.#state.lost_records += entry.records;
+    this.#logger.warn('spool: entry lost, skipping it', {
+      seq,
+      channel: entry.channel,
+      records: entry.records,
+      reason,
+      lost_batches: this.#state.lost_batches,
+    });
+    return this.#serial(async () => {
+      await this.#writeState();
       await unlink(entry.path).catch(ignoreMissing);
-      await fsyncDir(this.#entriesDir);
     });
   }
 
@@ -276,12 +262,16 @@ export class DiskSpool {
   reject(seq: number, reason: string): Promise<void> {
     const entry = this.#entries.get(seq);
     if (!entry) return Promise.resolve();
-    this.#forget(entry);
+    this.#unindex(entry);
+    const parked = makeEntry(this.#rejectedDir, seq, entry.channel, entry.bytes, entry.records);
+    // Counted against the bound at once, as the entry was.
+    this.#addParked(parked);
     return this.#serial(async () => {
-      await this.#persistLastSeqIfEmpty();
-      await rename(entry.path, path.join(this.#rejectedDir, path.basename(entry.path))).catch(
-        ignoreMissing,
-      );
+      // Recovery reads sequences from rejected/ too, so the rename itself keeps last_seq.
+      await rename(entry.path, parked.path).catch((error: NodeJS.ErrnoException) => {
+        this.#removeParked(parked);
+        ignoreMissing(error);
+      });
       await fsyncDir(this.#rejectedDir);
       await fsyncDir(this.#entriesDir);
       this.#state.rejected_batches += 1;
@@ -302,6 +292,9 @@ export class DiskSpool {
       dropped_batches: this.#state.dropped_batches,
       dropped_records: this.#state.dropped_records,
       rejected_batches: this.#state.rejected_batches,
+      rejected_bytes: this.#parkedBytes,
+      lost_batches: this.#state.lost_batches,
+      lost_records: this.#state.lost_records,
     };
   }
 
@@ -310,36 +303,66 @@ export class DiskSpool {
     await this.#serial(async () => {});
   }
 
-  #forget(entry: SpoolEntry): void {
-    this.#entries.delete(entry.seq);
-    this.#depthBytes -= entry.bytes;
+  #unindex(entry: SpoolEntry): void {
+    // Idempotent: an ack may race an overflow for the same entry.
+    if (this.#entries.delete(entry.seq)) this.#depthBytes -= entry.bytes;
+  }
+
+  #addParked(entry: SpoolEntry): void {
+    this.#parked.push(entry);
+    this.#parked.sort((a, b) => a.seq - b.seq);
+    this.#parkedBytes += entry.bytes;
+  }
+
+  #removeParked(entry: SpoolEntry): void {
+    const i = this.#parked.indexOf(entry);
+    if (i < 0) return;
+    this.#parked.splice(i, 1);
+    this.#parkedBytes -= entry.bytes;
   }
 
   async #makeRoom(incoming: number): Promise<void> {
-    if (this.#depthBytes + incoming <= this.maxBytes) return;
+    let excess = this.#depthBytes + this.#parkedBytes + incoming - this.maxBytes;
+    if (excess <= 0) return;
+    const parkedVictims: SpoolEntry[] = [];
     const victims: SpoolEntry[] = [];
-    let freed = 0;
-    for (const entry of this.#entries.values()) {
-      if (this.#depthBytes - freed + incoming <= this.maxBytes) break;
-      victims.push(entry);
-      freed += entry.bytes;
+    for (const entry of this.#parked) {
+      if (excess <= 0) break;
+      parkedVictims.push(entry);
+      excess -= entry.bytes;
     }
-    const records = victims.reduce((sum, entry) => sum + entry.records, 0);
-    for (const entry of victims) this.#forget(entry);
-    this.#state.dropped_batches += victims.length;
+    for (const entry of this.#entries.values()) {
+      if (excess <= 0) break;
+      victims.push(entry);
+      excess -= entry.bytes;
+    }
+    const all = [...parkedVictims, ...victims];
+    const records = all.reduce((sum, entry) => sum + entry.records, 0);
+    this.#state.dropped_batches += all.length;
     this.#state.dropped_records += records;
-    // Counters first: a crash in between over-reports a loss rather than hiding one.
-    await this.#writeState();
-    for (const entry of victims) await unlink(entry.path).catch(ignoreMissing);
-    await fsyncDir(this.#entriesDir);
+    // Counters reach the disk before anything is removed: if that fails nothing changed (the
+    // append fails), and a crash after it over-reports a loss rather than hiding one.
+    try {
+      await this.#writeState();
+    } catch (error) {
+      this.#state.dropped_batches -= all.length;
+      this.#state.dropped_records -= records;
+      throw error;
+    }
+    for (const entry of parkedVictims) this.#removeParked(entry);
+    for (const entry of victims) this.#unindex(entry);
+    for (const entry of all) await unlink(entry.path).catch(ignoreMissing);
+    if (parkedVictims.length > 0) await fsyncDir(this.#rejectedDir);
+    if (victims.length > 0) await fsyncDir(this.#entriesDir);
     const overflow: SpoolOverflow = {
-      batches: victims.length,
+      batches: all.length,
       records,
       dropped_batches: this.#state.dropped_batches,
       dropped_records: this.#state.dropped_records,
     };
     this.#logger.warn('spool full: dropped the oldest entries', {
       ...overflow,
+      rejected: parkedVictims.length,
       max_bytes: this.maxBytes,
     });
     try {
@@ -358,47 +381,12 @@ export class DiskSpool {
   }
 
   #writeState(): Promise<void> {
-    return writeFileDurably(this.dir, STATE_FILE, `${JSON.stringify(this.#state)}\n`);
+    return writeState(this.dir, this.#state);
   }
 
   #serial<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(task, task);
     this.#queue = run.catch(() => {});
     return run;
-  }
-}
-
-function ignoreMissing(error: NodeJS.ErrnoException): void {
-  if (error.code !== 'ENOENT') throw error;
-}
-
-async function readState(dir: string, logger: AgentLogger): Promise<SpoolState> {
-  const fresh: SpoolState = {
-    last_seq: 0,
-    dropped_batches: 0,
-    dropped_records: 0,
-    rejected_batches: 0,
-  };
-  let text: string;
-  try {
-    text = await readFile(path.join(dir, STATE_FILE), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fresh;
-    throw error;
-  }
-  try {
-    const parsed = JSON.parse(text) as Partial<SpoolState>;
-    const count = (value: unknown) =>
-      typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0;
-    return {
-      last_seq: count(parsed.last_seq),
-      dropped_batches: count(parsed.dropped_batches),
-      dropped_records: count(parsed.dropped_records),
-      rejected_batches: count(parsed.rejected_batches),
-    };
-  } catch {
-    // Written atomically, so this is outside interference; the entries themselves are still intact.
-    logger.warn('spool: state.json unreadable, counters restart at 0', { dir });
-    return fresh;
   }
 }

@@ -3,7 +3,13 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADDON_PATH } from '../native/index.js';
-import { AgentConfigError, loadAgentConfig } from './config.js';
+import {
+  type AgentConfig,
+  AgentConfigError,
+  configDefaults,
+  DEFAULT_STATE_DIR,
+  loadAgentConfig,
+} from './config.js';
 import { ensureSecretFile } from './secret-file.js';
 
 /**
@@ -53,6 +59,8 @@ export interface UnitOptions {
   user?: string | undefined;
   /** Documentation= URI; default the README of this installation. */
   documentation?: string;
+  /** Further files the service reads (secrets, keys): under /home or /root they need ProtectHome=read-only. */
+  readPaths?: string[];
 }
 
 /** The wirefleet-agent.service unit text; appends `agent run --config PATH` to execStart. */
@@ -72,7 +80,11 @@ export function renderUnit(options: UnitOptions): string {
     (script
       ? `file://${path.resolve(path.dirname(script), '..', 'README.md')}`
       : 'man:systemd.exec(5)');
-  const paths = [...execStart.filter((arg) => path.isAbsolute(arg)), configPath];
+  const paths = [
+    ...execStart.filter((arg) => path.isAbsolute(arg)),
+    configPath,
+    ...(options.readPaths ?? []),
+  ];
   const homeUsed = paths.filter(underHome);
 
   const lines = [
@@ -196,22 +208,11 @@ export async function installAgentService(options: InstallOptions): Promise<Inst
   const unitDir = options.unitDir ?? '/etc/systemd/system';
   const systemctl = options.systemctl ?? 'systemctl';
   const config = await loadAgentConfig(configPath);
-  // PrivateTmp gives the service its own empty /tmp: a config there would vanish at start.
-  for (const [what, file] of [
-    ['config', configPath],
-    ['spool.dir', config.spool.dir],
-  ] as const) {
-    if (/^\/(var\/)?tmp(\/|$)/.test(path.resolve(file))) {
-      throw new AgentConfigError(
-        configPath,
-        what === 'config' ? undefined : what,
-        `${file} is under /tmp, which the service cannot see (PrivateTmp=yes); use /etc/wirefleet and /var/lib/wirefleet-agent`,
-      );
-    }
-  }
+  checkServicePaths(configPath, config, options.addonPath ?? ADDON_PATH);
   const unit = renderUnit({
     execStart: options.execStart ?? defaultExecStart(),
     configPath,
+    readPaths: secretPaths(config),
     user: options.user,
   });
   const unitPath = path.join(unitDir, UNIT_NAME);
@@ -300,4 +301,64 @@ export async function uninstallAgentService(
     step.done = true;
   }
   return { unitPath, steps, dryRun: false };
+}
+
+const STATE_DIR = DEFAULT_STATE_DIR;
+const DEFAULT_PUBLIC_KEY_FILE = configDefaults.integrity.public_key_file;
+
+/** The files a config makes the service read besides itself. */
+function secretPaths(config: AgentConfig): string[] {
+  return [
+    config.mqtt.password_file,
+    config.mqtt.ca_file,
+    config.mqtt.cert_file,
+    config.mqtt.key_file,
+    config.control.token_file,
+    config.integrity.public_key_file,
+  ].filter((p): p is string => typeof p === 'string');
+}
+
+/**
+ * What the unit's sandbox would break, refused before anything is written:
+ * /tmp is private to the service, only the StateDirectory is writable, and the
+ * addon's signing key must not sit beside the addon it vouches for.
+ */
+function checkServicePaths(configPath: string, config: AgentConfig, addonPath: string): void {
+  const refuse = (field: string | undefined, detail: string) => {
+    throw new AgentConfigError(configPath, field, detail);
+  };
+  const inTmp = (p: string) => /^\/(var\/)?tmp(\/|$)/.test(path.resolve(p));
+  if (inTmp(configPath)) {
+    refuse(
+      undefined,
+      `${configPath} is under /tmp, which the service cannot see (PrivateTmp=yes); use /etc/wirefleet`,
+    );
+  }
+  for (const file of secretPaths(config)) {
+    if (inTmp(file))
+      refuse(undefined, `${file} is under /tmp, which the service cannot see (PrivateTmp=yes)`);
+  }
+  const writable = (p: string) =>
+    path.resolve(p).startsWith(`${STATE_DIR}/`) || path.resolve(p) === STATE_DIR;
+  if (!writable(config.spool.dir)) {
+    refuse(
+      'spool.dir',
+      `${config.spool.dir} is read-only to the service (ProtectSystem=strict): use ${STATE_DIR}/spool`,
+    );
+  }
+  if (config.log.audit_file && !writable(config.log.audit_file)) {
+    refuse(
+      'log.audit_file',
+      `${config.log.audit_file} is read-only to the service (ProtectSystem=strict): use ${STATE_DIR}/audit.log`,
+    );
+  }
+  if (
+    path.dirname(path.resolve(config.integrity.public_key_file)) ===
+    path.dirname(path.resolve(addonPath))
+  ) {
+    refuse(
+      'integrity.public_key_file',
+      `the signing key must not sit beside the addon it checks (whoever can replace one can replace both): use ${DEFAULT_PUBLIC_KEY_FILE}, which install fills from the build`,
+    );
+  }
 }

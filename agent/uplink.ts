@@ -38,14 +38,17 @@ export { UplinkConfigError, type UplinkOptions } from './uplink/options.js';
  * away. The daemon drops repeats by command id and answers stale ones 'expired'.
  *
  * Poison messages (aws-greengrass-nucleus #852): a broker that refuses a
- * publish closes the connection (aedes, AWS IoT), answers with an error
- * reason code (MQTT 5) or never answers. After a connection dies with publishes
- * in flight the uplink sends one entry at a time (see InFlightLedger), and only
- * once the broker has answered the commands SUBSCRIBE, so a link that flaps
- * right after CONNACK is not blamed on whatever was next. An entry that fails
- * `rejectAfter` times alone is parked in the spool's rejected/ and the queue
- * moves on. (A v3.1.1 mosquitto acknowledges a denied publish and drops it;
- * that cannot be told apart from delivery on the wire.)
+ * publish closes the connection (aedes, AWS IoT) or answers with an error
+ * reason code (MQTT 5). After a connection dies with publishes in flight the
+ * uplink sends one entry at a time (see InFlightLedger), and only once the
+ * broker has answered the commands SUBSCRIBE, so a link that flaps right after
+ * CONNACK is not blamed on whatever was next. An entry refused by reason code,
+ * or alone in flight when the connection closed, gets a strike; at
+ * `rejectAfter` strikes it is parked in the spool's rejected/ and the queue
+ * moves on. A missing PUBACK is no strike: silence is what a slow link looks
+ * like too, so the ack timeout grows with the bytes in flight and only
+ * recycles the connection. (A v3.1.1 mosquitto acknowledges a denied publish
+ * and drops it; that cannot be told apart from delivery on the wire.)
  */
 
 export interface UplinkStats {
@@ -96,7 +99,10 @@ export class Uplink extends EventEmitter {
       maxMs: this.#options.reconnectMaxMs,
       ...(options.random ? { random: options.random } : {}),
     });
-    this.#inflight = new InFlightLedger(this.#options.rejectAfter);
+    this.#inflight = new InFlightLedger(this.#options.rejectAfter, {
+      baseMs: this.#options.ackTimeoutMs,
+      bytesPerSec: this.#options.minLinkBytesPerSec,
+    });
     this.#commandTopic = agentTopic(options.agentId, 'commands');
   }
 
@@ -240,7 +246,7 @@ export class Uplink extends EventEmitter {
     clearInterval(conn.ackTimer);
     const wasConnected = conn.connected;
     conn.connected = false;
-    const culprit = this.#inflight.connectionLost(conn.blamed ?? false);
+    const culprit = this.#inflight.connectionLost(conn.blamed === true || conn.timedOut === true);
     if (culprit !== undefined) this.#strike(culprit, 'connection closed before its PUBACK');
     // Fails whatever MQTT.js still holds, so it never replays it; the spool still has it.
     conn.client.end(true);
@@ -266,13 +272,16 @@ export class Uplink extends EventEmitter {
 
   #checkAckTimeouts(conn: Connection): void {
     if (this.#conn !== conn || !conn.connected) return;
-    const seq = this.#inflight.overdue(this.#options.ackTimeoutMs);
-    if (seq === undefined) return;
-    // MQTT 3.1.1 resends only on a new connection, so recycle it; #onClose assigns the blame.
+    const late = this.#inflight.overdue();
+    if (late === undefined) return;
+    // MQTT 3.1.1 resends only on a new connection, so recycle it. No strike: silence is what a
+    // slow or flaky link looks like too; refusals show as a reason code or a close by the broker.
     this.#logger.warn('uplink: no PUBACK in time, reconnecting', {
-      seq,
-      ack_timeout_ms: this.#options.ackTimeoutMs,
+      seq: late.seq,
+      ack_timeout_ms: late.timeoutMs,
+      bytes_in_flight: this.#inflight.bytes,
     });
+    conn.timedOut = true;
     recycle(conn);
   }
 
@@ -283,14 +292,8 @@ export class Uplink extends EventEmitter {
     if (!park) return;
     this.#rejected += 1;
     this.emit('rejected', { seq, reason });
-    this.#track(
-      this.#spool.reject(seq, `${reason} (${strikes} times)`).catch((error: Error) => {
-        this.#logger.error('uplink: could not park a rejected entry', {
-          seq,
-          error: error.message,
-        });
-      }),
-    );
+    const parking = this.#spool.reject(seq, `${reason} (${strikes} times)`);
+    this.#track(parking, 'uplink: could not park a rejected entry', seq);
   }
 
   async #pump(): Promise<void> {
@@ -330,7 +333,15 @@ export class Uplink extends EventEmitter {
         payload = await entry.read();
       } catch (error) {
         this.#inflight.release(entry.seq);
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // dropped by overflow meanwhile
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+          // Dropped by overflow meanwhile, or deleted from outside: then it is still indexed and
+          // would be picked again forever, so the spool forgets it (counted as lost).
+          if (this.#spool.has(entry.seq)) {
+            const forgetting = this.#spool.forget(entry.seq, 'spool file missing');
+            this.#track(forgetting, 'uplink: could not record a lost entry', entry.seq);
+          }
+          continue;
+        }
         this.#logger.error('uplink: cannot read spool entry', {
           seq: entry.seq,
           error: (error as Error).message,
@@ -343,7 +354,7 @@ export class Uplink extends EventEmitter {
         continue;
       }
       this.#published += 1;
-      this.#inflight.markSent(entry.seq);
+      this.#inflight.markSent(entry.seq, payload.length);
       conn.client.publish(
         agentTopic(this.#options.agentId, entry.channel),
         payload,
@@ -370,20 +381,18 @@ export class Uplink extends EventEmitter {
     this.#inflight.acked(entry.seq);
     this.#acked += 1;
     conn.progressed = true;
-    this.#track(
-      this.#spool.ack(entry.seq).catch((error: Error) => {
-        this.#logger.error('uplink: could not remove an acknowledged entry', {
-          seq: entry.seq,
-          error: error.message,
-        });
-      }),
-    );
+    const acking = this.#spool.ack(entry.seq);
+    this.#track(acking, 'uplink: could not remove an acknowledged entry', entry.seq);
     void this.#pump();
   }
 
-  #track(op: Promise<void>): void {
-    this.#pendingSpoolOps.add(op);
-    void op.finally(() => this.#pendingSpoolOps.delete(op));
+  /** Keeps a spool operation for stop() to wait on; a failure is logged, never thrown. */
+  #track(op: Promise<void>, failure: string, seq: number): void {
+    const tracked = op.catch((error: Error) => {
+      this.#logger.error(failure, { seq, error: error.message });
+    });
+    this.#pendingSpoolOps.add(tracked);
+    void tracked.finally(() => this.#pendingSpoolOps.delete(tracked));
   }
 }
 

@@ -133,8 +133,17 @@ export const metricsSchema = z.object({
   spool: z.object({
     depth_batches: count,
     depth_bytes: count,
+    /** Oldest batches dropped because the spool was full. */
     dropped_batches: count,
     dropped_records: count,
+    /** Batches set aside after the broker kept refusing them (kept on disk in rejected/). */
+    rejected_batches: count.optional(),
+    /** Entries whose file vanished from the spool (deleted by hand), and their records. */
+    lost_batches: count.optional(),
+    lost_records: count.optional(),
+    /** Flow batches the spool could not write (disk full, I/O error), and their records. */
+    write_failures: count.optional(),
+    write_failed_records: count.optional(),
   }),
   uplink: z.object({ connected: z.boolean(), published: count, acked: count, reconnects: count }),
 });

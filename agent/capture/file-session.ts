@@ -91,16 +91,27 @@ export class FileSession {
   private next(): void {
     this.timer = undefined;
     if (this.stopped) return;
-    this.current = this.runOnce().finally(() => {
-      this.current = undefined;
-    });
+    // runOnce ends the session on the engine's errors itself; this catch is the last guard,
+    // since nobody awaits a run started by a timer and an unhandled rejection ends the agent.
+    this.current = this.runOnce()
+      .catch((error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        if (!this.ended) this.end('file_error', { error: `${this.options.file}: ${reason}` });
+      })
+      // onEnded is the controller's hook; if it throws, the session has ended all the same.
+      .catch(() => undefined)
+      .finally(() => {
+        this.current = undefined;
+      });
   }
 
   private async runOnce(): Promise<void> {
     const { sink, file } = this.options;
-    const meter = new FlowMeter(this.options.meter);
+    let meter: FlowMeter | undefined;
     let result: FileRunResult;
     try {
+      // Inside the try: the engine refuses a table it cannot allocate when the meter is made.
+      meter = new FlowMeter(this.options.meter);
       result = meter.meterFile(file, (batch) => sink.push(batch, sink.exporter !== undefined), {
         exporter: sink.exporter,
       });
@@ -121,7 +132,7 @@ export class FileSession {
       this.end('file_error', { error: `${file}: ${reason}` });
       return;
     } finally {
-      meter.close();
+      meter?.close();
     }
     await sink.idle();
     if (this.stopped) return;

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { CaptureBackend, TimestampSource } from '../../native/capture.js';
 import type { CaptureStartParams } from '../../protocol/agent-messages.js';
 import { ControlError } from './errors.js';
@@ -114,11 +114,14 @@ export function planSession(params: Partial<CaptureStartParams>, c: CaptureDefau
 // pcap (µs and ns, both byte orders) and pcapng section header magics.
 const CAPTURE_MAGICS = new Set(['a1b2c3d4', 'd4c3b2a1', 'a1b23c4d', '4d3cb2a1', '0a0d0d0a']);
 
-/** Refuses at start() what the engine would only refuse once the run began (after we answered). */
+/**
+ * Refuses at start() what the engine would only refuse once the run began (after we answered).
+ * Opened non-blocking: a blocking open of a FIFO waits for a writer and freezes the agent.
+ */
 export function checkCaptureFile(file: string): void {
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ControlError(
@@ -128,6 +131,9 @@ export function checkCaptureFile(file: string): void {
     );
   }
   try {
+    if (!fstatSync(fd).isFile()) {
+      throw new ControlError(400, 'not_a_file', `${file}: not a regular file`);
+    }
     const head = Buffer.alloc(4);
     const n = readSync(fd, head, 0, 4, 0);
     if (n < 4 || !CAPTURE_MAGICS.has(head.toString('hex'))) {

@@ -2,8 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { AgentLogger } from '../log.js';
 import type { ControlEnv } from './env.js';
-import { actorOf } from './env.js';
+import { actorOf, remoteAddress } from './env.js';
 import { RequestError } from './errors.js';
+import { RefusalAudit } from './refusal-audit.js';
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
@@ -15,15 +16,21 @@ export function tokenMatches(expected: Buffer, presented: string): boolean {
   return timingSafeEqual(expected, digest(presented));
 }
 
-/** Every route needs `Authorization: Bearer <token>`; refusals are audited. */
+/**
+ * Every route needs `Authorization: Bearer <token>`. Refusals are audited, rate-limited per
+ * remote address (RefusalAudit): the first at once, then a `refused_count` line per 10 s.
+ */
 export function bearerToken(token: string, logger: AgentLogger): MiddlewareHandler<ControlEnv> {
   if (token.length < 16)
     throw new RangeError('the control API token must be at least 16 characters');
   const expected = digest(token);
+  const refusals = new RefusalAudit((fields) =>
+    logger.audit('control.auth', { actor: 'control-api', outcome: 'refused', ...fields }),
+  );
   return async function bearerTokenMiddleware(c, next) {
     const header = c.req.header('authorization');
     const refuse = (code: 'missing_token' | 'invalid_token', message: string) => {
-      logger.audit('control.auth', {
+      refusals.refused(remoteAddress(c) ?? 'local', {
         actor: actorOf(c),
         outcome: 'refused',
         code,

@@ -16,6 +16,8 @@ export interface Connection {
   closing?: boolean;
   /** Closed by us after the broker named a failed publish: nothing more to blame on close. */
   blamed?: boolean;
+  /** Closed by us after a PUBACK did not come in time: a slow or stuck link, not the entry's fault. */
+  timedOut?: boolean;
   ackTimer?: NodeJS.Timeout;
 }
 

@@ -2,6 +2,16 @@ interface Flight {
   sentAt: number;
   /** Handed to MQTT.js (false while its payload is being read). */
   sent: boolean;
+  bytes: number;
+  /** Its ack timeout: the base plus the time the bytes queued up to and including it need. */
+  timeoutMs: number;
+}
+
+/** How long a PUBACK may take: a base plus time for the bytes ahead of it on the link. */
+export interface AckTimeout {
+  baseMs: number;
+  /** The slowest link to allow for. */
+  bytesPerSec: number;
 }
 
 /**
@@ -17,7 +27,10 @@ export class InFlightLedger {
   readonly #strikes = new Map<number, number>();
   #cautious = false;
 
-  constructor(private readonly rejectAfter: number) {}
+  constructor(
+    private readonly rejectAfter: number,
+    private readonly ackTimeout: AckTimeout,
+  ) {}
 
   get size(): number {
     return this.#flights.size;
@@ -38,15 +51,29 @@ export class InFlightLedger {
 
   /** Reserves seq while its payload is read, so no other fill picks it. */
   reserve(seq: number): void {
-    this.#flights.set(seq, { sentAt: Date.now(), sent: false });
+    this.#flights.set(seq, { sentAt: Date.now(), sent: false, bytes: 0, timeoutMs: 0 });
   }
 
-  /** The payload went to MQTT.js; the ack timeout starts now. */
-  markSent(seq: number): void {
+  /**
+   * The payload went to MQTT.js; the ack timeout starts now. It reaches the
+   * wire only after everything handed over before it, so its timeout grows
+   * with the bytes in flight: a slow link must not look like a dead one.
+   */
+  markSent(seq: number, bytes: number): void {
     const flight = this.#flights.get(seq);
     if (!flight) return;
     flight.sent = true;
     flight.sentAt = Date.now();
+    flight.bytes = bytes;
+    const { baseMs, bytesPerSec } = this.ackTimeout;
+    flight.timeoutMs = baseMs + Math.ceil((this.bytes / bytesPerSec) * 1000);
+  }
+
+  /** Payload bytes handed to MQTT.js and not yet acknowledged. */
+  get bytes(): number {
+    let sum = 0;
+    for (const flight of this.#flights.values()) if (flight.sent) sum += flight.bytes;
+    return sum;
   }
 
   release(seq: number): void {
@@ -69,13 +96,14 @@ export class InFlightLedger {
   /**
    * The connection closed: everything in flight is forgotten (the spool still
    * has it). Returns the entry to strike, if it was alone, sent and cautious,
-   * and the close was not already blamed on a refusal.
+   * and the close is not already explained (a refusal by reason code, or our
+   * own recycle after an ack timeout, which says nothing about the entry).
    */
-  connectionLost(alreadyBlamed: boolean): number | undefined {
+  connectionLost(explained: boolean): number | undefined {
     let culprit: number | undefined;
     if (this.#flights.size > 0) {
       const [[seq, flight] = []] = this.#flights;
-      if (this.#cautious && this.#flights.size === 1 && flight?.sent && !alreadyBlamed) {
+      if (this.#cautious && this.#flights.size === 1 && flight?.sent && !explained) {
         culprit = seq;
       }
       this.#cautious = true;
@@ -84,11 +112,13 @@ export class InFlightLedger {
     return culprit;
   }
 
-  /** The first entry waiting longer than timeoutMs for its PUBACK. */
-  overdue(timeoutMs: number): number | undefined {
+  /** The first sent entry waiting longer than its ack timeout for its PUBACK. */
+  overdue(): { seq: number; timeoutMs: number } | undefined {
     const now = Date.now();
     for (const [seq, flight] of this.#flights) {
-      if (now - flight.sentAt >= timeoutMs) return seq;
+      if (flight.sent && now - flight.sentAt >= flight.timeoutMs) {
+        return { seq, timeoutMs: flight.timeoutMs };
+      }
     }
     return undefined;
   }

@@ -20,8 +20,14 @@ export interface UplinkOptions {
   /** Unacknowledged spool publishes at once (AWS IoT allows 100). */
   maxInFlight?: number;
   connectTimeoutMs?: number;
-  /** A publish without PUBACK for this long counts as failed; the connection is recycled. */
+  /**
+   * Base wait for a PUBACK; each publish also gets the time its share of the
+   * bytes in flight needs at minLinkBytesPerSec. When it runs out the
+   * connection is recycled (not a strike against the entry).
+   */
   ackTimeoutMs?: number;
+  /** The slowest link the ack timeout allows for (default 16 KiB/s: 1 s per 16 KiB in flight). */
+  minLinkBytesPerSec?: number;
   /** Failures of one entry, sent alone, before it is parked in rejected/. */
   rejectAfter?: number;
   protocolVersion?: 4 | 5;
@@ -44,6 +50,7 @@ export type ResolvedUplinkOptions = Required<
     | 'maxInFlight'
     | 'connectTimeoutMs'
     | 'ackTimeoutMs'
+    | 'minLinkBytesPerSec'
     | 'rejectAfter'
     | 'protocolVersion'
   >
@@ -81,6 +88,7 @@ export function resolveUplinkOptions(options: UplinkOptions): ResolvedUplinkOpti
     maxInFlight: Math.floor(positive('maxInFlight', options.maxInFlight, 20)),
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 10_000),
     ackTimeoutMs: positive('ackTimeoutMs', options.ackTimeoutMs, 30_000),
+    minLinkBytesPerSec: positive('minLinkBytesPerSec', options.minLinkBytesPerSec, 16 * 1024),
     rejectAfter: Math.floor(positive('rejectAfter', options.rejectAfter, 5)),
     protocolVersion: options.protocolVersion ?? 4,
     reconnectMinMs: positive('reconnectMinMs', options.reconnectMinMs, 500),

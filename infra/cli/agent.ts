@@ -1,6 +1,8 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AgentConfigError, loadAgentConfig } from '../../agent/config.js';
+import { AgentConfigError, configDefaults, loadAgentConfig } from '../../agent/config.js';
+import { ControlServerError } from '../../agent/control/server.js';
 import { runAgent } from '../../agent/daemon.js';
 import { AddonIntegrityError } from '../../agent/integrity.js';
 import { readSecretFile, SecretFileError } from '../../agent/secret-file.js';
@@ -28,7 +30,8 @@ export async function runAgentCommand(values: {
   try {
     agent = await runAgent(config, { allowUnsigned: values['allow-unsigned'] === true });
   } catch (error) {
-    if (error instanceof SecretFileError) {
+    // A bad token file or a refused listen address is configuration: exit 2, no restart.
+    if (error instanceof SecretFileError || error instanceof ControlServerError) {
       process.stderr.write(`wirefleet agent: ${error.message}\n`);
       return EXIT_BAD_CONFIG;
     }
@@ -107,9 +110,17 @@ export async function runAgentRegister(values: {
     values['state-dir'] ?? path.join(path.dirname(out), `${id.data}-state`),
   );
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  // A state directory someone else owns or may write to could hand the password to them.
+  const dirStat = await stat(stateDir);
+  if (dirStat.uid !== process.getuid?.() || (dirStat.mode & 0o022) !== 0) {
+    throw new UsageError(
+      `${stateDir} must be yours and not writable by group or others (pick another --state-dir)`,
+    );
+  }
   const passwordFile = path.join(stateDir, 'mqtt-password');
-  await writeFile(passwordFile, `${body.mqtt.password}\n`, { mode: 0o600 });
-  await chmod(passwordFile, 0o600);
+  // Never through a file or link that was there before: remove it, then create exclusively.
+  await rm(passwordFile, { force: true });
+  await writeFile(passwordFile, `${body.mqtt.password}\n`, { mode: 0o600, flag: 'wx' });
   const config = {
     agent_id: id.data,
     mqtt: { url: mqttUrl, username: body.mqtt.username, password_file: passwordFile },
@@ -129,7 +140,14 @@ export async function runAgentRegister(values: {
   );
 }
 
+/**
+ * The installed trust anchor when there is one (`agent install` puts it in
+ * /etc/wirefleet); otherwise, for development, the key the build left beside
+ * the addon, which `agent install` refuses.
+ */
 function defaultPublicKeyFile(): string {
+  const installed = configDefaults.integrity.public_key_file;
+  if (existsSync(installed)) return installed;
   return path.resolve(
     path.dirname(new URL(import.meta.url).pathname),
     '../../native/build/Release/addon-signing.pub',

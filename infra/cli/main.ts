@@ -52,7 +52,13 @@ async function runAgentSubcommand(argv: string[]): Promise<number> {
   switch (sub) {
     case 'run': {
       const values = parse({ config: { type: 'string' }, 'allow-unsigned': { type: 'boolean' } });
-      return (await import('./agent.js')).runAgentCommand(values);
+      const code = await (await import('./agent.js')).runAgentCommand(values);
+      // A daemon that has stopped (or never started) must exit, whatever handle a
+      // library left open: systemd's restart policy depends on the exit code.
+      // Exit once stdout (a pipe under systemd) has taken the last log lines.
+      await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+      process.exit(code);
+      return code;
     }
     case 'status': {
       const values = parse({ config: { type: 'string' } });

@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -304,6 +304,71 @@ describe('capture controller: file replay (real engine)', () => {
       filter: 'tcp port banana',
       interface: 'wf-nope0',
     });
+  });
+
+  it('refuses a FIFO or a directory as the file (not_a_file) without blocking on it', async () => {
+    const fifo = path.join(dir, 'initctl');
+    execFileSync('mkfifo', [fifo]);
+    const folder = path.join(dir, 'a-directory');
+    mkdirSync(folder);
+    // Guard: a blocking open of the FIFO would freeze this process until a writer appears;
+    // this child opens it for writing (non-blocking: only once a reader waits) so a regression
+    // fails the test instead of hanging it.
+    const writer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs');
+         const until = Date.now() + 15000;
+         const t = setInterval(() => {
+           try { fs.closeSync(fs.openSync(process.argv[1], fs.constants.O_WRONLY | fs.constants.O_NONBLOCK)); clearInterval(t); }
+           catch { if (Date.now() > until) clearInterval(t); }
+         }, 100);`,
+        fifo,
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      const h = harness({ file: fifo, backend: 'file' });
+      const refuse = (params: Parameters<CaptureController['start']>[0]) =>
+        h.controller.start(params, 'test').then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(await refuse({})).toMatchObject({
+        status: 400,
+        code: 'not_a_file',
+        message: `${fifo}: not a regular file`,
+      });
+      expect(await refuse({ file: folder })).toMatchObject({ status: 400, code: 'not_a_file' });
+      expect(h.controller.status().running).toBe(false);
+      expect(h.audits().map((a) => [a.action, a.outcome, a.code])).toEqual([
+        ['capture.start', 'refused', 'not_a_file'],
+        ['capture.start', 'refused', 'not_a_file'],
+      ]);
+    } finally {
+      writer.kill();
+    }
+  });
+
+  it('a meter the engine refuses to make ends the session (capture_failed), not the agent', async () => {
+    const h = harness({ file, backend: 'file' });
+    // The engine refuses a table it cannot make when the run begins, after start() answered.
+    h.controller.configureMeter({ table_size: 1 }, 'test');
+    await h.controller.start({}, 'test');
+    const failed = await waitFor('capture_failed', () =>
+      h.events.find((e) => e.type === 'capture_failed'),
+    );
+    expect(failed).toMatchObject({
+      severity: 'critical',
+      message: expect.stringContaining('max_flows must be 4096..16777216'),
+    });
+    expect(h.controller.status().running).toBe(false);
+    await expect(h.controller.stop({}, 'test')).rejects.toMatchObject({ code: 'not_running' });
+    // The session is over: a corrected table starts again.
+    h.controller.configureMeter({ table_size: 65_536 }, 'test');
+    await h.controller.start({}, 'test');
+    await waitFor('end of file', () => h.events.find((e) => e.type === 'capture_stopped'));
   });
 
   it('meter settings: table and timeouts wait for the next start while running; the interval applies now', async () => {

@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { stripJsonComments } from '../../agent/config.js';
 import { renderInitConfig } from '../../agent/config-template.js';
 import {
   installAgentService,
@@ -230,6 +231,37 @@ describe('installAgentService', () => {
     } finally {
       rmSync(tmpDir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses a spool outside the state directory, and a signing key beside the addon', async () => {
+    const base = JSON.parse(stripJsonComments(readFileSync(configPath, 'utf8'))) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    const variant = (name: string, patch: Record<string, Record<string, unknown>>) => {
+      const file = path.join(dir, name);
+      const merged = { ...base };
+      for (const [key, value] of Object.entries(patch)) merged[key] = { ...base[key], ...value };
+      writeFileSync(file, JSON.stringify(merged), { mode: 0o600 });
+      return file;
+    };
+    await expect(
+      installAgentService({
+        configPath: variant('spool.json', { spool: { dir: path.join(dir, 'spool') } }),
+        dryRun: true,
+      }),
+    ).rejects.toThrow(/spool.dir: .* is read-only to the service/);
+    const addonDir = mkdtempSync(path.join(dir, 'addon-'));
+    writeFileSync(path.join(addonDir, 'addon-signing.pub'), 'a key the build left here');
+    await expect(
+      installAgentService({
+        configPath: variant('key.json', {
+          integrity: { public_key_file: path.join(addonDir, 'addon-signing.pub') },
+        }),
+        dryRun: true,
+        addonPath: path.join(addonDir, 'wirefleet_engine.node'),
+      }),
+    ).rejects.toThrow(/must not sit beside the addon/);
   });
 
   it('uninstall dry run lists stop, disable, remove, reload', async () => {

@@ -5,7 +5,7 @@ import type { AgentLogger, AuditEntry } from '../../../agent/log.js';
 import { COMMAND_MAX_AGE_SEC, type CommandReply } from '../../../protocol/agent-messages.js';
 
 // The controller here is a stand-in for the native engine: it records what it was asked.
-function setup(now = 1_800_000_000_000) {
+function setup(now = 1_800_000_000_000, allowedFiles?: string[]) {
   const calls: string[] = [];
   const replies: CommandReply[] = [];
   const audits: { action: string; entry: AuditEntry }[] = [];
@@ -41,8 +41,10 @@ function setup(now = 1_800_000_000_000) {
       replies.push(reply);
     },
     now: () => now,
+    ...(allowedFiles ? { allowedFiles } : {}),
   });
-  const send = (command: object) => handler.handle(Buffer.from(JSON.stringify(command)));
+  const send = (command: object | string) =>
+    handler.handle(Buffer.from(typeof command === 'string' ? command : JSON.stringify(command)));
   return { calls, replies, audits, send, nowSec: now / 1000 };
 }
 
@@ -104,10 +106,122 @@ describe('CommandHandler', () => {
     ]);
   });
 
-  it('ignores a payload that is not a valid command (no reply: there is no id to answer)', async () => {
+  it('answers a command that fails the schema "invalid_command" when its id is readable', async () => {
     const t = setup();
     await t.send({ command_id: 'cmd_5', issued_at: t.nowSec, action: 'reboot' });
+    await t.send({
+      command_id: 'cmd_6',
+      issued_at: t.nowSec,
+      action: 'capture.start',
+      params: { snaplen: 'all' },
+    });
+    expect(t.calls).toEqual([]);
+    expect(t.replies).toEqual([
+      {
+        schema: 'wirefleet.reply/1',
+        command_id: 'cmd_5',
+        replied_at: t.nowSec,
+        status: 'error',
+        error: { code: 'invalid_command', message: expect.stringMatching(/^invalid command: /) },
+      },
+      expect.objectContaining({
+        command_id: 'cmd_6',
+        status: 'error',
+        error: {
+          code: 'invalid_command',
+          message: expect.stringContaining('params.snaplen: Invalid input'),
+        },
+      }),
+    ]);
+    for (const reply of t.replies) expect(reply.error?.message).not.toContain('\n');
+    // A redelivery of the same invalid command is not answered twice.
+    await t.send({ command_id: 'cmd_5', issued_at: t.nowSec, action: 'reboot' });
+    expect(t.replies).toHaveLength(2);
+  });
+
+  it.each([
+    ['not JSON', '{"command_id": "cmd_7", '],
+    ['no command_id', { issued_at: 1, action: 'status' }],
+    ['a command_id that is not a string', { command_id: 7, issued_at: 1, action: 'status' }],
+    ['a command_id too long to answer', { command_id: 'x'.repeat(65), action: 'status' }],
+    ['not an object', '"status"'],
+    ['null', 'null'],
+  ])('ignores %s (no reply: there is no id to answer)', async (_, payload) => {
+    const t = setup();
+    expect(await t.send(payload)).toBeUndefined();
     expect(t.replies).toEqual([]);
     expect(t.calls).toEqual([]);
+  });
+
+  it('refuses a command issued too far in the future "clock_skew", naming both times', async () => {
+    const t = setup();
+    await t.send({
+      command_id: 'cmd_8',
+      issued_at: t.nowSec + COMMAND_MAX_AGE_SEC + 60,
+      action: 'capture.start',
+      params: {},
+    });
+    expect(t.calls).toEqual([]);
+    expect(t.replies[0]).toMatchObject({ status: 'error', error: { code: 'clock_skew' } });
+    const message = t.replies[0]?.error?.message ?? '';
+    expect(message).toContain(new Date((t.nowSec + COMMAND_MAX_AGE_SEC + 60) * 1000).toISOString());
+    expect(message).toContain(new Date(t.nowSec * 1000).toISOString());
+    expect(t.audits).toEqual([
+      {
+        action: 'capture.start',
+        entry: expect.objectContaining({ outcome: 'refused', reason: 'clock_skew' }),
+      },
+    ]);
+    // A little ahead (within the allowed age) is carried out.
+    await t.send({ command_id: 'cmd_9', issued_at: t.nowSec + 30, action: 'status' });
+    expect(t.replies[1]).toMatchObject({ status: 'ok' });
+  });
+
+  it('replays only the configured capture file for the cloud: any other file is "forbidden"', async () => {
+    const configured = '/var/lib/wirefleet/replay.pcap';
+    const t = setup(undefined, [configured]);
+    const start = (command_id: string, params: object) =>
+      t.send({ command_id, issued_at: t.nowSec, action: 'capture.start', params });
+    await start('cmd_10', { file: '/run/initctl' });
+    await start('cmd_11', { file: 'replay.pcap' });
+    await start('cmd_12', { file: '/var/lib/wirefleet/../wirefleet/replay.pcap' });
+    await start('cmd_13', { backend: 'file' });
+    expect(t.replies.map((r) => [r.command_id, r.status, r.error?.code ?? null])).toEqual([
+      ['cmd_10', 'error', 'forbidden'],
+      ['cmd_11', 'error', 'forbidden'],
+      ['cmd_12', 'ok', null],
+      ['cmd_13', 'ok', null],
+    ]);
+    expect(t.calls).toEqual([
+      'start {"file":"/var/lib/wirefleet/../wirefleet/replay.pcap"} by cloud:cmd_12',
+      'start {"backend":"file"} by cloud:cmd_13',
+    ]);
+    expect(t.audits).toEqual([
+      {
+        action: 'capture.start',
+        entry: expect.objectContaining({
+          actor: 'cloud:cmd_10',
+          outcome: 'refused',
+          reason: 'forbidden',
+          file: '/run/initctl',
+        }),
+      },
+      {
+        action: 'capture.start',
+        entry: expect.objectContaining({ actor: 'cloud:cmd_11', reason: 'forbidden' }),
+      },
+    ]);
+  });
+
+  it('refuses every file when no capture file is configured', async () => {
+    const t = setup();
+    await t.send({
+      command_id: 'cmd_14',
+      issued_at: t.nowSec,
+      action: 'capture.start',
+      params: { file: '/etc/shadow' },
+    });
+    expect(t.calls).toEqual([]);
+    expect(t.replies[0]).toMatchObject({ status: 'error', error: { code: 'forbidden' } });
   });
 });

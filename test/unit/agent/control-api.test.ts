@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DropRateAlarm } from '../../../agent/capture/drop-alarm.js';
 import { ControlError } from '../../../agent/capture/errors.js';
 import type {
@@ -248,6 +248,62 @@ describe('control API: bearer token', () => {
     });
     await expectError(res, 401, 'missing_token');
     expect(controller.calls).toEqual([]);
+  });
+
+  describe('refused requests flooding the audit trail', () => {
+    beforeEach(() => {
+      vi.useFakeTimers();
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('audits the first refusal at once, then one refused_count line per 10 s while they go on', async () => {
+      const refusedAudits = () => audits().filter((a) => a.action === 'control.auth');
+      await expectError(await get('/status', {}), 401, 'missing_token');
+      expect(refusedAudits()).toEqual([
+        expect.objectContaining({ outcome: 'refused', code: 'missing_token' }),
+      ]);
+      expect(refusedAudits()[0]).not.toHaveProperty('refused_count');
+
+      for (let i = 0; i < 50; i++) {
+        await expectError(
+          await get('/metrics', { authorization: 'Bearer nope' }),
+          401,
+          'invalid_token',
+        );
+      }
+      // Every request is still refused and logged, but the audit trail has one line so far.
+      expect(lines.filter((l) => l.msg === 'control request')).toHaveLength(51);
+      expect(refusedAudits()).toHaveLength(1);
+
+      vi.advanceTimersByTime(10_000);
+      expect(refusedAudits()).toHaveLength(2);
+      expect(refusedAudits()[1]).toMatchObject({
+        actor: 'control-api',
+        outcome: 'refused',
+        code: 'invalid_token',
+        path: `${BASE}/metrics`,
+        refused_count: 50,
+        window_sec: 10,
+      });
+
+      await get('/status', {});
+      await get('/status', {});
+      expect(refusedAudits()).toHaveLength(2);
+      vi.advanceTimersByTime(10_000);
+      expect(refusedAudits().at(-1)).toMatchObject({ code: 'missing_token', refused_count: 2 });
+
+      // Quiet for a window: nothing to sum up, and the next refusal is audited at once again.
+      vi.advanceTimersByTime(10_000);
+      vi.advanceTimersByTime(10_000);
+      expect(refusedAudits()).toHaveLength(3);
+      await get('/status', {});
+      expect(refusedAudits()).toHaveLength(4);
+      expect(refusedAudits()[3]).not.toHaveProperty('refused_count');
+      // Accepted requests are not limited or counted.
+      expect((await get('/status')).status).toBe(200);
+    });
   });
 
   it('accepts the scheme in any case', async () => {

@@ -1,7 +1,7 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAgentLogger } from '../../../agent/log.js';
 import {
   DiskSpool,
@@ -9,6 +9,27 @@ import {
   SpoolError,
   type SpoolOverflow,
 } from '../../../agent/spool.js';
+
+/**
+ * Fault injection: a directory fsync that fails after the rename succeeded
+ * cannot be produced on a real filesystem here, so `open` is wrapped to fail
+ * the next sync of one chosen directory. Everything else is the real fs.
+ */
+const faults = vi.hoisted(() => ({ failDirSync: undefined as string | undefined }));
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs/promises')>();
+  const open = async (...args: Parameters<typeof actual.open>) => {
+    const handle = await actual.open(...args);
+    if (faults.failDirSync !== undefined && args[0] === faults.failDirSync && args[1] === 'r') {
+      faults.failDirSync = undefined;
+      handle.sync = async () => {
+        throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+      };
+    }
+    return handle;
+  };
+  return { ...actual, open, default: { ...actual, open } };
+});
 
 let root: string;
 let dir: string;
@@ -41,6 +62,9 @@ describe('DiskSpool', () => {
       dropped_batches: 0,
       dropped_records: 0,
       rejected_batches: 0,
+      rejected_bytes: 0,
+      lost_batches: 0,
+      lost_records: 0,
     });
   });
 
@@ -189,5 +213,101 @@ describe('DiskSpool', () => {
       appended.filter((e) => e.seq % 2 === 1).map((e) => e.seq),
     );
     expect((await readdir(path.join(dir, 'entries'))).length).toBe(25);
+  });
+
+  it('forget drops an entry whose file was deleted from outside, counts it as lost and moves on', async () => {
+    const lines: string[] = [];
+    const logger = createAgentLogger({ write: (l) => lines.push(l) });
+    let spool = await DiskSpool.open({ dir, maxBytes: 10_000, logger });
+    await spool.append('flows', payload('a'), { records: 4 });
+    const b = await spool.append('flows', payload('b'), { records: 7 });
+    await spool.append('flows', payload('c'), { records: 1 });
+    await unlink(b.path);
+    await expect(b.read()).rejects.toMatchObject({ code: 'ENOENT' });
+    await spool.forget(b.seq, 'file missing');
+    await spool.forget(b.seq, 'file missing'); // unknown now: a no-op
+    expect(spool.has(b.seq)).toBe(false);
+    expect(spool.peek(10).map((e) => e.seq)).toEqual([1, 3]);
+    expect(spool.stats()).toMatchObject({ depth_batches: 2, lost_batches: 1, lost_records: 7 });
+    const warning = lines
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg === 'spool: entry lost, skipping it');
+    expect(warning).toMatchObject({ level: 'warn', seq: 2, records: 7, reason: 'file missing' });
+    spool = await DiskSpool.open({ dir, maxBytes: 10_000 });
+    expect(spool.stats()).toMatchObject({ depth_batches: 2, lost_batches: 1, lost_records: 7 });
+  });
+
+  it('counts rejected/ against the bound and drops the oldest rejected files first', async () => {
+    const overflows: SpoolOverflow[] = [];
+    let spool = await DiskSpool.open({ dir, maxBytes: 1000, onOverflow: (o) => overflows.push(o) });
+    await spool.append('events', payload('r1', 300), { records: 0 });
+    await spool.append('flows', payload('r2', 300), { records: 5 });
+    await spool.reject(1, 'refused');
+    await spool.reject(2, 'refused');
+    expect(spool.stats()).toMatchObject({ depth_batches: 0, rejected_bytes: 600 });
+    await spool.append('flows', payload('a', 300), { records: 1 });
+    // 600 rejected + 300 + 300 > 1000: the oldest rejected file goes, the entries stay.
+    await spool.append('flows', payload('b', 300), { records: 1 });
+    expect(spool.peek(10).map((e) => e.seq)).toEqual([3, 4]);
+    expect(await readdir(path.join(dir, 'rejected'))).toEqual(['00000000000000000002-flows-5.msg']);
+    expect(spool.stats()).toMatchObject({
+      rejected_batches: 2,
+      rejected_bytes: 300,
+      dropped_batches: 1,
+      dropped_records: 0,
+    });
+    expect(overflows).toEqual([{ batches: 1, records: 0, dropped_batches: 1, dropped_records: 0 }]);
+    // On open, too: a lower bound first empties rejected/.
+    spool = await DiskSpool.open({ dir, maxBytes: 650 });
+    expect(await readdir(path.join(dir, 'rejected'))).toEqual([]);
+    expect(spool.peek(10).map((e) => e.seq)).toEqual([3, 4]);
+    expect(spool.stats()).toMatchObject({
+      rejected_bytes: 0,
+      dropped_batches: 2,
+      dropped_records: 5,
+    });
+    expect((await spool.append('flows', payload('c', 10))).seq).toBe(5);
+  });
+
+  it('drops nothing when the counters cannot be written while making room', async () => {
+    const spool = await DiskSpool.open({ dir, maxBytes: 1000 });
+    for (let i = 0; i < 3; i++) await spool.append('flows', payload(`${i}`, 300), { records: 1 });
+    // A directory in state.json's place makes every state write fail (EISDIR), even for root.
+    await rm(path.join(dir, 'state.json'), { force: true });
+    await mkdir(path.join(dir, 'state.json'));
+    await expect(spool.append('flows', payload('x', 300))).rejects.toThrow();
+    expect(spool.peek(10).map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(spool.stats()).toMatchObject({ depth_batches: 3, depth_bytes: 900, dropped_batches: 0 });
+    expect((await readdir(path.join(dir, 'entries'))).length).toBe(3);
+
+    await rm(path.join(dir, 'state.json'), { recursive: true });
+    await spool.append('flows', payload('y', 300), { records: 1 });
+    expect(spool.peek(10).map((e) => e.seq)).toEqual([2, 3, 4]);
+    expect(spool.stats()).toMatchObject({ dropped_batches: 1, dropped_records: 1 });
+    expect((await readdir(path.join(dir, 'entries'))).length).toBe(3);
+  });
+
+  it('removes an acknowledged entry from disk even when state.json cannot be written', async () => {
+    const spool = await DiskSpool.open({ dir, maxBytes: 1000 });
+    const a = await spool.append('flows', payload('a'));
+    await mkdir(path.join(dir, 'state.json'));
+    await expect(spool.ack(a.seq)).rejects.toThrow();
+    expect(spool.peek(10)).toEqual([]);
+    expect(await readdir(path.join(dir, 'entries'))).toEqual([]);
+  });
+
+  it('never reuses a sequence number when the directory fsync fails after the rename', async () => {
+    const spool = await DiskSpool.open({ dir, maxBytes: 1000 });
+    await spool.append('flows', payload('a'));
+    faults.failDirSync = path.join(dir, 'entries');
+    await expect(spool.append('flows', payload('b'))).rejects.toThrow(/EIO/);
+    const c = await spool.append('flows', payload('c'));
+    expect(c.seq).toBe(3);
+    // The file of the failed append is still whole, not overwritten by the next one.
+    expect(
+      await readFile(path.join(dir, 'entries', '00000000000000000002-flows-0.msg'), 'utf8'),
+    ).toBe('b');
+    const reopened = await DiskSpool.open({ dir, maxBytes: 1000 });
+    expect(reopened.peek(10).map((e) => e.seq)).toEqual([1, 2, 3]);
   });
 });
