@@ -26,7 +26,22 @@ export async function runAgentCommand(values: {
     if (error instanceof AgentConfigError) throw new UsageError(error.message);
     throw error;
   }
-  let agent: Awaited<ReturnType<typeof runAgent>>;
+  // Signals are caught from the start: a stop during start-up (systemctl stop right
+  // after start) is carried out once the agent is up, not by the default handler.
+  let agent: Awaited<ReturnType<typeof runAgent>> | undefined;
+  let pending: string | undefined;
+  const stop = (signal: string) => {
+    if (!agent) {
+      pending = signal;
+      return;
+    }
+    agent.stop(signal).catch((error: Error) => {
+      process.stderr.write(`wirefleet agent: error while stopping: ${error.message}\n`);
+      process.exit(1);
+    });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
   try {
     agent = await runAgent(config, { allowUnsigned: values['allow-unsigned'] === true });
   } catch (error) {
@@ -43,14 +58,7 @@ export async function runAgentCommand(values: {
     }
     throw error;
   }
-  const stop = (signal: string) => {
-    agent.stop(signal).catch((error: Error) => {
-      process.stderr.write(`wirefleet agent: error while stopping: ${error.message}\n`);
-      process.exit(1);
-    });
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  if (pending) stop(pending);
   await agent.stopped;
   return 0;
 }
