@@ -1,7 +1,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AgentConfigError, configDefaults, loadAgentConfig } from '../../agent/config.js';
+import {
+  type AgentConfig,
+  AgentConfigError,
+  configDefaults,
+  loadAgentConfig,
+} from '../../agent/config.js';
 import { ControlServerError } from '../../agent/control/server.js';
 import { runAgent } from '../../agent/daemon.js';
 import { AddonIntegrityError } from '../../agent/integrity.js';
@@ -13,19 +18,23 @@ import { UsageError } from './options.js';
 export const EXIT_BAD_CONFIG = 2;
 export const EXIT_INTEGRITY = 3;
 
+/** The agent config named by --config; a missing option or a bad config is a usage error (exit 2). */
+async function configFromArgs(file: string | undefined, command: string): Promise<AgentConfig> {
+  if (!file) throw new UsageError(`usage: wirefleet agent ${command} --config FILE`);
+  try {
+    return await loadAgentConfig(file);
+  } catch (error) {
+    if (error instanceof AgentConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 /** `wirefleet agent run --config FILE`: the daemon in the foreground until SIGTERM/SIGINT. */
 export async function runAgentCommand(values: {
   config?: string | undefined;
   'allow-unsigned'?: boolean | undefined;
 }): Promise<number> {
-  if (!values.config) throw new UsageError('usage: wirefleet agent run --config FILE');
-  let config: Awaited<ReturnType<typeof loadAgentConfig>>;
-  try {
-    config = await loadAgentConfig(values.config);
-  } catch (error) {
-    if (error instanceof AgentConfigError) throw new UsageError(error.message);
-    throw error;
-  }
+  const config = await configFromArgs(values.config, 'run');
   // Signals are caught from the start: a stop during start-up (systemctl stop right
   // after start) is carried out once the agent is up, not by the default handler.
   let agent: Awaited<ReturnType<typeof runAgent>> | undefined;
@@ -167,14 +176,7 @@ function defaultPublicKeyFile(): string {
  * (address and token from its config) for its status and metrics.
  */
 export async function runAgentStatus(values: { config?: string | undefined }): Promise<number> {
-  if (!values.config) throw new UsageError('usage: wirefleet agent status --config FILE');
-  let config: Awaited<ReturnType<typeof loadAgentConfig>>;
-  try {
-    config = await loadAgentConfig(values.config);
-  } catch (error) {
-    if (error instanceof AgentConfigError) throw new UsageError(error.message);
-    throw error;
-  }
+  const config = await configFromArgs(values.config, 'status');
   if (!config.control.enabled) throw new UsageError('this agent has control.enabled = false');
   const token = readSecretFile(config.control.token_file, 'control token file');
   const host = config.control.host.includes(':') ? `[${config.control.host}]` : config.control.host;

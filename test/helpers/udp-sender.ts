@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+
 /**
  * A node script that sends UDP datagrams from inside a network namespace
  * (`ip netns exec NS node -e UDP_SENDER_SCRIPT PLAN`). argv[1] is a JSON plan:
@@ -19,3 +21,23 @@ const send = (buf, port, host) => new Promise((ok, fail) => s.send(buf, port, ho
   s.close();
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
+
+export interface UdpSendStep {
+  host: string;
+  port: number;
+  count: number;
+  sizes: number[];
+}
+
+/** Runs the sender inside namespace `ns` and waits until every datagram is sent. */
+export function sendUdpFromNamespace(ns: string, plan: UdpSendStep[]): void {
+  execFileSync('ip', [
+    'netns',
+    'exec',
+    ns,
+    process.execPath,
+    '-e',
+    UDP_SENDER_SCRIPT,
+    JSON.stringify(plan),
+  ]);
+}

@@ -16,7 +16,7 @@ import { flowRecordId } from '../../agent/record-id.js';
 import type { FlowRecord } from '../../native/index.js';
 import { alignFlows, writePcap } from '../helpers/capture-gen.js';
 import { everythingScenario, type Scenario } from '../helpers/capture-scenarios.js';
-import { UDP_SENDER_SCRIPT } from '../helpers/udp-sender.js';
+import { sendUdpFromNamespace } from '../helpers/udp-sender.js';
 
 // The real CaptureController on the real native engine. (a) File replay of a generated capture,
 // checked against the independent model's ground truth (test/helpers/capture-gen.ts), and replay
@@ -582,15 +582,7 @@ describe.skipIf(!isRoot)('control API over a live capture (veth pair, root)', ()
         { host: addrA, port: 9999, count: n9999, sizes: sizes(n9999, 3) },
         { host: addrA, port: 8888, count: n8888, sizes: sizes(n8888, 5) },
       ];
-      execFileSync('ip', [
-        'netns',
-        'exec',
-        nsB,
-        process.execPath,
-        '-e',
-        UDP_SENDER_SCRIPT,
-        JSON.stringify(plan),
-      ]);
+      sendUdpFromNamespace(nsB, plan);
       const ipBytes = plan[0]!.sizes.reduce((sum, n) => sum + 20 + 8 + n, 0);
 
       const status = await call('GET', '/status');
@@ -696,14 +688,8 @@ describe.skipIf(!isRoot)('control API over a live capture (veth pair, root)', ()
       );
       await h.controller.start({ filter_expr: 'udp port 9999' }, 'test');
       const send = (count: number) =>
-        execFileSync('ip', [
-          'netns',
-          'exec',
-          nsB,
-          process.execPath,
-          '-e',
-          UDP_SENDER_SCRIPT,
-          JSON.stringify([{ host: addrA, port: 9999, count, sizes: Array(count).fill(100) }]),
+        sendUdpFromNamespace(nsB, [
+          { host: addrA, port: 9999, count, sizes: Array(count).fill(100) },
         ]);
       send(10);
       await waitFor('10 packets', () => h.controller.metrics().packets_captured >= 10);
