@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
+import { TCP_FLAGS } from '../protocol/tcp.js';
 import { prng } from '../test/helpers/prng.js';
 
 /**
@@ -54,11 +55,7 @@ const TCP4 = 0;
 const UDP4 = 1;
 const TCP6 = 2;
 const UDP6 = 3;
-const SYN = 0x02;
-const ACK = 0x10;
-const FIN = 0x01;
-const RST = 0x04;
-const PSH = 0x08;
+const { SYN, ACK, FIN, RST, PSH } = TCP_FLAGS;
 const CHUNK = 4 << 20;
 
 const fold = (s: number) => {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -15,6 +15,7 @@ import type { StoreClients } from './clients.js';
 import { conditionalWrite } from './conditional.js';
 import { AlreadyExistsError, StoreUnavailableError, storeCall } from './errors.js';
 import { queryPages } from './query.js';
+import { generateSecret, hashSecret, TtlCache } from './secrets.js';
 
 export interface AgentRecord {
   agentId: string;
@@ -45,12 +46,10 @@ export const agentIndexKey = (tenant: string, agentId: string) => ({
 });
 
 /** Agent passwords are random and high-entropy, so one SHA-256 stores them safely. */
-export function hashAgentPassword(password: string): string {
-  return createHash('sha256').update(password, 'utf8').digest('hex');
-}
+export const hashAgentPassword = hashSecret;
 
 export function generateAgentPassword(): string {
-  return `wfa_${randomBytes(32).toString('base64url')}`;
+  return generateSecret('wfa_');
 }
 
 function hashesEqual(a: string, b: string): boolean {
@@ -78,9 +77,12 @@ function toAgent(item: Record<string, unknown>): AgentRecord {
  */
 export class AgentRepository {
   /** Verified password hashes, kept briefly so a reconnect storm does not read the table per CONNECT. */
-  private readonly passwordCache = new Map<string, { hash: string; until: number }>();
   static readonly PASSWORD_CACHE_MS = 30_000;
   static readonly PASSWORD_CACHE_SIZE = 1000;
+  private readonly passwordCache = new TtlCache<string>(
+    AgentRepository.PASSWORD_CACHE_MS,
+    AgentRepository.PASSWORD_CACHE_SIZE,
+  );
 
   constructor(
     private readonly clients: StoreClients,
@@ -227,18 +229,13 @@ export class AgentRepository {
   async verifyPassword(agentId: string, password: string): Promise<boolean> {
     const hash = hashAgentPassword(password);
     const cached = this.passwordCache.get(agentId);
-    if (cached && cached.until > Date.now() && hashesEqual(cached.hash, hash)) return true;
+    if (cached !== undefined && hashesEqual(cached, hash)) return true;
     const item = await this.getItem(agentId);
     const stored = typeof item?.password_hash === 'string' ? item.password_hash : undefined;
     const ok = hashesEqual(stored ?? hashAgentPassword(''), hash) && stored !== undefined;
     // Only successes are cached: a freshly rotated password must work at once.
     if (ok) {
-      if (this.passwordCache.size >= AgentRepository.PASSWORD_CACHE_SIZE)
-        this.passwordCache.clear();
-      this.passwordCache.set(agentId, {
-        hash,
-        until: Date.now() + AgentRepository.PASSWORD_CACHE_MS,
-      });
+      this.passwordCache.set(agentId, hash);
     }
     return ok;
   }

@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { StoreClients } from './clients.js';
 import { isConditionFailure } from './conditional.js';
 import { AlreadyExistsError, storeCall } from './errors.js';
+import { generateSecret, hashSecret, TtlCache } from './secrets.js';
 
 export interface Tenant {
   name: string;
@@ -17,20 +17,21 @@ export const MAX_INSTANCE_ID = 0xffffff;
 export const TENANT_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** Tokens are high-entropy random strings, so one SHA-256 is enough to store them safely. */
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
-}
+export const hashToken = hashSecret;
 
 export function generateToken(): string {
-  return `wf_${randomBytes(32).toString('base64url')}`;
+  return generateSecret('wf_');
 }
 
 /** Tenants, their instance IDs and their API tokens (stored hashed). */
 export class TenantRepository {
   /** Resolved tokens, kept briefly so each request does not pay two reads. */
-  private readonly tokenCache = new Map<string, { tenant: Tenant; until: number }>();
   static readonly TOKEN_CACHE_MS = 30_000;
   static readonly TOKEN_CACHE_SIZE = 1000;
+  private readonly tokenCache = new TtlCache<Tenant>(
+    TenantRepository.TOKEN_CACHE_MS,
+    TenantRepository.TOKEN_CACHE_SIZE,
+  );
 
   constructor(
     private readonly clients: StoreClients,
@@ -135,7 +136,7 @@ export class TenantRepository {
   async resolveToken(token: string): Promise<Tenant | undefined> {
     const hash = hashToken(token);
     const cached = this.tokenCache.get(hash);
-    if (cached && cached.until > Date.now()) return cached.tenant;
+    if (cached) return cached;
     const out = await storeCall('resolve token', () =>
       this.clients.doc.send(
         new GetCommand({ TableName: this.table, Key: { pk: `TOKEN#${hash}`, sk: 'TOKEN' } }),
@@ -145,8 +146,7 @@ export class TenantRepository {
     const tenant = typeof name === 'string' ? await this.get(name) : undefined;
     // Only hits are cached: a token issued a moment ago must work at once.
     if (tenant) {
-      if (this.tokenCache.size >= TenantRepository.TOKEN_CACHE_SIZE) this.tokenCache.clear();
-      this.tokenCache.set(hash, { tenant, until: Date.now() + TenantRepository.TOKEN_CACHE_MS });
+      this.tokenCache.set(hash, tenant);
     }
     return tenant;
   }

@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { concatBytes } from '../../protocol/bytes.js';
 import { ETHERTYPE_IPV4, encodeEthernet } from '../../protocol/ethernet.js';
 import { encodeIPv4 } from '../../protocol/ipv4.js';
 import { encodePcapHeader, encodePcapRecord } from '../../protocol/pcap.js';
@@ -84,14 +85,7 @@ export function buildDemoCapture(options: DemoCaptureOptions = {}): Uint8Array {
     tcp(true, FIN | ACK, 1001 + request, 5001 + response, 0);
     tcp(false, FIN | ACK, 5001 + response, 1002 + request, 0);
   }
-  const total = records.reduce((sum, r) => sum + r.length, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const r of records) {
-    out.set(r, at);
-    at += r.length;
-  }
-  return out;
+  return concatBytes(records);
 }
 
 export async function writeDemoCapture(file: string, options: DemoCaptureOptions = {}) {
