@@ -26,6 +26,7 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
     port: 0,
     dynamoPort: 0,
     s3Port: 0,
+    mqttPort: 0,
     inMemory: true,
     logger: silentLogger,
     ...options,
