@@ -9,7 +9,9 @@ export interface AgentConfig {
   /** Where it came from (for messages); absolute. */
   source: string;
   agent_id: string;
-  mqtt: Omit<FileConfig['mqtt'], 'username' | 'password' | 'password_file'> & {
+  mqtt: Omit<FileConfig['mqtt'], 'client_id' | 'username' | 'password' | 'password_file'> & {
+    /** mqtt.client_id, or agent_id when the file leaves it out. */
+    client_id: string;
     username: string;
     /** Inline, or read from password_file at load; null for none. */
     password: string | null;
@@ -119,6 +121,7 @@ export function parseAgentConfig(
     agent_id: c.agent_id,
     mqtt: {
       url: mqtt.url,
+      client_id: mqtt.client_id ?? c.agent_id,
       username: mqtt.username ?? c.agent_id,
       password: mqtt.password ?? null,
       password_file: mqtt.password_file === undefined ? null : abs(mqtt.password_file),

@@ -39,6 +39,12 @@ const mqttUrl = z.string().superRefine((value, ctx) => {
   }
 });
 
+/**
+ * MQTT client ids as AWS IoT allows them for thing names (which it requires
+ * as the client id): 1-128 of letters, digits, ':', '_' and '-'.
+ */
+export const MQTT_CLIENT_ID_PATTERN = /^[A-Za-z0-9:_-]{1,128}$/;
+
 const locator = z.strictObject({
   address: z.string().refine((a) => isIP(a) !== 0, 'must be an IPv4 or IPv6 address'),
   priority: int(0, 255).default(1),
@@ -49,6 +55,11 @@ export const fileSchema = z.strictObject({
   agent_id: agentIdSchema,
   mqtt: z.strictObject({
     url: mqttUrl,
+    /** The MQTT client id; default agent_id. In AWS it is the thing name (wirefleet-<id>). */
+    client_id: z
+      .string()
+      .regex(MQTT_CLIENT_ID_PATTERN, "must be 1-128 of A-Z, a-z, 0-9, ':', '_' and '-'")
+      .optional(),
     username: z.string().min(1).max(256).optional(),
     password: z.string().min(1).max(4096).optional(),
     password_file: pathString.optional(),

@@ -1,5 +1,6 @@
 import type { IClientOptions } from 'mqtt';
 import { AGENT_ID_PATTERN } from '../../protocol/agent-messages.js';
+import { MQTT_CLIENT_ID_PATTERN } from '../config/schema.js';
 import type { AgentConfig } from '../config.js';
 import type { AgentLogger } from '../log.js';
 
@@ -7,6 +8,8 @@ export interface UplinkOptions {
   /** mqtt://, mqtts://, ws:// or wss://. */
   url: string;
   agentId: string;
+  /** MQTT client id; default agentId. In AWS IoT it is the thing name. */
+  clientId?: string | undefined;
   username?: string | null | undefined;
   /** The caller reads it (e.g. from a token file). */
   password?: string | null | undefined;
@@ -64,6 +67,9 @@ export function resolveUplinkOptions(options: UplinkOptions): ResolvedUplinkOpti
   if (!AGENT_ID_PATTERN.test(options.agentId)) {
     throw new UplinkConfigError(`invalid agent id "${options.agentId}"`);
   }
+  if (options.clientId !== undefined && !MQTT_CLIENT_ID_PATTERN.test(options.clientId)) {
+    throw new UplinkConfigError(`invalid MQTT client id "${options.clientId}"`);
+  }
   let url: URL;
   try {
     url = new URL(options.url);
@@ -101,10 +107,13 @@ export function resolveUplinkOptions(options: UplinkOptions): ResolvedUplinkOpti
  * uplink reconnects itself with backoff and a fresh client (see uplink.ts).
  * The session persists (clean: false) so the broker queues commands sent
  * while the agent is away; the daemon answers stale ones 'expired'.
+ * With a client certificate and no password the certificate is the identity,
+ * so no username is sent (AWS IoT and the local broker read the certificate).
  */
 export function mqttClientOptions(o: ResolvedUplinkOptions): IClientOptions {
+  const certificateLogin = o.cert != null && o.password == null;
   return {
-    clientId: o.agentId,
+    clientId: o.clientId ?? o.agentId,
     clean: false,
     reconnectPeriod: 0,
     keepalive: o.keepaliveSec,
@@ -112,7 +121,7 @@ export function mqttClientOptions(o: ResolvedUplinkOptions): IClientOptions {
     protocolVersion: o.protocolVersion,
     resubscribe: false,
     queueQoSZero: false,
-    ...(o.username != null ? { username: o.username } : {}),
+    ...(o.username != null && !certificateLogin ? { username: o.username } : {}),
     ...(o.password != null ? { password: o.password } : {}),
     ...(o.ca != null ? { ca: o.ca } : {}),
     ...(o.cert != null ? { cert: o.cert } : {}),
@@ -129,6 +138,7 @@ export function uplinkOptionsFromConfig(
   return {
     url: mqtt.url,
     agentId: config.agent_id,
+    clientId: mqtt.client_id,
     username: mqtt.username,
     password: mqtt.password,
     ca: mqtt.ca,
