@@ -3,8 +3,8 @@ import type { AgentCommand } from '../../protocol/agent-messages.js';
 /**
  * Delivers a command to one agent on `wirefleet/v1/agents/{agentId}/commands`
  * (QoS 1). Locally the stack passes one backed by an MQTT client connected to
- * its broker; in AWS it will publish through the IoT Data Plane
- * (`iot-data:Publish`), which is not built yet. The API stores a command
+ * its broker; in AWS, IotCommandPublisher (iot-command-publisher.ts) publishes
+ * through the IoT Data Plane (`iot-data:Publish`). The API stores a command
  * before it publishes it, and answers 503 when no publisher is configured.
  *
  * publish() resolves once the broker has accepted the message (PUBACK), and

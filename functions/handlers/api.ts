@@ -1,15 +1,20 @@
 import { handle } from 'hono/aws-lambda';
 import { createApp } from '../api/app.js';
 import { createAppDeps, urlTtlFromEnv } from '../api/deps.js';
+import { iotCommandPublisherFromEnv } from '../api/iot-command-publisher.js';
 import { storeConfigFromEnv } from '../store/config.js';
 
 /**
  * Lambda entry point (API Gateway HTTP API v2): the same Hono app as the
  * local server. Clients are created once per execution environment.
  */
+const config = storeConfigFromEnv();
+// Commands go out through the IoT Data Plane when IOT_DATA_ENDPOINT is set.
+const commandPublisher = iotCommandPublisherFromEnv(process.env, { region: config.region });
 const app = createApp(
-  createAppDeps(storeConfigFromEnv(), {
+  createAppDeps(config, {
     urlTtlSeconds: urlTtlFromEnv(),
+    ...(commandPublisher ? { commandPublisher } : {}),
     ...(process.env.MQTT_PUBLIC_URL ? { mqttUrl: process.env.MQTT_PUBLIC_URL } : {}),
   }),
 );
