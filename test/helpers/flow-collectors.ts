@@ -33,17 +33,32 @@ export async function freeUdpPort(): Promise<number> {
 export interface Nfcapd {
   port: number;
   dir: string;
-  /** SIGTERM, wait for exit; returns the finished nfcapd file and nfcapd's output. */
-  stop(): Promise<{ file: string; log: string }>;
+  /**
+   * SIGTERM, wait for exit; returns every file nfcapd wrote (oldest first) and its output.
+   * nfcapd rotates at wall-clock boundaries (the top of the hour with -t 3600), so a run
+   * that crosses one leaves two files: read them all.
+   */
+  stop(): Promise<{ files: string[]; log: string }>;
   kill(): void;
 }
 
-/** `nfcapd -w DIR -p PORT -b 127.0.0.1 -t 3600`, resolved once it listens. */
-export async function startNfcapd(dir: string): Promise<Nfcapd> {
+/** nfcapd's finished files: nfcapd.YYYYMMDDhhmm, with ss when it rotates more often than each minute. */
+export const NFCAPD_FILE = /^nfcapd\.\d{12}(\d\d)?$/;
+
+/**
+ * `nfcapd -w DIR -p PORT -b 127.0.0.1 -t 3600`, resolved once it listens. The rotation
+ * follows the wall clock (files start at multiples of the interval), so callers read every
+ * file `stop()` returns.
+ */
+export async function startNfcapd(
+  dir: string,
+  options: { rotateSeconds?: number } = {},
+): Promise<Nfcapd> {
   const port = await freeUdpPort();
+  const rotate = String(options.rotateSeconds ?? 3600);
   const child: ChildProcess = spawn(
     'nfcapd',
-    ['-w', dir, '-p', String(port), '-b', '127.0.0.1', '-t', '3600'],
+    ['-w', dir, '-p', String(port), '-b', '127.0.0.1', '-t', rotate],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
@@ -68,9 +83,11 @@ export async function startNfcapd(dir: string): Promise<Nfcapd> {
     async stop() {
       child.kill('SIGTERM');
       await exited;
-      const files = readdirSync(dir).filter((f) => /^nfcapd\.\d{12}$/.test(f));
-      if (files.length !== 1) throw new Error(`expected one nfcapd file in ${dir}: ${files}`);
-      return { file: path.join(dir, files[0]!), log };
+      const files = readdirSync(dir)
+        .filter((f) => NFCAPD_FILE.test(f))
+        .sort();
+      if (files.length === 0) throw new Error(`nfcapd left no file in ${dir}: ${log}`);
+      return { files: files.map((f) => path.join(dir, f)), log };
     },
     kill() {
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -112,8 +129,12 @@ function icmpPort(text: string): number {
   return m ? (Number(m[1]) << 8) | Number(m[2]) : Number(text);
 }
 
-/** Every record of an nfcapd file (`nfdump -r FILE -N -q -6 -o fmt:...`). */
-export function readNfdump(file: string): NfRecord[] {
+/** Every record of the nfcapd files, in file order (`nfdump -r FILE -N -q -6 -o fmt:...`). */
+export function readNfdump(files: string[]): NfRecord[] {
+  return files.flatMap(readNfdumpFile);
+}
+
+function readNfdumpFile(file: string): NfRecord[] {
   const out = execFileSync('nfdump', ['-r', file, '-N', '-q', '-6', '-o', FMT], {
     env: { ...process.env, TZ: 'UTC' },
     maxBuffer: 1024 * 1024 * 1024,
@@ -151,8 +172,20 @@ export interface NfStat {
   sequenceFailures: number;
 }
 
-/** The file's own statistics record (`nfdump -r FILE -I`). */
-export function nfdumpStat(file: string): NfStat {
+/** The files' own statistics records (`nfdump -r FILE -I`), summed. */
+export function nfdumpStat(files: string[]): NfStat {
+  const total: NfStat = { flows: 0, packets: 0, bytes: 0, sequenceFailures: 0 };
+  for (const file of files) {
+    const one = nfdumpFileStat(file);
+    total.flows += one.flows;
+    total.packets += one.packets;
+    total.bytes += one.bytes;
+    total.sequenceFailures += one.sequenceFailures;
+  }
+  return total;
+}
+
+function nfdumpFileStat(file: string): NfStat {
   const out = execFileSync('nfdump', ['-r', file, '-I']).toString();
   const get = (name: string) => {
     const m = new RegExp(`^${name}: (\\d+)$`, 'm').exec(out);

@@ -23,14 +23,15 @@ import {
 } from '../../agent/systemd.js';
 import { runAgentInit, runAgentInstall } from '../../infra/cli/agent-setup.js';
 import { UsageError } from '../../infra/cli/options.js';
-
-const WORK_ROOT = path.resolve(import.meta.dirname, '../.work');
+import { mkdtempForService } from '../helpers/service-dir.js';
 
 // The unit checked by the real systemd-analyze (verify and the offline security score).
 // systemd is not PID 1 here, so install is exercised as dry run and as the clear refusal.
 
 const BIN = path.resolve('bin/wirefleet.js');
 const EXEC_START = [process.execPath, BIN];
+// Where the checkout and node live changes the unit (ProtectHome): tests of the text use fixed paths.
+const FIXED_EXEC_START = ['/usr/bin/node', '/opt/wirefleet/bin/wirefleet.js'];
 let dir: string;
 let configPath: string;
 
@@ -75,9 +76,9 @@ const HARDENING = [
 ];
 
 beforeAll(() => {
-  // Not under /tmp: the installer refuses configs there (the unit's PrivateTmp would hide them).
-  mkdirSync(WORK_ROOT, { recursive: true });
-  dir = mkdtempSync(path.join(WORK_ROOT, 'systemd-'));
+  // Not under /tmp, nor inside the checkout (which may be under /tmp): the installer refuses
+  // configs there (the unit's PrivateTmp would hide them).
+  dir = mkdtempForService('systemd-');
   configPath = path.join(dir, 'agent.json');
   // Token and trust anchor in the temp dir, so the steps do not depend on this machine's /etc.
   const text = renderInitConfig({ agentId: 'edge-test' })
@@ -101,11 +102,14 @@ describe('renderUnit', () => {
   });
 
   it('has every hardening line and no MemoryDenyWriteExecute setting', () => {
-    const unit = renderUnit({ execStart: EXEC_START, configPath: '/etc/wirefleet/agent.json' });
+    const unit = renderUnit({
+      execStart: FIXED_EXEC_START,
+      configPath: '/etc/wirefleet/agent.json',
+    });
     const lines = unit.split('\n');
     for (const line of HARDENING) expect(lines).toContain(line);
     expect(lines).toContain(
-      `ExecStart=${process.execPath} ${BIN} agent run --config /etc/wirefleet/agent.json`,
+      'ExecStart=/usr/bin/node /opt/wirefleet/bin/wirefleet.js agent run --config /etc/wirefleet/agent.json',
     );
     expect(lines.filter((l) => /^\s*MemoryDenyWriteExecute/.test(l))).toEqual([]);
     expect(unit).toMatch(/# MemoryDenyWriteExecute= is deliberately absent: V8/);

@@ -9,11 +9,15 @@ import { LINKTYPE_ETHERNET } from '../../protocol/pcap.js';
 
 // tcpdump's test captures: real traffic plus deliberately malformed files. Every file must be
 // read fully or refused with DecodeError; nothing else may escape the codecs.
+// The corpus sits beside the checkout (../shared) or where CORPUS says, as for native/Makefile,
+// so a clone elsewhere can still run it; the title names the directory it looked in.
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const corpusDir = path.resolve(repoRoot, '../shared/corpus/tcpdump');
+const corpusDir = path.resolve(
+  process.env.CORPUS || path.join(repoRoot, '../shared/corpus/tcpdump'),
+);
 const exists = existsSync(corpusDir);
 
-describe.skipIf(!exists)('tcpdump capture corpus', () => {
+describe.skipIf(!exists)(`tcpdump capture corpus (${corpusDir})`, () => {
   it('reads every file fully or throws DecodeError, and dissects Ethernet frames safely', () => {
     const files = readdirSync(corpusDir).sort();
     const stats = { read: 0, refused: 0, packets: 0, dissected: 0, dissectRefused: 0 };

@@ -1,13 +1,15 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlowExporter, parseCollector } from '../../native/exporter.js';
 import { FlowMeter, type FlowRecord } from '../../native/index.js';
+import { eventually } from '../helpers/agent-process.js';
 import { writePcap } from '../helpers/capture-gen.js';
 import {
   flagsByte,
   mixedCapture,
+  NFCAPD_FILE,
   type NfRecord,
   nfdumpFlags,
   nfdumpStat,
@@ -62,8 +64,8 @@ async function exportFile(file: string, version: 5 | 10) {
       flowsFile,
     );
     expect(run.code, run.stderr).toBe(0);
-    const { file: nfFile } = await nfcapd.stop();
-    return { run, flows: readNdjson<FlowRecord>(flowsFile), nfFile };
+    const { files: nfFiles } = await nfcapd.stop();
+    return { run, flows: readNdjson<FlowRecord>(flowsFile), nfFiles };
   } finally {
     nfcapd.kill();
   }
@@ -164,14 +166,14 @@ function expectSameRecords(received: NfRecord[], expected: Map<string, NfRecord>
 
 describe('flow export into nfcapd', () => {
   it('NetFlow v5: one record per direction, every IPv4 record arrives as sent; IPv6 skipped and counted', async () => {
-    const { run, flows, nfFile } = await exportFile(mixed, 5);
+    const { run, flows, nfFiles } = await exportFile(mixed, 5);
     const v4 = flows.filter((f) => f.ip_version === 4);
     const v6 = flows.filter((f) => f.ip_version === 6);
     expect(v4.length).toBeGreaterThan(3000);
     expect(v6.length).toBe(300);
     const expected = v5Expected(flows);
-    const received = readNfdump(nfFile);
-    const stat = nfdumpStat(nfFile);
+    const received = readNfdump(nfFiles);
+    const stat = nfdumpStat(nfFiles);
     console.info(
       `v5: sent ${run.summary.exported} records in ${run.summary.datagrams} datagrams, nfcapd received ${received.length}`,
     );
@@ -222,10 +224,10 @@ describe('flow export into nfcapd', () => {
   });
 
   it('IPFIX: one biflow record per flow (RFC 5103 reverse counters), IPv4 and IPv6, totals equal ours', async () => {
-    const { run, flows, nfFile } = await exportFile(mixed, 10);
+    const { run, flows, nfFiles } = await exportFile(mixed, 10);
     const expected = ipfixExpected(flows);
-    const received = readNfdump(nfFile);
-    const stat = nfdumpStat(nfFile);
+    const received = readNfdump(nfFiles);
+    const stat = nfdumpStat(nfFiles);
     console.info(
       `IPFIX: sent ${run.summary.exported} records in ${run.summary.datagrams} messages, nfcapd received ${received.length}`,
     );
@@ -271,9 +273,9 @@ describe('flow export into nfcapd', () => {
   it(`paces a full-speed file of ${BIG_FLOWS} flows so nfcapd receives every record`, async () => {
     for (const version of [5, 10] as const) {
       const started = performance.now();
-      const { run, flows, nfFile } = await exportFile(big, version);
+      const { run, flows, nfFiles } = await exportFile(big, version);
       const seconds = (performance.now() - started) / 1000;
-      const stat = nfdumpStat(nfFile);
+      const stat = nfdumpStat(nfFiles);
       const sent = version === 5 ? 2 * BIG_FLOWS : BIG_FLOWS;
       console.info(
         `${version === 5 ? 'v5' : 'IPFIX'} ${BIG_FLOWS} flows: sent ${run.summary.exported} records in ${run.summary.datagrams} datagrams, nfcapd received ${stat.flows} (sequence failures ${stat.sequenceFailures}), ${seconds.toFixed(2)} s`,
@@ -316,9 +318,9 @@ describe('flow export into nfcapd', () => {
           send_errors: 0,
           records_dropped: 0,
         });
-        const { file } = await nfcapd.stop();
-        expectSameRecords(readNfdump(file), expected);
-        expect(nfdumpStat(file).sequenceFailures).toBe(0);
+        const { files } = await nfcapd.stop();
+        expectSameRecords(readNfdump(files), expected);
+        expect(nfdumpStat(files).sequenceFailures).toBe(0);
       } finally {
         nfcapd.kill();
       }
@@ -333,6 +335,50 @@ describe('flow export into nfcapd', () => {
       );
     } finally {
       exporter.close();
+    }
+  });
+
+  it('reads every record back when nfcapd rotates mid-run (as it does at the top of each hour)', async () => {
+    // nfcapd starts a new file at each multiple of -t on the wall clock; a 2 s interval makes
+    // the rotation an hourly run can cross happen here, between the two halves of the export.
+    const flows: FlowRecord[] = [];
+    const meter = new FlowMeter();
+    try {
+      meter.meterFile(mixed, (batch) => {
+        for (const f of batch) flows.push(f);
+      });
+    } finally {
+      meter.close();
+    }
+    const nfdir = path.join(dir, 'nfcapd-rotating');
+    mkdirSync(nfdir);
+    const nfcapd = await startNfcapd(nfdir, { rotateSeconds: 2 });
+    const exporter = new FlowExporter({ version: 10, targets: [`127.0.0.1:${nfcapd.port}`] });
+    let open = true;
+    try {
+      const half = Math.floor(flows.length / 2);
+      const finished = () => readdirSync(nfdir).filter((f) => NFCAPD_FILE.test(f));
+      expect(exporter.send(flows.slice(0, half))).toBe(true);
+      expect(exporter.flush()).toBe(true);
+      const before = finished().length;
+      // The second half goes out only once nfcapd has closed a file after the first.
+      await eventually(
+        async () => (finished().length > before ? true : undefined),
+        'nfcapd to rotate',
+        10_000,
+        100,
+      );
+      expect(exporter.send(flows.slice(half))).toBe(true);
+      exporter.close();
+      open = false;
+      const { files } = await nfcapd.stop();
+      const perFile = files.map((f) => readNfdump([f]).length);
+      expect(perFile.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
+      expectSameRecords(readNfdump(files), ipfixExpected(flows));
+      expect(nfdumpStat(files)).toMatchObject({ flows: flows.length, sequenceFailures: 0 });
+    } finally {
+      if (open) exporter.close();
+      nfcapd.kill();
     }
   });
 

@@ -86,8 +86,8 @@ async function softflowd(file: string) {
       number,
       number,
     ];
-    const { file: nfFile } = await nfcapd.stop();
-    return { flows, records, datagrams, failures, received: readNfdump(nfFile) };
+    const { files: nfFiles } = await nfcapd.stop();
+    return { flows, records, datagrams, failures, received: readNfdump(nfFiles) };
   } finally {
     nfcapd.kill();
   }
@@ -104,8 +104,8 @@ async function ours(file: string) {
       flowsFile,
     );
     expect(run.code, run.stderr).toBe(0);
-    const { file: nfFile } = await nfcapd.stop();
-    return { run, flows: readNdjson<FlowRecord>(flowsFile), received: readNfdump(nfFile) };
+    const { files: nfFiles } = await nfcapd.stop();
+    return { run, flows: readNdjson<FlowRecord>(flowsFile), received: readNfdump(nfFiles) };
   } finally {
     nfcapd.kill();
   }
