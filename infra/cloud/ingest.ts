@@ -1,0 +1,136 @@
+import { Arn, Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { CfnTopicRule } from 'aws-cdk-lib/aws-iot';
+import type { IDestination } from 'aws-cdk-lib/aws-lambda';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { WirefleetFunction } from './function.js';
+import { tableStatement } from './grants.js';
+import { AGENT_TOPIC_ROOT } from './iot.js';
+import { handlerEntry } from './paths.js';
+import type { Storage } from './storage.js';
+
+export const INGEST_RULE_NAME = 'wirefleet_ingest';
+export const INGEST_SQL_VERSION = '2016-03-23';
+/** encode(*) needs SQL 2016-03-23; binary payloads reach Lambda as base64 inside JSON. */
+export const INGEST_SQL = `SELECT encode(*, 'base64') AS payload, topic() AS topic FROM '${AGENT_TOPIC_ROOT}/+/+'`;
+export const INGEST_RETRY_ATTEMPTS = 2;
+export const INGEST_MAX_EVENT_AGE = Duration.hours(1);
+
+/**
+ * Agent uplink → IoT topic rule → ingest Lambda (asynchronous). Whatever
+ * cannot be delivered — the rule failing to invoke the function, or the
+ * function failing after Lambda's retries — lands in one encrypted DLQ
+ * that the operator replays once the store is back.
+ */
+export class Ingest extends Construct {
+  readonly handler: WirefleetFunction;
+  readonly deadLetterQueue: Queue;
+  readonly rule: CfnTopicRule;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { storage: Storage; logRetention: RetentionDays },
+  ) {
+    super(scope, id);
+    const { tables } = props.storage;
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter queue of the ingest path (the IoT rule error action and the function on-failure destination). Nothing consumes it automatically; the operator redrives it, so a further DLQ would only hide messages.',
+    });
+
+    this.handler = new WirefleetFunction(this, 'Handler', {
+      entry: handlerEntry('ingest'),
+      description: 'wirefleet ingest: agent MQTT messages from the IoT topic rule into DynamoDB',
+      memorySize: 512,
+      timeout: Duration.seconds(30),
+      logRetention: props.logRetention,
+      environment: {
+        TENANTS_TABLE: tables.tenants.tableName,
+        PACKETS_TABLE: tables.packets.tableName,
+        FLOWS_TABLE: tables.flows.tableName,
+      },
+    });
+    // What functions/ingest does: read the agent and record heartbeats/metrics on
+    // its item (tenants table); write flows, events, metrics history and command
+    // replies (flows table). No Query, no Delete, nothing on packets.
+    this.handler.addToRolePolicy(tableStatement(tables.tenants, ['GetItem', 'UpdateItem']));
+    this.handler.addToRolePolicy(
+      tableStatement(tables.flows, ['GetItem', 'PutItem', 'UpdateItem']),
+    );
+    this.handler.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['sqs:SendMessage'],
+        resources: [this.deadLetterQueue.queueArn],
+      }),
+    );
+
+    // Async invoke settings. The destination is bound by hand: SqsDestination
+    // would also grant GetQueueAttributes and GetQueueUrl, which Lambda does not need.
+    const onFailure: IDestination = {
+      bind: () => ({ destination: this.deadLetterQueue.queueArn }),
+    };
+    this.handler.function.configureAsyncInvoke({
+      retryAttempts: INGEST_RETRY_ATTEMPTS,
+      maxEventAge: INGEST_MAX_EVENT_AGE,
+      onFailure,
+    });
+
+    const ruleArn = Arn.format(
+      { service: 'iot', resource: 'rule', resourceName: INGEST_RULE_NAME },
+      Stack.of(this),
+    );
+    const errorActionRole = new Role(this, 'RuleErrorActionRole', {
+      assumedBy: new ServicePrincipal('iot.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnEquals: { 'aws:SourceArn': ruleArn },
+        },
+      }),
+      description: 'Lets the wirefleet ingest topic rule put undeliverable messages in its DLQ',
+    });
+    errorActionRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['sqs:SendMessage'],
+        resources: [this.deadLetterQueue.queueArn],
+      }),
+    );
+
+    this.rule = new CfnTopicRule(this, 'TopicRule', {
+      ruleName: INGEST_RULE_NAME,
+      topicRulePayload: {
+        description: 'wirefleet agent uplink to the ingest function',
+        sql: INGEST_SQL,
+        awsIotSqlVersion: INGEST_SQL_VERSION,
+        ruleDisabled: false,
+        actions: [{ lambda: { functionArn: this.handler.function.functionArn } }],
+        errorAction: {
+          sqs: {
+            queueUrl: this.deadLetterQueue.queueUrl,
+            roleArn: errorActionRole.roleArn,
+            useBase64: false,
+          },
+        },
+      },
+    });
+    // The rule must not exist before its role may write to the queue.
+    this.rule.node.addDependency(errorActionRole);
+
+    this.handler.function.addPermission('InvokeFromTopicRule', {
+      principal: new ServicePrincipal('iot.amazonaws.com'),
+      sourceArn: this.rule.attrArn,
+      sourceAccount: Aws.ACCOUNT_ID,
+    });
+  }
+}

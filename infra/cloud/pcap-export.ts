@@ -1,0 +1,57 @@
+import { Duration } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { WirefleetFunction } from './function.js';
+import { objectStatement, tableStatement } from './grants.js';
+import { type Storage, TENANT_OBJECT_PREFIX } from './storage.js';
+
+/**
+ * The asynchronous PCAP export worker: the API invokes it with
+ * InvocationType 'Event' for selections too large to build inside API
+ * Gateway's 30 s. It reads packets and writes the file under the tenant's prefix.
+ */
+export class PcapExport extends Construct {
+  readonly handler: WirefleetFunction;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: {
+      entry: string;
+      storage: Storage;
+      logRetention: RetentionDays;
+      pcapUrlTtlSeconds: number;
+    },
+  ) {
+    super(scope, id);
+    const { tables, pcapBucket } = props.storage;
+    this.handler = new WirefleetFunction(this, 'Handler', {
+      entry: props.entry,
+      description: 'wirefleet PCAP export: builds large PCAP files into S3',
+      // A full vCPU for building the file; up to Lambda's 15 minutes for 100,000 packets and more.
+      memorySize: 1769,
+      timeout: Duration.minutes(15),
+      logRetention: props.logRetention,
+      environment: {
+        TENANTS_TABLE: tables.tenants.tableName,
+        PACKETS_TABLE: tables.packets.tableName,
+        FLOWS_TABLE: tables.flows.tableName,
+        PCAP_BUCKET: pcapBucket.bucketName,
+        PCAP_URL_TTL_SECONDS: String(props.pcapUrlTtlSeconds),
+      },
+    });
+    // The job record and tenant lookups live in the tenants table; packets are read only.
+    this.handler.addToRolePolicy(tableStatement(tables.packets, ['GetItem', 'Query']));
+    this.handler.addToRolePolicy(
+      tableStatement(tables.tenants, ['GetItem', 'PutItem', 'UpdateItem']),
+    );
+    // Upload (multipart, aborted on error) and presign the link under the tenant prefix.
+    this.handler.addToRolePolicy(
+      objectStatement(pcapBucket, TENANT_OBJECT_PREFIX, [
+        'PutObject',
+        'AbortMultipartUpload',
+        'GetObject',
+      ]),
+    );
+  }
+}

@@ -1,0 +1,96 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { Api } from './api.js';
+import { Ingest } from './ingest.js';
+import { AgentIot } from './iot.js';
+import { optionalHandlerEntry } from './paths.js';
+import { PcapExport } from './pcap-export.js';
+import type { WirefleetSettings } from './settings.js';
+import { Storage } from './storage.js';
+
+/** The CloudFormation outputs the CLI reads with DescribeStacks (shared contract). */
+export const OUTPUT_KEYS = [
+  'ApiUrl',
+  'IotDataEndpoint',
+  'PcapBucketName',
+  'TenantsTableName',
+  'PacketsTableName',
+  'FlowsTableName',
+  'IngestDlqUrl',
+  'AgentPolicyName',
+] as const;
+export type OutputKey = (typeof OUTPUT_KEYS)[number];
+
+/**
+ * The cloud half of wirefleet in one env-agnostic stack (no lookups, so it
+ * synthesizes offline): storage, the API, agent ingest and the agents' IoT policy.
+ */
+export class WirefleetStack extends Stack {
+  readonly storage: Storage;
+  readonly iot: AgentIot;
+  readonly ingest: Ingest;
+  readonly api: Api;
+  /** Absent until functions/handlers/pcap-export.ts exists. */
+  readonly pcapExport?: PcapExport;
+
+  constructor(scope: Construct, id: string, settings: WirefleetSettings, props: StackProps = {}) {
+    super(scope, id, {
+      description: 'wirefleet: API, agent ingest and storage (issue 8)',
+      ...props,
+    });
+    const logRetention = settings.logRetentionDays;
+    this.storage = new Storage(this, 'Storage', settings);
+    this.iot = new AgentIot(this, 'Iot', { logRetention });
+    this.ingest = new Ingest(this, 'Ingest', { storage: this.storage, logRetention });
+
+    const exportEntry = optionalHandlerEntry('pcap-export');
+    if (exportEntry) {
+      this.pcapExport = new PcapExport(this, 'PcapExport', {
+        entry: exportEntry,
+        storage: this.storage,
+        logRetention,
+        pcapUrlTtlSeconds: settings.pcapUrlTtlSeconds,
+      });
+    }
+    this.api = new Api(this, 'Api', {
+      storage: this.storage,
+      settings,
+      iotDataEndpoint: this.iot.dataEndpoint,
+      agentPolicyName: this.iot.policy.ref,
+      ...(this.pcapExport ? { pcapExport: this.pcapExport.handler.function } : {}),
+    });
+
+    const outputs: Record<OutputKey, { value: string; description: string }> = {
+      ApiUrl: { value: this.api.stage.url, description: 'Base URL of the wirefleet API' },
+      IotDataEndpoint: {
+        value: this.iot.dataEndpoint,
+        description: 'AWS IoT Core data endpoint (ATS) that agents connect to on port 8883',
+      },
+      PcapBucketName: {
+        value: this.storage.pcapBucket.bucketName,
+        description: 'S3 bucket holding PCAP files',
+      },
+      TenantsTableName: {
+        value: this.storage.tables.tenants.tableName,
+        description: 'DynamoDB table: tenants, tokens, mappings, agents',
+      },
+      PacketsTableName: {
+        value: this.storage.tables.packets.tableName,
+        description: 'DynamoDB table: routing decisions as packets',
+      },
+      FlowsTableName: {
+        value: this.storage.tables.flows.tableName,
+        description: 'DynamoDB table: agent flows, events, metrics and commands',
+      },
+      IngestDlqUrl: {
+        value: this.ingest.deadLetterQueue.queueUrl,
+        description: 'SQS dead-letter queue of agent messages that could not be stored',
+      },
+      AgentPolicyName: {
+        value: this.iot.policy.ref,
+        description: 'AWS IoT policy attached to every agent certificate',
+      },
+    };
+    for (const [key, output] of Object.entries(outputs)) new CfnOutput(this, key, output);
+  }
+}
