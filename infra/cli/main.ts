@@ -9,7 +9,11 @@ const HELP = `wirefleet ${VERSION}
 Usage:
   wirefleet dev                                  run the local stack (API, dynalite, s3rver)
   wirefleet token create --tenant NAME [--instance-id N]
-                                                 add a tenant or a further token for one
+                         [--stack NAME [--region R]] [--tenants-table NAME]
+                                                 add a tenant or a further token for one;
+                                                 --stack/--tenants-table: a deployed stack
+                                                 (tables from its outputs, AWS credentials
+                                                 from the standard chain)
   wirefleet flows --read FILE [--format ndjson|csv|table] [--idle-timeout S]
                   [--active-timeout S] [--max-flows N]
                   [--export HOST:PORT[,HOST:PORT...]] [--netflow-version 5|10]
@@ -115,12 +119,20 @@ export async function main(argv: string[]): Promise<number> {
       case 'token': {
         const { values, positionals } = parseArgs({
           args: rest,
-          options: { tenant: { type: 'string' }, 'instance-id': { type: 'string' } },
+          options: {
+            tenant: { type: 'string' },
+            'instance-id': { type: 'string' },
+            stack: { type: 'string' },
+            region: { type: 'string' },
+            'tenants-table': { type: 'string' },
+          },
           allowPositionals: true,
           strict: true,
         });
         if (positionals[0] !== 'create' || positionals.length !== 1) {
-          throw new UsageError('usage: wirefleet token create --tenant NAME [--instance-id N]');
+          throw new UsageError(
+            'usage: wirefleet token create --tenant NAME [--instance-id N] [--stack NAME [--region R]] [--tenants-table NAME]',
+          );
         }
         await (await import('./token.js')).runTokenCreate(values);
         return 0;
@@ -176,9 +188,10 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}" (see wirefleet help)`);
     }
   } catch (error) {
-    // Bad arguments and unreadable capture files exit 2; anything else 1.
+    // Bad arguments, unreadable capture files and missing AWS credentials exit 2; anything else 1.
     const isUsage =
       error instanceof UsageError ||
+      (error as Error).name === 'MissingCredentialsError' ||
       (error as Error).name === 'CaptureFileError' ||
       (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`wirefleet: ${(error as Error).message}\n`);

@@ -1,8 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createStoreClients, destroyStoreClients } from '../../functions/store/clients.js';
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import {
+  createStoreClients,
+  destroyStoreClients,
+  type StoreClients,
+} from '../../functions/store/clients.js';
 import { DEFAULT_TABLES, type StoreConfig } from '../../functions/store/config.js';
-import { AlreadyExistsError } from '../../functions/store/errors.js';
+import { endpointCredentials, requireCredentials } from '../../functions/store/credentials.js';
+import { AlreadyExistsError, StoreUnavailableError } from '../../functions/store/errors.js';
 import { ensureTables } from '../../functions/store/schema.js';
 import {
   MAX_INSTANCE_ID,
@@ -12,11 +18,43 @@ import {
 import { DYNALITE_CREDENTIALS, type RunningEmulator, startDynalite } from '../local/emulators.js';
 import { STACK_FILE } from '../local/stack.js';
 import { dataDirFromEnv, UsageError } from './options.js';
+import {
+  awsRegionAndClient,
+  deployedStoreConfig,
+  readStackOutputs,
+  requireOutput,
+} from './stack-outputs.js';
+
+export interface TokenCreateValues {
+  tenant?: string | undefined;
+  'instance-id'?: string | undefined;
+  /** A deployed CloudFormation stack whose outputs name the tables. */
+  stack?: string | undefined;
+  region?: string | undefined;
+  'tenants-table'?: string | undefined;
+}
+
+/** Injectable for tests: the environment, where output goes, a CloudFormation client. */
+export interface TokenCreateContext {
+  env?: NodeJS.ProcessEnv;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  cloudFormation?: CloudFormationClient;
+}
+
+interface TenantStore {
+  tenants: TenantRepository;
+  /** Where the tenant goes, for the operator (table, region, stack or endpoint). */
+  where: string;
+  close(): Promise<void>;
+}
+
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 
 /** The store the local stack uses: its running dynalite, DYNAMODB_ENDPOINT, or the data dir opened directly. */
-async function openLocalTenants(): Promise<{ tenants: TenantRepository; close(): Promise<void> }> {
-  const dataDir = dataDirFromEnv();
-  let endpoint = process.env.DYNAMODB_ENDPOINT;
+async function openLocalTenants(env: NodeJS.ProcessEnv): Promise<TenantStore> {
+  const dataDir = dataDirFromEnv(env);
+  let endpoint = env.DYNAMODB_ENDPOINT || undefined;
   let emulator: RunningEmulator | undefined;
   if (!endpoint) {
     const running = await readFile(path.join(dataDir, STACK_FILE), 'utf8')
@@ -32,22 +70,81 @@ async function openLocalTenants(): Promise<{ tenants: TenantRepository; close():
     });
     endpoint = emulator.endpoint;
   }
+  // Our own dynalite takes any key; an explicit endpoint gets what credentials.ts decides:
+  // local keys unless real ones are configured, the standard chain for AWS itself.
+  const dynamoCredentials = env.DYNAMODB_ENDPOINT
+    ? endpointCredentials(endpoint, 'dynamodb', env)
+    : DYNALITE_CREDENTIALS;
   const config: StoreConfig = {
-    region: process.env.AWS_REGION ?? 'us-east-1',
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...DEFAULT_TABLES,
-    ...(process.env.TENANTS_TABLE ? { tenantsTable: process.env.TENANTS_TABLE } : {}),
+    ...(env.TENANTS_TABLE ? { tenantsTable: env.TENANTS_TABLE } : {}),
     dynamoEndpoint: endpoint,
-    ...(process.env.DYNAMODB_ENDPOINT ? {} : { dynamoCredentials: DYNALITE_CREDENTIALS }),
+    ...(dynamoCredentials ? { dynamoCredentials } : {}),
   };
   const clients = createStoreClients(config);
+  const where = `table ${config.tenantsTable} at ${endpoint}`;
+  if (!dynamoCredentials) await requireCredentialsOrClose(clients, `DynamoDB ${where}`);
   if (emulator) await ensureTables(clients, config);
   return {
     tenants: new TenantRepository(clients, config.tenantsTable),
+    where,
     async close() {
       destroyStoreClients(clients);
       await emulator?.close();
     },
   };
+}
+
+/**
+ * A deployed stack's tenants table: named by --tenants-table or the stack's
+ * TenantsTableName output, in real DynamoDB with the standard credential
+ * chain (or at DYNAMODB_ENDPOINT, for DynamoDB-compatible stores).
+ */
+async function openDeployedTenants(
+  values: TokenCreateValues,
+  context: TokenCreateContext,
+  env: NodeJS.ProcessEnv,
+): Promise<TenantStore> {
+  const flagTable = values['tenants-table'];
+  if (flagTable !== undefined && !TABLE_NAME.test(flagTable)) {
+    throw new UsageError(`--tenants-table must be a DynamoDB table name, got "${flagTable}"`);
+  }
+  const { region, cloudFormation } = context.cloudFormation
+    ? {
+        region: await context.cloudFormation.config.region(),
+        cloudFormation: context.cloudFormation,
+      }
+    : await awsRegionAndClient(values.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION);
+  try {
+    const outputs = values.stack ? await readStackOutputs(cloudFormation, values.stack) : {};
+    const tenantsTable =
+      flagTable ??
+      (values.stack ? requireOutput(outputs, 'TenantsTableName', values.stack) : undefined);
+    const config = deployedStoreConfig(region, outputs, tenantsTable ? { tenantsTable } : {}, env);
+    const clients = createStoreClients(config);
+    const where = `table ${config.tenantsTable} in ${config.dynamoEndpoint ?? region}${values.stack ? ` (stack ${values.stack})` : ''}`;
+    if (!config.dynamoCredentials) await requireCredentialsOrClose(clients, `DynamoDB ${where}`);
+    return {
+      tenants: new TenantRepository(clients, config.tenantsTable),
+      where,
+      async close() {
+        destroyStoreClients(clients);
+      },
+    };
+  } finally {
+    if (!context.cloudFormation) cloudFormation.destroy();
+  }
+}
+
+/** Fails early, in one line, when the standard chain has no credentials. */
+async function requireCredentialsOrClose(clients: StoreClients, what: string): Promise<void> {
+  try {
+    await requireCredentials(clients.dynamo, what);
+  } catch (error) {
+    destroyStoreClients(clients);
+    throw error;
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -59,14 +156,36 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** A store failure the operator can act on, as one line; anything else unchanged. */
+function explainStoreFailure(error: unknown, where: string): unknown {
+  if (!(error instanceof StoreUnavailableError)) return error;
+  const cause = error.cause as { name?: string; message?: string } | undefined;
+  if (cause?.name === 'ResourceNotFoundException') {
+    return new UsageError(
+      `${where}: the table does not exist (check --stack / --region / the table name)`,
+    );
+  }
+  if (cause?.name === 'AccessDeniedException' || cause?.name === 'UnrecognizedClientException') {
+    return new UsageError(
+      `${where}: ${cause.name}; the credentials in use may not write this table (${(cause.message ?? '').slice(0, 200)})`,
+    );
+  }
+  return error;
+}
+
 /**
- * `wirefleet token create --tenant NAME [--instance-id N]`: creates the tenant
- * if it is new (with its own instance ID), issues a token and prints it once.
+ * `wirefleet token create --tenant NAME [--instance-id N] [--stack NAME [--region R]]
+ * [--tenants-table NAME]`: creates the tenant if it is new (with its own
+ * instance ID), issues a token and prints it once. --stack or --tenants-table
+ * means a deployed stack; otherwise the local one.
  */
-export async function runTokenCreate(values: {
-  tenant?: string;
-  'instance-id'?: string;
-}): Promise<void> {
+export async function runTokenCreate(
+  values: TokenCreateValues,
+  context: TokenCreateContext = {},
+): Promise<void> {
+  const env = context.env ?? process.env;
+  const stdout = context.stdout ?? ((text: string) => process.stdout.write(text));
+  const stderr = context.stderr ?? ((text: string) => process.stderr.write(text));
   const tenantName = values.tenant;
   if (!tenantName || !TENANT_NAME_PATTERN.test(tenantName)) {
     throw new UsageError('--tenant NAME is required (a-z, 0-9, "-", up to 63 characters)');
@@ -78,7 +197,13 @@ export async function runTokenCreate(values: {
       throw new UsageError(`--instance-id must be an integer 1-${MAX_INSTANCE_ID}`);
     }
   }
-  const store = await openLocalTenants();
+  if (values.region !== undefined && !values.stack && !values['tenants-table']) {
+    throw new UsageError('--region goes with --stack NAME or --tenants-table NAME');
+  }
+  const deployed = Boolean(values.stack || values['tenants-table']);
+  const store = deployed
+    ? await openDeployedTenants(values, context, env)
+    : await openLocalTenants(env);
   try {
     let tenant = await store.tenants.get(tenantName);
     if (tenant && instanceId !== undefined && tenant.instanceId !== instanceId) {
@@ -91,15 +216,15 @@ export async function runTokenCreate(values: {
         if (error instanceof AlreadyExistsError) throw new UsageError(error.message);
         throw error;
       }
-      process.stderr.write(
-        `created tenant ${tenant.name} with LISP instance ID ${tenant.instanceId}\n`,
+      stderr(
+        `created tenant ${tenant.name} with LISP instance ID ${tenant.instanceId} in ${store.where}\n`,
       );
     }
     const token = await store.tenants.issueToken(tenant.name, 'wirefleet token create');
-    process.stderr.write(
-      `token for tenant ${tenant.name} (shown once; only its hash is stored):\n`,
-    );
-    process.stdout.write(`${token}\n`);
+    stderr(`token for tenant ${tenant.name} (shown once; only its hash is stored):\n`);
+    stdout(`${token}\n`);
+  } catch (error) {
+    throw explainStoreFailure(error, store.where);
   } finally {
     await store.close();
   }
