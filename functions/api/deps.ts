@@ -41,7 +41,10 @@ export function createAppDeps(
   };
 }
 
-/** A tenant's agents as routing sees them: their latest heartbeat and whether they are online now. */
+/**
+ * A tenant's agents as routing sees them: their latest heartbeat, whether they
+ * are online now and how long they have been silent (for the registration hold).
+ */
 export function agentAnnouncements(
   agents: Pick<AgentRepository, 'list'>,
   now: () => number = Date.now,
@@ -54,6 +57,9 @@ export function agentAnnouncements(
             {
               agentId: agent.agentId,
               online: isOnline(agent, nowSec),
+              silentSec:
+                agent.lastSeen === null ? Number.POSITIVE_INFINITY : nowSec - agent.lastSeen,
+              intervalSec: agent.heartbeat.interval_sec,
               rlocs: agent.heartbeat.rlocs,
               eidPrefixes: agent.heartbeat.eid_prefixes,
             },

@@ -65,6 +65,8 @@ export function openApiDocument(version: string) {
         post: {
           summary:
             'Route a query: classify, choose model and RLOC, build and store the LISP packet',
+          description:
+            "EID prefixes announced in agents' heartbeats are site registrations: they are withdrawn after a hold time of 3 announced heartbeat intervals (at least 30 s, at most 600 s) without a heartbeat. A map-cache entry whose every locator is down does not shadow a less specific entry (priority 255 and empty locator sets do). `reasons` names each prefix passed over or withdrawn and the entry used instead.",
           requestBody: {
             required: true,
             content: {

@@ -1,4 +1,4 @@
-import { type AgentAnnouncement, mergeAgentLocators } from './agent-locators.js';
+import { type AgentAnnouncement, type AgentRouting, mergeAgentLocators } from './agent-locators.js';
 import type { Mappings } from './mappings.js';
 
 /** Reads a tenant's agents as announcements, with liveness judged at read time. */
@@ -9,7 +9,7 @@ interface TenantEntry {
   until: number;
   pending?: Promise<AgentAnnouncement[]>;
   mergedFrom?: Mappings;
-  merged?: Mappings;
+  merged?: AgentRouting;
 }
 
 /**
@@ -17,6 +17,8 @@ interface TenantEntry {
  * its agents announce. Agents are read at most once per TTL per tenant, so
  * /route pays one table query every few seconds, not one per request; the
  * merge is redone only when the agents or the mappings document change.
+ * Liveness and registration hold times are judged when the agents are read,
+ * so they take effect up to one TTL late.
  */
 export class AgentRoutingView {
   static readonly TTL_MS = 5_000;
@@ -33,7 +35,7 @@ export class AgentRoutingView {
     this.now = options.now ?? Date.now;
   }
 
-  async mappingsFor(tenant: string, mappings: Mappings): Promise<Mappings> {
+  async routingFor(tenant: string, mappings: Mappings): Promise<AgentRouting> {
     const entry = await this.fresh(tenant);
     if (entry.mergedFrom !== mappings || entry.merged === undefined) {
       entry.merged = mergeAgentLocators(mappings, entry.agents);

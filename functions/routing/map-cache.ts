@@ -33,10 +33,57 @@ export class MapCache {
 
   /** Longest-prefix match; a lookup in another instance ID never matches. */
   lookup(instanceId: number, eid: string): MapCacheHit | undefined {
-    if (instanceId !== this.instanceId) return undefined;
-    const address = ipv4ToUint32(eid);
-    return this.entries.find((hit) => prefixContains(hit.prefix, address));
+    return this.matches(instanceId, eid)[0];
   }
+
+  /** Every entry covering the EID, longest prefix first. */
+  matches(instanceId: number, eid: string): MapCacheHit[] {
+    if (instanceId !== this.instanceId) return [];
+    const address = ipv4ToUint32(eid);
+    return this.entries.filter((hit) => prefixContains(hit.prefix, address));
+  }
+}
+
+/**
+ * An entry whose locators are all unreachable. Like a route whose next hop
+ * is gone, it stops shadowing less specific entries: reachability is a
+ * passing state, unlike priority 255 or an empty locator set, which are
+ * the mapping's own word ("do not use", "nowhere") and stay final.
+ */
+export function everyLocatorDown(entry: EidPrefixEntry): boolean {
+  return entry.locators.length > 0 && entry.locators.every((locator) => !locator.reachable);
+}
+
+export interface Resolution {
+  /** The entry routing uses: the longest match that is not wholly down. */
+  hit?: MapCacheHit;
+  /** Its locator for this flow; undefined when the entry has none usable. */
+  choice?: LocatorChoice;
+  /** Longer matches passed over because every locator in them is down. */
+  passedOver: MapCacheHit[];
+}
+
+/**
+ * Longest-prefix match that falls back past entries whose every locator is
+ * down, as a router ignores a route whose next hop is unreachable and uses
+ * the next covering one; then RLOC selection in the entry it lands on.
+ */
+export function resolveEid(
+  cache: MapCache,
+  instanceId: number,
+  eid: string,
+  hash: number,
+): Resolution {
+  const passedOver: MapCacheHit[] = [];
+  for (const hit of cache.matches(instanceId, eid)) {
+    if (everyLocatorDown(hit.entry)) {
+      passedOver.push(hit);
+      continue;
+    }
+    const choice = selectLocator(hit.entry.locators, hash);
+    return choice ? { hit, choice, passedOver } : { hit, passedOver };
+  }
+  return { passedOver };
 }
 
 const compiled = new WeakMap<readonly EidPrefixEntry[], MapCache>();

@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
+import { ipv4ToUint32 } from '../../protocol/address.js';
 import { IPPROTO_UDP } from '../../protocol/ip-protocols.js';
+import type { Registrations } from './agent-locators.js';
 import { PRIORITY_DSCP, type Priority, rankModels } from './catalogue.js';
 import { encapsulate } from './encapsulate.js';
 import { encapsulationSourcePort, flowHash } from './flow-hash.js';
-import { mapCacheFor, selectLocator } from './map-cache.js';
+import { type MapCacheHit, mapCacheFor, type Resolution, resolveEid } from './map-cache.js';
 import type { Mappings } from './mappings.js';
 import { type PacketRecord, summarizeFrame } from './packet-record.js';
 import { buildPayload } from './payload.js';
+import { prefixContains } from './prefix.js';
 import { classifyWorkload } from './workload.js';
 
 export interface RouteRequest {
@@ -22,6 +25,8 @@ export interface RouteContext {
   timestampUs: number;
   /** Uniform random integer in [0, 2^bits); crypto-backed in production. */
   random: (bits: number) => number;
+  /** What agents registered and what expired, so the reasons can say why a prefix is (not) used. */
+  registrations?: Registrations;
 }
 
 export interface RouteDecision {
@@ -65,8 +70,9 @@ export function routeQuery(
       dstPort: model.service_port,
     };
     const hash = flowHash(tuple);
-    const hit = cache.lookup(ctx.instanceId, model.eid);
-    const choice = hit && selectLocator(hit.entry.locators, hash);
+    const resolution = resolveEid(cache, ctx.instanceId, model.eid, hash);
+    reasons.push(...fallbackReasons(model.eid, resolution, ctx.registrations));
+    const { hit, choice } = resolution;
     if (!hit || !choice) {
       reasons.push(`${model.name} skipped: no usable RLOC for EID ${model.eid}`);
       continue;
@@ -130,6 +136,42 @@ export function routeQuery(
   throw new NoRouteError(
     `no reachable model for workload ${classification.workload_type}: ${reasons.filter((r) => r.includes('skipped')).join('; ') || 'catalogue has no candidates'}`,
   );
+}
+
+/**
+ * Why a more specific mapping of the EID was not used: an agent's
+ * registration expired (withdrawn), or every locator of the entry is down.
+ */
+function fallbackReasons(
+  eid: string,
+  { hit, passedOver }: Resolution,
+  registrations: Registrations | undefined,
+): string[] {
+  const learntFrom = (prefix: string) => registrations?.learnt.get(prefix);
+  const label = (h: MapCacheHit) => {
+    const agents = learntFrom(h.prefix.text);
+    return agents ? `learnt ${h.prefix.text}` : `configured ${h.prefix.text}`;
+  };
+  const using = hit ? `using ${label(hit)}` : 'no covering entry left';
+  const address = ipv4ToUint32(eid);
+  const reasons: string[] = [];
+  for (const { prefix, agents } of registrations?.withdrawn ?? []) {
+    if (!prefixContains(prefix, address)) continue;
+    if (hit && hit.prefix.length >= prefix.length) continue;
+    const who = agents
+      .map(
+        (a) =>
+          `agent ${a.agentId} withdrawn: no heartbeat for ${a.silentSec} s (hold ${a.holdSec} s)`,
+      )
+      .join(', ');
+    reasons.push(`${prefix.text} learnt from ${who}; ${using}`);
+  }
+  for (const skipped of passedOver) {
+    const agents = learntFrom(skipped.prefix.text);
+    const origin = agents ? `learnt from agent ${agents.join(', ')}` : 'configured';
+    reasons.push(`${skipped.prefix.text} ${origin} passed over: every locator is down; ${using}`);
+  }
+  return reasons;
 }
 
 /**

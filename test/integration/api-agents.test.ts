@@ -630,11 +630,13 @@ describe('routing with agent heartbeats', () => {
     expect(itrDown.body.lisp_packet.lisp_header.lsb).toBe(0b101);
     expect(itrDown.body.lisp_packet.outer_header.src_ip).not.toBe('192.0.2.2');
 
-    // Another minute of silence: edge-50's RLOC is down too, and nothing reaches the model.
+    // Another minute of silence: edge-50's registration expired, and the configured /8 takes over.
     clock += 60_000;
     const down = await routeOnce();
-    expect(down.status).toBe(503);
-    expect(down.body.error.code).toBe('no_route');
-    expect(down.body.error.message).toMatch(/edge-llm skipped/);
+    expect(down.status).toBe(200);
+    expect(down.body.endpoint).toBe('198.51.100.77');
+    expect(down.body.reasons).toContain(
+      '10.50.0.0/16 learnt from agent edge-50 withdrawn: no heartbeat for 60 s (hold 30 s); using configured 10.0.0.0/8',
+    );
   });
 });

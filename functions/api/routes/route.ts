@@ -18,7 +18,7 @@ export function routeRoutes(deps: AppDeps) {
     const tenant = c.get('tenant');
     const { mappings: configured } = await deps.mappings.get(tenant.name);
     // Agents' heartbeats add EID prefixes and decide which of their RLOCs are up.
-    const mappings = await deps.agentRouting.mappingsFor(tenant.name, configured);
+    const { mappings, registrations } = await deps.agentRouting.routingFor(tenant.name, configured);
     // Another instance may take the same ID in the same millisecond: route again with a new one.
     for (let attempt = 1; ; attempt++) {
       const nowMs = deps.now?.() ?? Date.now();
@@ -26,7 +26,14 @@ export function routeRoutes(deps: AppDeps) {
       const packetId = nextPacketId(nowMs);
       const { decision, frame } = routeQuery(
         { query: body.query, sourceEid: body.source_eid, priority: body.priority },
-        { instanceId: tenant.instanceId, mappings, packetId, timestampUs, random: cryptoRandom },
+        {
+          instanceId: tenant.instanceId,
+          mappings,
+          registrations,
+          packetId,
+          timestampUs,
+          random: cryptoRandom,
+        },
       );
       try {
         const { statsUpdated } = await deps.packets.put(

@@ -13,6 +13,7 @@ import { NoRouteError } from '../../../functions/routing/router.js';
 import { EDGE_MAPPINGS_INPUT } from '../../helpers/edge-mappings.js';
 import { decodeLispFrame, mappingsWith, route } from './helpers.js';
 
+/** Heartbeats every 5 s: offline after 15 s of silence, registration held for 30 s (the floor). */
 const agent = (
   agentId: string,
   online: boolean,
@@ -21,6 +22,8 @@ const agent = (
 ): AgentAnnouncement => ({
   agentId,
   online,
+  silentSec: online ? 1 : 20,
+  intervalSec: 5,
   rlocs: rlocs.map((address) => ({ address, priority: 1, weight: 100 })),
   eidPrefixes,
 });
@@ -29,16 +32,18 @@ const EDGE_MAPPINGS = mappingsWith(EDGE_MAPPINGS_INPUT);
 
 describe('mergeAgentLocators', () => {
   it('returns the mappings object itself when agents change nothing', () => {
-    expect(mergeAgentLocators(DEFAULT_MAPPINGS, [])).toBe(DEFAULT_MAPPINGS);
+    expect(mergeAgentLocators(DEFAULT_MAPPINGS, []).mappings).toBe(DEFAULT_MAPPINGS);
     // An agent whose RLOC is configured and already reachable, announcing no prefixes.
-    const same = mergeAgentLocators(DEFAULT_MAPPINGS, [agent('a', true, ['192.168.1.100'])]);
+    const same = mergeAgentLocators(DEFAULT_MAPPINGS, [
+      agent('a', true, ['192.168.1.100']),
+    ]).mappings;
     expect(same).toBe(DEFAULT_MAPPINGS);
   });
 
   it('adds announced EID prefixes with the agent RLOCs, reachable while it is online', () => {
     const merged = mergeAgentLocators(DEFAULT_MAPPINGS, [
       agent('edge-1', true, ['192.0.2.50', '192.0.2.51'], ['10.50.0.0/16']),
-    ]);
+    ]).mappings;
     const entry = merged.eid_prefixes.find((e) => e.prefix === '10.50.0.0/16');
     expect(entry).toEqual({
       prefix: '10.50.0.0/16',
@@ -57,7 +62,7 @@ describe('mergeAgentLocators', () => {
 
     const offline = mergeAgentLocators(DEFAULT_MAPPINGS, [
       agent('edge-1', false, ['192.0.2.50'], ['10.50.0.0/16']),
-    ]);
+    ]).mappings;
     const down = offline.eid_prefixes.find((e) => e.prefix === '10.50.0.0/16')!;
     expect(down.locators.map((l) => l.reachable)).toEqual([false]);
     expect(new MapCache(1, offline.eid_prefixes).lookup(1, '10.50.3.4')?.prefix.text).toBe(
@@ -68,7 +73,7 @@ describe('mergeAgentLocators', () => {
   it('ignores announcements broader than /8 and caps what agents can add', () => {
     const broad = mergeAgentLocators(DEFAULT_MAPPINGS, [
       agent('edge-1', true, ['192.0.2.50'], ['0.0.0.0/0', '8.0.0.0/7', '11.0.0.0/8']),
-    ]);
+    ]).mappings;
     const learnt = broad.eid_prefixes.slice(DEFAULT_MAPPINGS.eid_prefixes.length);
     expect(learnt.map((e) => e.prefix)).toEqual(['11.0.0.0/8']);
 
@@ -78,7 +83,7 @@ describe('mergeAgentLocators', () => {
     );
     const capped = mergeAgentLocators(DEFAULT_MAPPINGS, [
       agent('edge-1', true, ['192.0.2.50'], many),
-    ]);
+    ]).mappings;
     expect(capped.eid_prefixes.length - DEFAULT_MAPPINGS.eid_prefixes.length).toBe(
       MAX_LEARNT_PREFIXES,
     );
@@ -87,7 +92,7 @@ describe('mergeAgentLocators', () => {
   it('lets explicit mappings win for an identical prefix', () => {
     const merged = mergeAgentLocators(DEFAULT_MAPPINGS, [
       agent('edge-1', true, ['192.0.2.50'], ['10.2.0.0/16', '10.60.0.0/16']),
-    ]);
+    ]).mappings;
     const twos = merged.eid_prefixes.filter((e) => e.prefix === '10.2.0.0/16');
     expect(twos).toHaveLength(1);
     expect(twos[0]!.locators.map((l) => l.rloc)).toEqual(['192.168.3.100', '192.168.3.101']);
@@ -98,7 +103,7 @@ describe('mergeAgentLocators', () => {
     const merged = mergeAgentLocators(DEFAULT_MAPPINGS, [
       agent('edge-2', false, ['192.0.2.60'], ['10.50.0.0/16']),
       agent('edge-1', true, ['192.0.2.50'], ['10.50.0.0/16', '10.50.0.0/16']),
-    ]);
+    ]).mappings;
     const entries = merged.eid_prefixes.filter((e) => e.prefix === '10.50.0.0/16');
     expect(entries).toHaveLength(1);
     expect(entries[0]!.description).toBe('announced by agent edge-1, edge-2');
@@ -112,7 +117,7 @@ describe('mergeAgentLocators', () => {
     const merged = mergeAgentLocators(DEFAULT_MAPPINGS, [
       agent('v6', true, ['2001:db8::1'], ['10.70.0.0/16']),
       agent('bad', true, ['192.0.2.9'], ['10.80.0.1/16', 'nonsense', '10.90.0.0/40']),
-    ]);
+    ]).mappings;
     expect(merged).toBe(DEFAULT_MAPPINGS);
   });
 
@@ -120,7 +125,7 @@ describe('mergeAgentLocators', () => {
     const merged = mergeAgentLocators(DEFAULT_MAPPINGS, [
       agent('site-1', false, ['192.168.1.100']),
       agent('site-2', true, ['192.168.2.100']),
-    ]);
+    ]).mappings;
     const general = merged.eid_prefixes.find((e) => e.prefix === '10.1.0.0/16')!;
     expect(general.locators.map((l) => [l.rloc, l.reachable])).toEqual([
       ['192.168.1.100', false],
@@ -134,7 +139,7 @@ describe('mergeAgentLocators', () => {
     const marked = mappingsWith({
       source_locators: [{ rloc: '192.0.2.1', reachable: false }, { rloc: '192.0.2.2' }],
     });
-    const up = mergeAgentLocators(marked, [agent('itr', true, ['192.0.2.1'])]);
+    const up = mergeAgentLocators(marked, [agent('itr', true, ['192.0.2.1'])]).mappings;
     expect(up.source_locators.map((l) => l.reachable)).toEqual([true, true]);
   });
 
@@ -156,24 +161,45 @@ describe('routing with agent announcements', () => {
 
     const mappings = mergeAgentLocators(EDGE_MAPPINGS, [
       agent('edge-1', true, ['192.0.2.50'], ['10.50.0.0/16']),
-    ]);
+    ]).mappings;
     const { decision, frame } = route(QUERY, { ctx: { mappings } });
     expect(decision.endpoint).toBe('192.0.2.50');
     expect(decision.lisp_packet.metadata.eid_prefix).toBe('10.50.0.0/16');
     expect(decodeLispFrame(frame).outerIp.header.dst).toBe('192.0.2.50');
   });
 
-  it('never chooses the RLOC of an offline agent', () => {
-    const mappings = mergeAgentLocators(EDGE_MAPPINGS, [
+  it('never chooses the RLOC of an offline agent: the covering entry takes over', () => {
+    const { mappings, registrations } = mergeAgentLocators(EDGE_MAPPINGS, [
       agent('edge-1', false, ['192.0.2.50'], ['10.50.0.0/16']),
     ]);
-    expect(() => route(QUERY, { ctx: { mappings } })).toThrow(NoRouteError);
+    const { decision } = route(QUERY, { ctx: { mappings, registrations } });
+    expect(decision.endpoint).toBe('198.51.100.77');
+    expect(decision.lisp_packet.metadata.eid_prefix).toBe('10.0.0.0/8');
+    expect(decision.reasons).toContain(
+      '10.50.0.0/16 learnt from agent edge-1 passed over: every locator is down; using configured 10.0.0.0/8',
+    );
+
+    // With the covering entry down as well, nothing is left.
+    const coverDown = mappingsWith({
+      ...EDGE_MAPPINGS_INPUT,
+      eid_prefixes: [
+        {
+          prefix: '10.0.0.0/8',
+          locators: [{ rloc: '198.51.100.77', priority: 1, weight: 100, reachable: false }],
+        },
+      ],
+    });
+    const nothing = mergeAgentLocators(coverDown, [
+      agent('edge-1', false, ['192.0.2.50'], ['10.50.0.0/16']),
+    ]).mappings;
+    expect(() => route(QUERY, { ctx: { mappings: nothing } })).toThrow(NoRouteError);
   });
 
   it('clears the LSB of a source locator whose agent is offline', () => {
     const lsbWith = (agents: AgentAnnouncement[]) =>
       decodeLispFrame(
-        route(QUERY, { ctx: { mappings: mergeAgentLocators(EDGE_MAPPINGS, agents) } }).frame,
+        route(QUERY, { ctx: { mappings: mergeAgentLocators(EDGE_MAPPINGS, agents).mappings } })
+          .frame,
       ).lisp.header.lsb;
     expect(lsbWith([])).toBe(0b111);
     expect(lsbWith([agent('itr-2', false, ['192.0.2.2'])])).toBe(0b101);
@@ -184,7 +210,7 @@ describe('routing with agent announcements', () => {
         (_, i) =>
           decodeLispFrame(
             route(`${QUERY} ${i}`, {
-              ctx: { mappings: mergeAgentLocators(EDGE_MAPPINGS, agents) },
+              ctx: { mappings: mergeAgentLocators(EDGE_MAPPINGS, agents).mappings },
             }).frame,
           ).outerIp.header.src,
       );
@@ -211,35 +237,35 @@ describe('AgentRoutingView', () => {
     const { view, calls, advance } = setup(async () => [
       agent('edge-1', online, ['192.0.2.50'], ['10.50.0.0/16']),
     ]);
-    const first = await view.mappingsFor('t1', DEFAULT_MAPPINGS);
-    expect(first).not.toBe(DEFAULT_MAPPINGS);
-    expect(await view.mappingsFor('t1', DEFAULT_MAPPINGS)).toBe(first);
-    await view.mappingsFor('t2', DEFAULT_MAPPINGS);
+    const first = await view.routingFor('t1', DEFAULT_MAPPINGS);
+    expect(first.mappings).not.toBe(DEFAULT_MAPPINGS);
+    expect(await view.routingFor('t1', DEFAULT_MAPPINGS)).toBe(first);
+    await view.routingFor('t2', DEFAULT_MAPPINGS);
     expect(calls).toEqual(['t1', 't2']);
 
     online = false;
     advance(4_999);
-    expect(await view.mappingsFor('t1', DEFAULT_MAPPINGS)).toBe(first);
+    expect(await view.routingFor('t1', DEFAULT_MAPPINGS)).toBe(first);
     advance(2);
-    const later = await view.mappingsFor('t1', DEFAULT_MAPPINGS);
+    const later = await view.routingFor('t1', DEFAULT_MAPPINGS);
     expect(calls).toEqual(['t1', 't2', 't1']);
-    expect(later.eid_prefixes.at(-1)!.locators[0]!.reachable).toBe(false);
+    expect(later.mappings.eid_prefixes.at(-1)!.locators[0]!.reachable).toBe(false);
 
     // New mappings document: merged again without reading agents again.
     const other = mappingsWith({ source_locators: [{ rloc: '192.0.2.9' }] });
-    const merged = await view.mappingsFor('t1', other);
-    expect(merged.source_locators[0]!.rloc).toBe('192.0.2.9');
+    const merged = await view.routingFor('t1', other);
+    expect(merged.mappings.source_locators[0]!.rloc).toBe('192.0.2.9');
     expect(calls).toHaveLength(3);
 
     view.invalidate('t1');
-    await view.mappingsFor('t1', DEFAULT_MAPPINGS);
+    await view.routingFor('t1', DEFAULT_MAPPINGS);
     expect(calls).toHaveLength(4);
   });
 
   it('shares one read between concurrent requests', async () => {
     const { view, calls } = setup(async () => [agent('a', true, ['192.0.2.1'], ['10.9.0.0/16'])]);
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => view.mappingsFor('t', DEFAULT_MAPPINGS)),
+      Array.from({ length: 5 }, () => view.routingFor('t', DEFAULT_MAPPINGS)),
     );
     expect(calls).toEqual(['t']);
     expect(new Set(results).size).toBe(1);
@@ -251,11 +277,11 @@ describe('AgentRoutingView', () => {
       if (fail) throw new Error('store down');
       return [agent('a', true, ['192.0.2.1'], ['10.9.0.0/16'])];
     });
-    await expect(view.mappingsFor('t', DEFAULT_MAPPINGS)).rejects.toThrow('store down');
+    await expect(view.routingFor('t', DEFAULT_MAPPINGS)).rejects.toThrow('store down');
     fail = false;
-    const good = await view.mappingsFor('t', DEFAULT_MAPPINGS);
+    const good = await view.routingFor('t', DEFAULT_MAPPINGS);
     fail = true;
     advance(10_000);
-    expect(await view.mappingsFor('t', DEFAULT_MAPPINGS)).toBe(good);
+    expect(await view.routingFor('t', DEFAULT_MAPPINGS)).toBe(good);
   });
 });

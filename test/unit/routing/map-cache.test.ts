@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { flowHash } from '../../../functions/routing/flow-hash.js';
-import { MapCache, selectLocator } from '../../../functions/routing/map-cache.js';
-import { DEFAULT_MAPPINGS, type Locator } from '../../../functions/routing/mappings.js';
+import { MapCache, resolveEid, selectLocator } from '../../../functions/routing/map-cache.js';
+import {
+  DEFAULT_MAPPINGS,
+  type EidPrefixEntry,
+  type Locator,
+} from '../../../functions/routing/mappings.js';
 import { IPPROTO_UDP } from '../../../protocol/ip-protocols.js';
 
 const loc = (rloc: string, priority: number, weight: number, reachable = true): Locator => ({
@@ -129,6 +133,54 @@ describe('selectLocator', () => {
       const first = selectLocator(set, h);
       for (let i = 0; i < 3; i++) expect(selectLocator(set, h)).toEqual(first);
     }
+  });
+});
+
+describe('resolveEid', () => {
+  const entry = (prefix: string, locators: Locator[]): EidPrefixEntry => ({
+    prefix,
+    description: '',
+    ttl_minutes: 1,
+    locators,
+  });
+  const [hash] = hashes(1) as [number];
+  const resolve = (entries: EidPrefixEntry[], eid = '10.4.0.100') =>
+    resolveEid(new MapCache(1, entries), 1, eid, hash);
+  const aggregate = entry('10.4.0.0/16', [loc('127.0.0.1', 1, 100)]);
+
+  it('uses the longest match while any of its locators is reachable', () => {
+    const site = entry('10.4.0.0/24', [loc('192.0.2.50', 1, 100, false), loc('192.0.2.51', 2, 1)]);
+    const r = resolve([aggregate, site]);
+    expect(r.hit?.prefix.text).toBe('10.4.0.0/24');
+    expect(r.choice?.locator.rloc).toBe('192.0.2.51');
+    expect(r.passedOver).toEqual([]);
+  });
+
+  it('falls back past entries whose every locator is down, longest first', () => {
+    const host = entry('10.4.0.100/32', [loc('192.0.2.60', 1, 100, false)]);
+    const site = entry('10.4.0.0/24', [loc('192.0.2.50', 1, 100, false)]);
+    const r = resolve([host, aggregate, site]);
+    expect(r.hit?.prefix.text).toBe('10.4.0.0/16');
+    expect(r.choice?.locator.rloc).toBe('127.0.0.1');
+    expect(r.passedOver.map((h) => h.prefix.text)).toEqual(['10.4.0.100/32', '10.4.0.0/24']);
+    // Another EID of the /16 never looks at the /24.
+    expect(resolve([host, aggregate, site], '10.4.9.9').passedOver).toEqual([]);
+  });
+
+  it('treats priority 255 and an empty locator set as final: no fallback', () => {
+    const never = resolve([aggregate, entry('10.4.0.0/24', [loc('192.0.2.50', 255, 100)])]);
+    expect(never.hit?.prefix.text).toBe('10.4.0.0/24');
+    expect(never.choice).toBeUndefined();
+    const nowhere = resolve([aggregate, entry('10.4.0.0/24', [])]);
+    expect(nowhere.hit?.prefix.text).toBe('10.4.0.0/24');
+    expect(nowhere.choice).toBeUndefined();
+  });
+
+  it('finds nothing when every covering entry is down', () => {
+    const down = entry('10.4.0.0/16', [loc('127.0.0.1', 1, 100, false)]);
+    const r = resolve([down, entry('10.4.0.0/24', [loc('192.0.2.50', 1, 100, false)])]);
+    expect(r.hit).toBeUndefined();
+    expect(r.passedOver.map((h) => h.prefix.text)).toEqual(['10.4.0.0/24', '10.4.0.0/16']);
   });
 });
 
