@@ -2,7 +2,12 @@ import { Duration } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { WirefleetFunction } from './function.js';
-import { objectStatement, tableStatement } from './grants.js';
+import {
+  acknowledgeWildcard,
+  nagBucketObjects,
+  objectStatement,
+  tableStatement,
+} from './grants.js';
 import { type Storage, TENANT_OBJECT_PREFIX } from './storage.js';
 
 /**
@@ -52,6 +57,11 @@ export class PcapExport extends Construct {
         'AbortMultipartUpload',
         'GetObject',
       ]),
+    );
+    acknowledgeWildcard(
+      this.handler.role,
+      nagBucketObjects(pcapBucket, TENANT_OBJECT_PREFIX),
+      'Objects under tenants/ only: each export job writes one new file at tenants/<tenant>/pcaps/... for the tenant that asked for it, and presigns its GET; the key is made per job, so no fixed ARN can name it.',
     );
   }
 }

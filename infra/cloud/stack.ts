@@ -21,6 +21,14 @@ export const OUTPUT_KEYS = [
 ] as const;
 export type OutputKey = (typeof OUTPUT_KEYS)[number];
 
+export interface WirefleetStackProps extends StackProps {
+  /**
+   * The PCAP export worker's entry; by default functions/handlers/pcap-export.ts
+   * when that file exists; false for none. Without one the stack has no export function.
+   */
+  pcapExportEntry?: string | false;
+}
+
 /**
  * The cloud half of wirefleet in one env-agnostic stack (no lookups, so it
  * synthesizes offline): storage, the API, agent ingest and the agents' IoT policy.
@@ -33,20 +41,25 @@ export class WirefleetStack extends Stack {
   /** Absent until functions/handlers/pcap-export.ts exists. */
   readonly pcapExport?: PcapExport;
 
-  constructor(scope: Construct, id: string, settings: WirefleetSettings, props: StackProps = {}) {
+  constructor(
+    scope: Construct,
+    id: string,
+    settings: WirefleetSettings,
+    props: WirefleetStackProps = {},
+  ) {
+    const { pcapExportEntry = optionalHandlerEntry('pcap-export'), ...stackProps } = props;
     super(scope, id, {
       description: 'wirefleet: API, agent ingest and storage (issue 8)',
-      ...props,
+      ...stackProps,
     });
     const logRetention = settings.logRetentionDays;
     this.storage = new Storage(this, 'Storage', settings);
     this.iot = new AgentIot(this, 'Iot', { logRetention });
     this.ingest = new Ingest(this, 'Ingest', { storage: this.storage, logRetention });
 
-    const exportEntry = optionalHandlerEntry('pcap-export');
-    if (exportEntry) {
+    if (pcapExportEntry) {
       this.pcapExport = new PcapExport(this, 'PcapExport', {
-        entry: exportEntry,
+        entry: pcapExportEntry,
         storage: this.storage,
         logRetention,
         pcapUrlTtlSeconds: settings.pcapUrlTtlSeconds,

@@ -1,0 +1,280 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { handlerEntry, REPO_ROOT } from '../../../infra/cloud/paths.js';
+import { asArray, type FastSynth, flatten, synthFast } from './synth.js';
+
+type Resource = { Type: string; Properties: Record<string, any> };
+interface Statement {
+  Effect: 'Allow' | 'Deny';
+  Action?: string | string[];
+  NotAction?: unknown;
+  NotResource?: unknown;
+  Resource?: unknown;
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+interface FoundStatement {
+  where: string;
+  statement: Statement;
+}
+
+const IOT = 'arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:';
+
+/**
+ * Every wildcard resource the stack may grant, and why; nothing else may hold
+ * a `*`. A log group's ARN attribute ends in `:*` (its streams), so it is
+ * listed too. Each entry must be used, so the list cannot rot.
+ */
+const WILDCARD_ALLOW_LIST: { why: string; resource: RegExp; actions: string[] }[] = [
+  {
+    why: 'iot:CreateCertificateFromCsr supports no resource-level permission: AWS requires "*"',
+    resource: /^\*$/,
+    actions: ['iot:CreateCertificateFromCsr'],
+  },
+  {
+    why: 'iot:DescribeEndpoint (deploy-time endpoint lookup) supports no resource-level permission',
+    resource: /^\*$/,
+    actions: ['iot:DescribeEndpoint'],
+  },
+  {
+    why: 'certificate ids are assigned by CreateCertificateFromCsr, so cert/* in this account and region',
+    resource: new RegExp(`^${literal(`${IOT}cert/*`)}$`),
+    actions: [
+      'iot:AttachPolicy',
+      'iot:DescribeCertificate',
+      'iot:UpdateCertificate',
+      'iot:AttachThingPrincipal',
+      'iot:DetachThingPrincipal',
+    ],
+  },
+  {
+    why: 'agent things are named wirefleet-<agent id>',
+    resource: new RegExp(`^${literal(`${IOT}thing/wirefleet-*`)}$`),
+    actions: [
+      'iot:CreateThing',
+      'iot:DescribeThing',
+      'iot:UpdateThing',
+      'iot:DeleteThing',
+      'iot:AttachThingPrincipal',
+      'iot:DetachThingPrincipal',
+    ],
+  },
+  {
+    why: 'commands to any agent, only on its commands topic',
+    resource: new RegExp(`^${literal(`${IOT}topic/wirefleet/v1/agents/*/commands`)}$`),
+    actions: ['iot:Publish'],
+  },
+  {
+    why: 'PCAP objects under the tenant prefix (tenants/<tenant>/...)',
+    resource: /^<StoragePcapBucket[0-9A-F]{8}\.Arn>\/tenants\/\*$/,
+    actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'],
+  },
+  {
+    why: 'S3 server access log delivery into the log bucket, under the PCAP bucket prefix',
+    resource: /^<StorageAccessLogBucket[0-9A-F]{8}\.Arn>\/pcap-bucket\/\*$/,
+    actions: ['s3:PutObject'],
+  },
+  {
+    why: "a function's own log group (the Arn attribute ends in :*, covering its streams)",
+    resource: /^<\w+Logs[0-9A-F]{8}\.Arn>$/,
+    actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+  },
+];
+
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Every policy document in the template: IAM, resource policies and the IoT policy. */
+function allStatements(resources: Record<string, Resource>): FoundStatement[] {
+  const found: FoundStatement[] = [];
+  const add = (where: string, document: { Statement: Statement | Statement[] } | undefined) => {
+    for (const statement of asArray(document?.Statement)) found.push({ where, statement });
+  };
+  for (const [id, r] of Object.entries(resources)) {
+    switch (r.Type) {
+      case 'AWS::IAM::Policy':
+      case 'AWS::IAM::ManagedPolicy':
+      case 'AWS::S3::BucketPolicy':
+      case 'AWS::SQS::QueuePolicy':
+      case 'AWS::IoT::Policy':
+        add(id, r.Properties.PolicyDocument);
+        break;
+      case 'AWS::IAM::Role':
+        add(`${id} (trust)`, r.Properties.AssumeRolePolicyDocument);
+        for (const p of asArray(r.Properties.Policies)) add(id, (p as any).PolicyDocument);
+        break;
+    }
+  }
+  return found;
+}
+
+/** Wildcard-bearing resources: a `*` anywhere, or a log group's ARN attribute. */
+const isWildcard = (resources: Record<string, Resource>, resource: string) =>
+  resource.includes('*') ||
+  Object.entries(resources).some(
+    ([id, r]) => r.Type === 'AWS::Logs::LogGroup' && resource === `<${id}.Arn>`,
+  );
+
+describe('IAM: no wildcard action, wildcard resources only where named', () => {
+  let synth: FastSynth;
+  let resources: Record<string, Resource>;
+  let statements: FoundStatement[];
+  beforeAll(() => {
+    // With the export function, so its role is checked as well.
+    synth = synthFast({}, { pcapExportEntry: handlerEntry('ingest') });
+    resources = synth.template.toJSON().Resources;
+    statements = allStatements(resources);
+  });
+
+  it('finds the policy documents of every role, resource policy and the IoT policy', () => {
+    const kinds = new Set(statements.map((s) => resources[s.where.split(' ')[0]!]!.Type));
+    expect([...kinds].sort()).toEqual([
+      'AWS::IAM::Policy',
+      'AWS::IAM::Role',
+      'AWS::IoT::Policy',
+      'AWS::S3::BucketPolicy',
+      'AWS::SQS::QueuePolicy',
+    ]);
+    expect(statements.length).toBeGreaterThan(20);
+  });
+
+  it('grants no action with a wildcard, and uses no NotAction or NotResource', () => {
+    for (const { where, statement } of statements) {
+      expect(statement.NotAction, where).toBeUndefined();
+      expect(statement.NotResource, where).toBeUndefined();
+      if (statement.Effect !== 'Allow') continue;
+      for (const action of asArray(statement.Action)) {
+        expect(action, `${where}: ${action}`).not.toContain('*');
+      }
+    }
+  });
+
+  it('denies only plain-HTTP access (the TLS-only bucket and queue policies)', () => {
+    const denies = statements.filter((s) => s.statement.Effect === 'Deny');
+    expect(denies.map((d) => resources[d.where]!.Type).sort()).toEqual([
+      'AWS::S3::BucketPolicy',
+      'AWS::S3::BucketPolicy',
+      'AWS::SQS::QueuePolicy',
+    ]);
+    for (const { statement } of denies) {
+      expect(statement.Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
+    }
+  });
+
+  it('holds wildcard resources only on the allow-list, each with only its listed actions', () => {
+    const used = new Set<number>();
+    const offenders: string[] = [];
+    for (const { where, statement } of statements) {
+      if (statement.Effect !== 'Allow' || where.endsWith('(trust)')) continue;
+      const actions = asArray(statement.Action);
+      for (const resource of asArray(statement.Resource).map(flatten)) {
+        if (!isWildcard(resources, resource)) continue;
+        const index = WILDCARD_ALLOW_LIST.findIndex(
+          (entry) =>
+            entry.resource.test(resource) && actions.every((a) => entry.actions.includes(a)),
+        );
+        if (index < 0) offenders.push(`${where}: ${actions.join(',')} on ${resource}`);
+        else used.add(index);
+      }
+    }
+    expect(offenders).toEqual([]);
+    const unused = WILDCARD_ALLOW_LIST.filter((_, i) => !used.has(i)).map((e) => e.why);
+    expect(unused).toEqual([]);
+  });
+
+  it('attaches no managed policy to any role', () => {
+    for (const r of Object.values(resources)) {
+      if (r.Type === 'AWS::IAM::Role') expect(r.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('IAM: each function role holds exactly its grants', () => {
+  let resources: Record<string, Resource>;
+  beforeAll(() => {
+    resources = synthFast({}, { pcapExportEntry: handlerEntry('ingest') }).template.toJSON()
+      .Resources;
+  });
+
+  /** The role's grants as "action on resource" lines, sorted. */
+  const grantsOf = (rolePrefix: string): string[] => {
+    const roleId = Object.keys(resources).find(
+      (id) => id.startsWith(rolePrefix) && resources[id]!.Type === 'AWS::IAM::Role',
+    )!;
+    return Object.values(resources)
+      .filter(
+        (r) =>
+          r.Type === 'AWS::IAM::Policy' &&
+          asArray(r.Properties.Roles).some((ref: any) => ref.Ref === roleId),
+      )
+      .flatMap((p) => asArray<Statement>(p.Properties.PolicyDocument.Statement))
+      .flatMap((s) =>
+        asArray(s.Action).flatMap((a) =>
+          asArray(s.Resource).map((r) => `${a} on ${flatten(r).replace(/[0-9A-F]{8}\b/g, '')}`),
+        ),
+      )
+      .sort();
+  };
+
+  it('ingest: reads agents and writes what agents send; nothing on packets, no Query', () => {
+    expect(grantsOf('IngestHandlerRole')).toEqual([
+      'dynamodb:GetItem on <StorageFlowsTable.Arn>',
+      'dynamodb:GetItem on <StorageTenantsTable.Arn>',
+      'dynamodb:PutItem on <StorageFlowsTable.Arn>',
+      'dynamodb:UpdateItem on <StorageFlowsTable.Arn>',
+      'dynamodb:UpdateItem on <StorageTenantsTable.Arn>',
+      'logs:CreateLogStream on <IngestHandlerLogs.Arn>',
+      'logs:PutLogEvents on <IngestHandlerLogs.Arn>',
+      'sqs:SendMessage on <IngestDeadLetterQueue.Arn>',
+    ]);
+  });
+
+  it('export: reads packets, records its job, writes under tenants/', () => {
+    expect(grantsOf('PcapExportHandlerRole')).toEqual([
+      'dynamodb:GetItem on <StoragePacketsTable.Arn>',
+      'dynamodb:GetItem on <StorageTenantsTable.Arn>',
+      'dynamodb:PutItem on <StorageTenantsTable.Arn>',
+      'dynamodb:Query on <StoragePacketsTable.Arn>',
+      'dynamodb:UpdateItem on <StorageTenantsTable.Arn>',
+      'logs:CreateLogStream on <PcapExportHandlerLogs.Arn>',
+      'logs:PutLogEvents on <PcapExportHandlerLogs.Arn>',
+      's3:AbortMultipartUpload on <StoragePcapBucket.Arn>/tenants/*',
+      's3:GetObject on <StoragePcapBucket.Arn>/tenants/*',
+      's3:PutObject on <StoragePcapBucket.Arn>/tenants/*',
+    ]);
+  });
+
+  it('api: no DynamoDB action outside what functions/store sends', () => {
+    const apiDynamo = new Set(
+      grantsOf('ApiHandlerRole')
+        .filter((g) => g.startsWith('dynamodb:'))
+        .map((g) => g.split(' ')[0]!),
+    );
+    // Operations the store layer issues (excluding schema.ts, which creates tables locally).
+    const storeDir = path.join(REPO_ROOT, 'functions', 'store');
+    const used = new Set<string>();
+    for (const file of readdirSync(storeDir)) {
+      if (!file.endsWith('.ts') || file === 'schema.ts') continue;
+      const source = readFileSync(path.join(storeDir, file), 'utf8');
+      for (const [, op] of source.matchAll(/new (\w+)Command\(/g)) {
+        used.add(
+          {
+            Get: 'GetItem',
+            Put: 'PutItem',
+            Update: 'UpdateItem',
+            Delete: 'DeleteItem',
+            BatchGet: 'BatchGetItem',
+            BatchWrite: 'BatchWriteItem',
+            TransactWrite: 'TransactWriteItems',
+            TransactGet: 'TransactGetItems',
+          }[op!] ?? op!,
+        );
+      }
+    }
+    const dynamoUsed = [...used].filter((op) => !/Object|Bucket|Table/.test(op));
+    expect(dynamoUsed.length).toBeGreaterThan(3);
+    for (const op of dynamoUsed) expect(apiDynamo, op).toContain(`dynamodb:${op}`);
+  });
+});
