@@ -13,7 +13,8 @@ import { type Storage, TENANT_OBJECT_PREFIX } from './storage.js';
 /**
  * The asynchronous PCAP export worker: the API invokes it with
  * InvocationType 'Event' for selections too large to build inside API
- * Gateway's 30 s. It reads packets and writes the file under the tenant's prefix.
+ * Gateway's 30 s. It reads packets, writes the file under the tenant's prefix
+ * and records the outcome on the job.
  */
 export class PcapExport extends Construct {
   readonly handler: WirefleetFunction;
@@ -25,7 +26,6 @@ export class PcapExport extends Construct {
       entry: string;
       storage: Storage;
       logRetention: RetentionDays;
-      pcapUrlTtlSeconds: number;
     },
   ) {
     super(scope, id);
@@ -42,26 +42,21 @@ export class PcapExport extends Construct {
         PACKETS_TABLE: tables.packets.tableName,
         FLOWS_TABLE: tables.flows.tableName,
         PCAP_BUCKET: pcapBucket.bucketName,
-        PCAP_URL_TTL_SECONDS: String(props.pcapUrlTtlSeconds),
       },
     });
-    // The job record and tenant lookups live in the tenants table; packets are read only.
-    this.handler.addToRolePolicy(tableStatement(tables.packets, ['GetItem', 'Query']));
+    // functions/pcap/export-job.ts: select the packets (Query), move the job
+    // record through running/progress/done/failed (conditional updates in the
+    // flows table, where the API created it), stream the file to S3. The API,
+    // not the worker, presigns the download.
+    this.handler.addToRolePolicy(tableStatement(tables.packets, ['Query']));
+    this.handler.addToRolePolicy(tableStatement(tables.flows, ['UpdateItem']));
     this.handler.addToRolePolicy(
-      tableStatement(tables.tenants, ['GetItem', 'PutItem', 'UpdateItem']),
-    );
-    // Upload (multipart, aborted on error) and presign the link under the tenant prefix.
-    this.handler.addToRolePolicy(
-      objectStatement(pcapBucket, TENANT_OBJECT_PREFIX, [
-        'PutObject',
-        'AbortMultipartUpload',
-        'GetObject',
-      ]),
+      objectStatement(pcapBucket, TENANT_OBJECT_PREFIX, ['PutObject', 'AbortMultipartUpload']),
     );
     acknowledgeWildcard(
       this.handler.role,
       nagBucketObjects(pcapBucket, TENANT_OBJECT_PREFIX),
-      'Objects under tenants/ only: each export job writes one new file at tenants/<tenant>/pcaps/... for the tenant that asked for it, and presigns its GET; the key is made per job, so no fixed ARN can name it.',
+      'Objects under tenants/ only, write only: each export job streams one new file to tenants/<tenant>/pcaps/... for the tenant whose job record it claimed; the key is made per job, so no fixed ARN can name it.',
     );
   }
 }

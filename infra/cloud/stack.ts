@@ -62,7 +62,6 @@ export class WirefleetStack extends Stack {
         entry: pcapExportEntry,
         storage: this.storage,
         logRetention,
-        pcapUrlTtlSeconds: settings.pcapUrlTtlSeconds,
       });
     }
     this.api = new Api(this, 'Api', {

@@ -231,17 +231,13 @@ describe('IAM: each function role holds exactly its grants', () => {
     ]);
   });
 
-  it('export: reads packets, records its job, writes under tenants/', () => {
+  it('export: queries packets, updates its job record, writes under tenants/', () => {
     expect(grantsOf('PcapExportHandlerRole')).toEqual([
-      'dynamodb:GetItem on <StoragePacketsTable.Arn>',
-      'dynamodb:GetItem on <StorageTenantsTable.Arn>',
-      'dynamodb:PutItem on <StorageTenantsTable.Arn>',
       'dynamodb:Query on <StoragePacketsTable.Arn>',
-      'dynamodb:UpdateItem on <StorageTenantsTable.Arn>',
+      'dynamodb:UpdateItem on <StorageFlowsTable.Arn>',
       'logs:CreateLogStream on <PcapExportHandlerLogs.Arn>',
       'logs:PutLogEvents on <PcapExportHandlerLogs.Arn>',
       's3:AbortMultipartUpload on <StoragePcapBucket.Arn>/tenants/*',
-      's3:GetObject on <StoragePcapBucket.Arn>/tenants/*',
       's3:PutObject on <StoragePcapBucket.Arn>/tenants/*',
     ]);
   });
