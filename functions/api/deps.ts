@@ -1,3 +1,4 @@
+import type { AgentIdentityProvider } from '../identity/provider.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { AgentAnnouncement } from '../routing/agent-locators.js';
 import { AgentRoutingView, type AnnouncementLoader } from '../routing/agent-routing.js';
@@ -21,17 +22,26 @@ export function createAppDeps(
     repositories?: Repositories;
     commandPublisher?: CommandPublisher;
     mqttUrl?: string;
+    /** The agent identity provider, or how to make one from the agent registry. */
+    identity?:
+      | AgentIdentityProvider
+      | ((registry: AgentRepository) => AgentIdentityProvider | undefined);
     now?: () => number;
   } = {},
 ): AppDeps & { clients: StoreClients } {
   const clients = options.clients ?? createStoreClients(config);
   const repositories = options.repositories ?? createRepositories(clients, config);
   const now = options.now ?? Date.now;
+  const identity =
+    typeof options.identity === 'function'
+      ? options.identity(repositories.agents)
+      : options.identity;
   return {
     ...repositories,
     agentRouting: new AgentRoutingView(agentAnnouncements(repositories.agents, now), { now }),
     ...(options.commandPublisher ? { commandPublisher: options.commandPublisher } : {}),
     ...(options.mqttUrl ? { mqttUrl: options.mqttUrl } : {}),
+    ...(identity ? { identity } : {}),
     ...(options.now ? { now: options.now } : {}),
     clients,
     s3: clients.s3,

@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { AgentIdentityProvider } from '../identity/provider.js';
 import type { Logger } from '../logger.js';
 import type { AgentRoutingView } from '../routing/agent-routing.js';
 import type { AgentRepository } from '../store/agents.js';
@@ -7,7 +8,6 @@ import type { EventRepository, MetricsHistoryRepository } from '../store/events.
 import type { FlowRepository } from '../store/flows.js';
 import type { MappingsRepository } from '../store/mappings.js';
 import type { PacketRepository } from '../store/packets.js';
-import type { PagingSecretRepository } from '../store/paging-secret.js';
 import type { Tenant, TenantRepository } from '../store/tenants.js';
 import type { CommandPublisher } from './command-publisher.js';
 
@@ -21,14 +21,17 @@ export interface AppDeps {
   commands: CommandRepository;
   events: EventRepository;
   metricsHistory: MetricsHistoryRepository;
-  /** Signs page tokens (next_token); shared by every API process through the store. */
-  pagingSecret: PagingSecretRepository;
   /** The tenant's mappings merged with what its agents announce, for routing. */
   agentRouting: AgentRoutingView;
   /** Delivers commands to agents; without one, POST /agents/{id}/commands answers 503. */
   commandPublisher?: CommandPublisher;
   /** The broker agents connect to, handed out with their credentials (MQTT_PUBLIC_URL in AWS). */
   mqttUrl?: string;
+  /**
+   * Signs agents' CSRs (the local CA, or AWS IoT with AGENT_IDENTITY=aws-iot);
+   * without one, registering with a CSR answers 503 identity_unavailable.
+   */
+  identity?: AgentIdentityProvider;
   s3: S3Client;
   pcapBucket: string;
   /** Presigned URL lifetime in seconds (at most 900). */

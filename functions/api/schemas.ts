@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isIPv4 } from '../../protocol/address.js';
 import { agentIdSchema, COMMAND_ACTIONS, commandSchema } from '../../protocol/agent-messages.js';
+import { MAX_CSR_PEM_LENGTH } from '../identity/csr.js';
 import { MAX_EXPORT_PACKETS } from '../pcap/export.js';
 import { PRIORITIES } from '../routing/catalogue.js';
 import { WORKLOAD_TYPES } from '../routing/workload.js';
@@ -42,31 +43,7 @@ const instant = z.string().transform((value, ctx) => {
   return ms;
 });
 
-/**
- * A page token from the previous page's next_token. Any string passes here:
- * PageTokens says what is wrong with it (400 invalid_next_token).
- */
-const nextToken = z.string().optional();
-
-const optionalCount = (max: number) =>
-  z.coerce
-    .number({ message: 'must be a number' })
-    .int('must be an integer')
-    .min(1, 'must be at least 1')
-    .max(max, `must be at most ${max}`)
-    .optional();
-
-/** GET /packets/recent: the seed's `count`, or `limit` as every other list has it. */
-export const recentQuerySchema = z
-  .object({ count: optionalCount(1000), limit: optionalCount(1000), next_token: nextToken })
-  .refine((q) => q.count === undefined || q.limit === undefined || q.count === q.limit, {
-    message: 'count and limit are the same parameter: give one',
-    path: ['limit'],
-  })
-  .transform(({ count: c, limit, next_token }) => ({
-    limit: limit ?? c ?? 10,
-    next_token,
-  }));
+export const recentQuerySchema = z.object({ count: count(1000, 10) });
 
 export const downloadQuerySchema = z
   .object({
@@ -90,7 +67,23 @@ export const visualizeRequestSchema = z.strictObject({
   packet_id: z.string().optional(),
 });
 
-export const registerAgentSchema = z.strictObject({ agent_id: agentIdSchema });
+/** A PEM CSR; validateCsr (functions/identity/csr.ts) checks what it holds. */
+const csrPem = z
+  .string()
+  .min(1, 'must be a PEM certificate signing request')
+  .max(MAX_CSR_PEM_LENGTH, `must be at most ${MAX_CSR_PEM_LENGTH} characters`)
+  .describe(
+    'PKCS#10 CSR (PEM) for the key the agent made and keeps: EC P-256/P-384 or RSA of 2048 bits or more; its subject is ignored (the certificate CN is the agent id)',
+  );
+
+/** With a csr: an X.509 certificate; without: a password (brokers without TLS; not in AWS IoT). */
+export const registerAgentSchema = z.strictObject({
+  agent_id: agentIdSchema,
+  csr: csrPem.optional(),
+});
+
+/** POST /agents/{id}/credentials: a new certificate for a new CSR, or a new password without one. */
+export const rotateCredentialsSchema = z.strictObject({ csr: csrPem.optional() });
 
 /** Epoch seconds (a non-negative number), as flow records carry them. */
 const epochSecondsParam = z.coerce
@@ -107,9 +100,7 @@ export const flowsQuerySchema = z
       .int('must be an integer')
       .min(0, 'must not be negative')
       .default(0),
-    /** packets, bytes, duration: a ranking, not paged; time: store order, paged with next_token. */
-    sort_by: z.enum(['packets', 'bytes', 'duration', 'time']).default('packets'),
-    next_token: nextToken,
+    sort_by: z.enum(['packets', 'bytes', 'duration']).default('packets'),
     since: epochSecondsParam.optional(),
     until: epochSecondsParam.optional(),
   })
@@ -118,17 +109,8 @@ export const flowsQuerySchema = z
     path: ['since'],
   });
 
-/** GET /agents/{id}/events and /metrics: the newest `limit` items, then the next page. */
-export const timelineQuerySchema = z.strictObject({
-  limit: count(1000, 100),
-  next_token: nextToken,
-});
-
-/** GET /agents/{id}/commands: newest first. */
-export const commandsQuerySchema = timelineQuerySchema;
-
-/** GET /agents: by id; the default page holds up to 1000, as the unpaged list did. */
-export const agentsQuerySchema = z.object({ limit: count(1000, 1000), next_token: nextToken });
+/** GET /agents/{id}/events and /metrics: the newest `limit` items. */
+export const timelineQuerySchema = z.strictObject({ limit: count(1000, 100) });
 
 const [captureStart, captureStop, meterConfigure, statusCommand] = commandSchema.options;
 const commandBody = (

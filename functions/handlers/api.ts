@@ -2,6 +2,8 @@ import { handle } from 'hono/aws-lambda';
 import { createApp } from '../api/app.js';
 import { createAppDeps, urlTtlFromEnv } from '../api/deps.js';
 import { iotCommandPublisherFromEnv } from '../api/iot-command-publisher.js';
+import { agentIdentityFromEnv } from '../identity/env.js';
+import { createLogger } from '../logger.js';
 import { storeConfigFromEnv } from '../store/config.js';
 
 /**
@@ -16,6 +18,12 @@ const app = createApp(
     urlTtlSeconds: urlTtlFromEnv(),
     ...(commandPublisher ? { commandPublisher } : {}),
     ...(process.env.MQTT_PUBLIC_URL ? { mqttUrl: process.env.MQTT_PUBLIC_URL } : {}),
+    // Agent certificates from AWS IoT when AGENT_IDENTITY=aws-iot.
+    identity: (agents) =>
+      agentIdentityFromEnv(process.env, agents, {
+        region: config.region,
+        logger: createLogger('identity'),
+      }),
   }),
 );
 

@@ -11,10 +11,16 @@ import {
   type AgentMetrics,
   type Heartbeat,
 } from '../../protocol/agent-messages.js';
+import type {
+  CertificateRecord,
+  CertificateRegistry,
+  CertificateStatus,
+  PendingCertificate,
+} from '../identity/provider.js';
 import type { StoreClients } from './clients.js';
 import { conditionalWrite } from './conditional.js';
 import { AlreadyExistsError, StoreUnavailableError, storeCall } from './errors.js';
-import { pageAfter, queryPages, readPage } from './query.js';
+import { queryPages } from './query.js';
 import { generateSecret, hashSecret, TtlCache } from './secrets.js';
 
 export interface AgentRecord {
@@ -27,6 +33,12 @@ export interface AgentRecord {
   metrics: Omit<AgentMetrics, 'schema'> | null;
   /** Epoch seconds (server clock) when the latest metrics arrived. */
   metricsAt: number | null;
+  /** The agent's current certificate; null for password agents and before the first. */
+  certificate: CertificateRecord | null;
+  /** A certificate made but not (yet) attached: a registration that failed half-way. */
+  pendingCertificate: PendingCertificate | null;
+  /** Whether the agent has a password (the plain-TCP login of the local broker). */
+  passwordLogin: boolean;
 }
 
 /** An agent that missed this many heartbeat intervals counts as offline. */
@@ -58,8 +70,23 @@ function hashesEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+function toCertificate(item: Record<string, unknown>): CertificateRecord | null {
+  const id = str(item.cert_id);
+  if (!id) return null;
+  return {
+    id,
+    arn: str(item.cert_arn),
+    status: item.cert_status === 'ACTIVE' ? 'ACTIVE' : 'INACTIVE',
+    issuedAt: str(item.cert_issued_at) ?? '',
+    notAfter: str(item.cert_not_after),
+  };
+}
+
 function toAgent(item: Record<string, unknown>): AgentRecord {
   const num = (v: unknown) => (v === undefined || v === null ? null : Number(v));
+  const pendingId = str(item.pending_cert_id);
   return {
     agentId: String(item.agent_id),
     tenant: String(item.tenant),
@@ -68,6 +95,9 @@ function toAgent(item: Record<string, unknown>): AgentRecord {
     heartbeat: (item.heartbeat as AgentRecord['heartbeat'] | undefined) ?? null,
     metrics: (item.metrics as AgentRecord['metrics'] | undefined) ?? null,
     metricsAt: num(item.metrics_at),
+    certificate: toCertificate(item),
+    pendingCertificate: pendingId ? { id: pendingId, arn: str(item.pending_cert_arn) } : null,
+    passwordLogin: typeof item.password_hash === 'string',
   };
 }
 
@@ -75,7 +105,7 @@ function toAgent(item: Record<string, unknown>): AgentRecord {
  * Agents, kept in the tenants table. Agent ids are global (they are MQTT
  * client ids and topic segments); the tenant comes from the registry alone.
  */
-export class AgentRepository {
+export class AgentRepository implements CertificateRegistry {
   /** Verified password hashes, kept briefly so a reconnect storm does not read the table per CONNECT. */
   static readonly PASSWORD_CACHE_MS = 30_000;
   static readonly PASSWORD_CACHE_SIZE = 1000;
@@ -89,17 +119,31 @@ export class AgentRepository {
     private readonly table: string,
   ) {}
 
-  /** Registers an agent and returns its one-time-visible password. */
+  /** Registers an agent that logs in with a password, and returns that password (shown once). */
   async register(
     tenant: string,
     agentId: string,
   ): Promise<{ agent: AgentRecord; password: string }> {
+    const password = generateAgentPassword();
+    const agent = await this.create(tenant, agentId, hashAgentPassword(password));
+    return { agent: { ...agent, passwordLogin: true }, password };
+  }
+
+  /** Claims the agent id with no credential yet: its certificate follows (identity provider). */
+  async registerForCertificate(tenant: string, agentId: string): Promise<AgentRecord> {
+    return this.create(tenant, agentId, undefined);
+  }
+
+  private async create(
+    tenant: string,
+    agentId: string,
+    passwordHash: string | undefined,
+  ): Promise<AgentRecord> {
     if (!AGENT_ID_PATTERN.test(agentId)) {
       throw new RangeError(
         `invalid agent id "${agentId}": use a-z, 0-9 and '-', up to 63 characters`,
       );
     }
-    const password = generateAgentPassword();
     const agent: AgentRecord = {
       agentId,
       tenant,
@@ -108,6 +152,9 @@ export class AgentRepository {
       heartbeat: null,
       metrics: null,
       metricsAt: null,
+      certificate: null,
+      pendingCertificate: null,
+      passwordLogin: false,
     };
     // The META item claims the id globally; the index item only makes listing cheap.
     const claimed = await storeCall('register agent', () =>
@@ -120,7 +167,7 @@ export class AgentRepository {
               agent_id: agentId,
               tenant,
               created_at: agent.createdAt,
-              password_hash: hashAgentPassword(password),
+              ...(passwordHash ? { password_hash: passwordHash } : {}),
             },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
@@ -142,7 +189,7 @@ export class AgentRepository {
       await this.remove(tenant, agentId).catch(() => {});
       throw error;
     }
-    return { agent, password };
+    return agent;
   }
 
   /** Issues a new password; undefined when the agent is unknown or another tenant's. */
@@ -167,6 +214,93 @@ export class AgentRepository {
     return applied ? password : undefined;
   }
 
+  /** Drops the agent's password login; false when unknown or another tenant's. */
+  async removePassword(tenant: string, agentId: string): Promise<boolean> {
+    const applied = await this.update('remove agent password', agentId, {
+      UpdateExpression: 'REMOVE password_hash',
+      ConditionExpression: 'attribute_exists(pk) AND #t = :t',
+      ExpressionAttributeNames: { '#t': 'tenant' },
+      ExpressionAttributeValues: { ':t': tenant },
+    });
+    this.passwordCache.delete(agentId);
+    return applied;
+  }
+
+  async recordPendingCertificate(agentId: string, pending: PendingCertificate): Promise<void> {
+    await this.update('record pending certificate', agentId, {
+      UpdateExpression: pending.arn
+        ? 'SET pending_cert_id = :id, pending_cert_arn = :arn'
+        : 'SET pending_cert_id = :id REMOVE pending_cert_arn',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: {
+        ':id': pending.id,
+        ...(pending.arn ? { ':arn': pending.arn } : {}),
+      },
+    });
+  }
+
+  async clearPendingCertificate(agentId: string, certificateId: string): Promise<void> {
+    await this.update('clear pending certificate', agentId, {
+      UpdateExpression: 'REMOVE pending_cert_id, pending_cert_arn',
+      ConditionExpression: 'pending_cert_id = :id',
+      ExpressionAttributeValues: { ':id': certificateId },
+    });
+  }
+
+  /** The certificate becomes the agent's only credential: any other certificate and the password go. */
+  async activateCertificate(agentId: string, certificate: CertificateRecord): Promise<void> {
+    const values: Record<string, unknown> = {
+      ':id': certificate.id,
+      ':status': 'ACTIVE' satisfies CertificateStatus,
+      ':issued': certificate.issuedAt,
+    };
+    const set = ['cert_id = :id', 'cert_status = :status', 'cert_issued_at = :issued'];
+    const remove = ['password_hash', 'pending_cert_id', 'pending_cert_arn'];
+    for (const [attr, value] of [
+      ['cert_arn', certificate.arn],
+      ['cert_not_after', certificate.notAfter],
+    ] as const) {
+      if (value) {
+        set.push(`${attr} = :${attr}`);
+        values[`:${attr}`] = value;
+      } else remove.push(attr);
+    }
+    const applied = await this.update('activate certificate', agentId, {
+      UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: values,
+    });
+    this.passwordCache.delete(agentId);
+    if (!applied)
+      throw new StoreUnavailableError(`activate certificate failed: no agent ${agentId}`);
+  }
+
+  async deactivateCertificate(agentId: string, certificateId: string): Promise<boolean> {
+    return this.update('deactivate certificate', agentId, {
+      UpdateExpression: 'SET cert_status = :inactive',
+      ConditionExpression: 'cert_id = :id',
+      ExpressionAttributeValues: {
+        ':id': certificateId,
+        ':inactive': 'INACTIVE' satisfies CertificateStatus,
+      },
+    });
+  }
+
+  /**
+   * True when the certificate is the agent's current one and active: what
+   * the local broker asks on every connect, so rotation and revocation apply
+   * to the next connection. Not cached, for the same reason.
+   */
+  async verifyCertificate(agentId: string, certificateId: string): Promise<boolean> {
+    const item = await this.getItem(agentId);
+    return (
+      item !== undefined &&
+      item.cert_status === 'ACTIVE' &&
+      typeof item.cert_id === 'string' &&
+      item.cert_id === certificateId
+    );
+  }
+
   /** Unscoped lookup, for ingest and the broker: the caller has no tenant yet. */
   async get(agentId: string): Promise<AgentRecord | undefined> {
     const item = await this.getItem(agentId);
@@ -189,38 +323,6 @@ export class AgentRepository {
     })) {
       for (const item of page.Items ?? []) ids.push(String(item.agent_id));
     }
-    return this.tenantAgents(tenant, ids);
-  }
-
-  /**
-   * One page of the tenant's agents, by id; `next` resumes after the last
-   * index item read and is undefined at the end. Index items left behind by a
-   * removed agent are skipped, so a page may be short.
-   */
-  async listPage(
-    tenant: string,
-    page: { limit: number; after?: string },
-  ): Promise<{ agents: AgentRecord[]; next?: string }> {
-    const pk = agentIndexKey(tenant, '').pk;
-    const { items, next } = await readPage(
-      this.clients.doc,
-      'list agents',
-      {
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': 'AGENT#' },
-      },
-      { pk, limit: page.limit, maxRead: page.limit + 1, ...pageAfter(page.after) },
-    );
-    const agents = await this.tenantAgents(
-      tenant,
-      items.map((item) => String(item.agent_id)),
-    );
-    return { agents, ...(next !== undefined ? { next } : {}) };
-  }
-
-  /** The registry items of these ids that belong to the tenant, sorted by id. */
-  private async tenantAgents(tenant: string, ids: string[]): Promise<AgentRecord[]> {
     const agents: AgentRecord[] = [];
     for (let i = 0; i < ids.length; i += 100) {
       for (const item of await this.batchGet(ids.slice(i, i + 100))) {
@@ -347,6 +449,26 @@ export class AgentRepository {
       ),
     );
     return applied ? 'stored' : 'stale';
+  }
+
+  /** A conditional update of the agent's META item; false when the condition does not hold. */
+  private update(
+    what: string,
+    agentId: string,
+    input: {
+      UpdateExpression: string;
+      ConditionExpression: string;
+      ExpressionAttributeNames?: Record<string, string>;
+      ExpressionAttributeValues?: Record<string, unknown>;
+    },
+  ): Promise<boolean> {
+    return storeCall(what, () =>
+      conditionalWrite(() =>
+        this.clients.doc.send(
+          new UpdateCommand({ TableName: this.table, Key: agentKey(agentId), ...input }),
+        ),
+      ),
+    );
   }
 
   private async getItem(agentId: string): Promise<Record<string, unknown> | undefined> {

@@ -6,7 +6,6 @@ import { EventRepository, MetricsHistoryRepository } from './events.js';
 import { FlowRepository } from './flows.js';
 import { MappingsRepository } from './mappings.js';
 import { PacketRepository } from './packets.js';
-import { PagingSecretRepository } from './paging-secret.js';
 import { TenantRepository } from './tenants.js';
 
 export interface Repositories {
@@ -18,7 +17,6 @@ export interface Repositories {
   commands: CommandRepository;
   events: EventRepository;
   metricsHistory: MetricsHistoryRepository;
-  pagingSecret: PagingSecretRepository;
 }
 
 export function createRepositories(clients: StoreClients, config: StoreConfig): Repositories {
@@ -31,6 +29,5 @@ export function createRepositories(clients: StoreClients, config: StoreConfig): 
     commands: new CommandRepository(clients, config.flowsTable),
     events: new EventRepository(clients, config.flowsTable),
     metricsHistory: new MetricsHistoryRepository(clients, config.flowsTable),
-    pagingSecret: new PagingSecretRepository(clients, config.tenantsTable),
   };
 }

@@ -142,7 +142,12 @@ describe('agent registration and credentials', () => {
       await json(await stack.api('/api/v1/agents')),
     ]);
     expect(again).not.toContain(firstPassword);
-    expect(again).not.toMatch(/password/);
+    expect(again).not.toMatch(/"password":|wfa_/);
+    // The detail says how it logs in, not with what.
+    expect((await json(await stack.api('/api/v1/agents/edge-1'))).credentials).toEqual({
+      login: 'password',
+      certificate: null,
+    });
   });
 
   it('answers 409 for a taken id, for every tenant, without naming the owner', async () => {

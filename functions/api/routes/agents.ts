@@ -1,26 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import {
-  AGENT_ID_PATTERN,
   type AgentCommand,
   COMMAND_MAX_AGE_SEC,
   commandSchema,
-  TOPIC_ROOT,
 } from '../../../protocol/agent-messages.js';
 import { type AgentRecord, isOnline } from '../../store/agents.js';
-import { newCommandId, type StoredCommand } from '../../store/commands.js';
-import { AlreadyExistsError } from '../../store/errors.js';
-import { pageAfter } from '../../store/query.js';
 import type { AppDeps, AppEnv } from '../env.js';
 import { ApiError, NotFoundError } from '../errors.js';
-import { pageTokensFor } from '../paging.js';
-import {
-  agentsQuerySchema,
-  commandRequestSchema,
-  commandsQuerySchema,
-  registerAgentSchema,
-  timelineQuerySchema,
-} from '../schemas.js';
+import { commandRequestSchema, timelineQuerySchema } from '../schemas.js';
 import { readJson, readQuery } from '../validate.js';
+import { agentCredentialRoutes, credentialSummary, findTenantAgent } from './agent-credentials.js';
 
 export type AgentStatus = 'online' | 'offline' | 'never_seen';
 
@@ -29,17 +19,6 @@ const COMMAND_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 export function agentStatus(agent: AgentRecord, nowSec: number): AgentStatus {
   if (agent.lastSeen === null) return 'never_seen';
   return isOnline(agent, nowSec) ? 'online' : 'offline';
-}
-
-/** What an agent needs to connect: shown when registered or rotated, never again. */
-export function mqttCredentials(agentId: string, password: string, url?: string) {
-  return {
-    ...(url ? { url } : {}),
-    client_id: agentId,
-    username: agentId,
-    password,
-    topic_prefix: `${TOPIC_ROOT}/${agentId}`,
-  };
 }
 
 /** What the list and the detail view share. */
@@ -72,75 +51,26 @@ export function agentDetail(agent: AgentRecord, nowSec: number) {
     eid_prefixes: hb?.eid_prefixes ?? [],
     metrics: agent.metrics,
     metrics_at: agent.metricsAt,
+    credentials: credentialSummary(agent),
   };
 }
 
 /** Time for a reply to travel back after the agent's own cut-off. */
 const REPLY_GRACE_SEC = 60;
 
-/** A command as the API shows it: one still pending past the agent's cut-off is 'expired'. */
-export function commandView(command: StoredCommand, nowSec: number) {
-  // The agent refuses commands older than this, so one still unanswered never will be.
-  const unanswerable =
-    command.status === 'pending' &&
-    nowSec - command.issued_at > COMMAND_MAX_AGE_SEC + REPLY_GRACE_SEC;
-  return unanswerable ? { ...command, status: 'expired' as const } : command;
-}
+const newCommandId = () => `cmd_${randomBytes(12).toString('hex')}`;
 
-/** The /agents resource: registration, credentials, status and commands. */
+/** The /agents resource: status and commands; credentials in agent-credentials.ts. */
 export function agentRoutes(deps: AppDeps) {
   const nowMs = () => deps.now?.() ?? Date.now();
-  const pageTokens = pageTokensFor(deps);
-
-  /** The tenant's agent; unknown and other tenants' agents alike are 404, never 403. */
-  async function findAgent(c: Context<AppEnv>): Promise<AgentRecord> {
-    const id = c.req.param('id') ?? '';
-    const agent = AGENT_ID_PATTERN.test(id)
-      ? await deps.agents.getForTenant(c.get('tenant').name, id)
-      : undefined;
-    if (!agent) throw new NotFoundError(`no agent "${id.slice(0, 63)}"`, 'agent_not_found');
-    return agent;
-  }
+  const findAgent = (c: Context<AppEnv>) => findTenantAgent(deps, c);
 
   return new Hono<AppEnv>()
-    .post('/agents', async (c) => {
-      const { agent_id } = await readJson(c, registerAgentSchema);
-      const tenant = c.get('tenant').name;
-      try {
-        const { agent, password } = await deps.agents.register(tenant, agent_id);
-        deps.agentRouting.invalidate(tenant);
-        c.header('Cache-Control', 'no-store');
-        return c.json(
-          {
-            agent_id: agent.agentId,
-            tenant: agent.tenant,
-            created_at: agent.createdAt,
-            mqtt: mqttCredentials(agent.agentId, password, deps.mqttUrl),
-          },
-          201,
-        );
-      } catch (error) {
-        // Agent ids are global (MQTT client ids); say it is taken, not by whom.
-        if (error instanceof AlreadyExistsError) {
-          throw new ApiError(
-            409,
-            'agent_exists',
-            `agent id "${agent_id}" is taken; choose another`,
-          );
-        }
-        throw error;
-      }
-    })
+    .route('/', agentCredentialRoutes(deps))
     .get('/agents', async (c) => {
-      const { limit, next_token } = readQuery(c, agentsQuerySchema);
-      const tenant = c.get('tenant').name;
-      const cursor = await pageTokens.cursor(tenant, 'agents', {}, next_token);
-      const page = await deps.agents.listPage(tenant, { limit, ...pageAfter(cursor.after) });
       const nowSec = nowMs() / 1000;
-      return c.json({
-        agents: page.agents.map((agent) => agentSummary(agent, nowSec)),
-        next_token: await cursor.tokenFor(page.next),
-      });
+      const agents = await deps.agents.list(c.get('tenant').name);
+      return c.json({ agents: agents.map((agent) => agentSummary(agent, nowSec)) });
     })
     .get('/agents/:id', async (c) => {
       const agent = await findAgent(c);
@@ -148,39 +78,16 @@ export function agentRoutes(deps: AppDeps) {
     })
     .get('/agents/:id/events', async (c) => {
       const agent = await findAgent(c);
-      const { limit, next_token } = readQuery(c, timelineQuerySchema);
-      const tenant = c.get('tenant').name;
-      const list = `agents/${agent.agentId}/events`;
-      const cursor = await pageTokens.cursor(tenant, list, {}, next_token);
-      const page = await deps.events.page(tenant, agent.agentId, {
-        limit,
-        ...pageAfter(cursor.after),
+      const { limit } = readQuery(c, timelineQuerySchema);
+      return c.json({
+        events: await deps.events.list(c.get('tenant').name, agent.agentId, limit),
       });
-      return c.json({ events: page.items, next_token: await cursor.tokenFor(page.next) });
     })
     .get('/agents/:id/metrics', async (c) => {
       const agent = await findAgent(c);
-      const { limit, next_token } = readQuery(c, timelineQuerySchema);
-      const tenant = c.get('tenant').name;
-      const list = `agents/${agent.agentId}/metrics`;
-      const cursor = await pageTokens.cursor(tenant, list, {}, next_token);
-      const page = await deps.metricsHistory.page(tenant, agent.agentId, {
-        limit,
-        ...pageAfter(cursor.after),
-      });
-      return c.json({ metrics: page.items, next_token: await cursor.tokenFor(page.next) });
-    })
-    .post('/agents/:id/credentials', async (c) => {
-      const agent = await findAgent(c);
-      const password = await deps.agents.rotatePassword(c.get('tenant').name, agent.agentId);
-      if (password === undefined) {
-        throw new NotFoundError(`no agent "${agent.agentId}"`, 'agent_not_found');
-      }
-      c.header('Cache-Control', 'no-store');
+      const { limit } = readQuery(c, timelineQuerySchema);
       return c.json({
-        agent_id: agent.agentId,
-        tenant: agent.tenant,
-        mqtt: mqttCredentials(agent.agentId, password, deps.mqttUrl),
+        metrics: await deps.metricsHistory.list(c.get('tenant').name, agent.agentId, limit),
       });
     })
     .post('/agents/:id/commands', async (c) => {
@@ -197,7 +104,7 @@ export function agentRoutes(deps: AppDeps) {
       const tenant = c.get('tenant').name;
       const command: AgentCommand = commandSchema.parse({
         ...body,
-        command_id: newCommandId(nowMs()),
+        command_id: newCommandId(),
         issued_at: Math.floor(nowMs() / 1000),
       });
       await deps.commands.create(tenant, agent.agentId, command);
@@ -230,22 +137,6 @@ export function agentRoutes(deps: AppDeps) {
         202,
       );
     })
-    .get('/agents/:id/commands', async (c) => {
-      const agent = await findAgent(c);
-      const { limit, next_token } = readQuery(c, commandsQuerySchema);
-      const tenant = c.get('tenant').name;
-      const list = `agents/${agent.agentId}/commands`;
-      const cursor = await pageTokens.cursor(tenant, list, {}, next_token);
-      const page = await deps.commands.page(tenant, agent.agentId, {
-        limit,
-        ...pageAfter(cursor.after),
-      });
-      const nowSec = nowMs() / 1000;
-      return c.json({
-        commands: page.commands.map((command) => commandView(command, nowSec)),
-        next_token: await cursor.tokenFor(page.next),
-      });
-    })
     .get('/agents/:id/commands/:commandId', async (c) => {
       const agent = await findAgent(c);
       const commandId = c.req.param('commandId');
@@ -258,6 +149,10 @@ export function agentRoutes(deps: AppDeps) {
           'command_not_found',
         );
       }
-      return c.json(commandView(command, nowMs() / 1000));
+      // The agent refuses commands older than this, so one still unanswered never will be.
+      const unanswerable =
+        command.status === 'pending' &&
+        nowMs() / 1000 - command.issued_at > COMMAND_MAX_AGE_SEC + REPLY_GRACE_SEC;
+      return c.json(unanswerable ? { ...command, status: 'expired' } : command);
     });
 }

@@ -118,6 +118,9 @@ describe('isOnline', () => {
     heartbeat: lastSeen === null ? null : { ...heartbeat(lastSeen, { interval_sec: interval }) },
     metrics: null,
     metricsAt: null,
+    certificate: null,
+    pendingCertificate: null,
+    passwordLogin: false,
   });
 
   it('is true within 3 heartbeat intervals and false after', () => {
