@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { agentBench } from './agent.bench.js';
+import { bundlesBench } from './bundles.bench.js';
 import { editcapBench } from './editcap.bench.js';
 import { flowsBench } from './flows.bench.js';
 import { httpBench } from './http.bench.js';
@@ -16,6 +17,7 @@ const BENCHES: Record<string, (report: (row: BenchRow) => void) => Promise<Bench
   http: httpBench,
   live: liveBench,
   agent: agentBench,
+  bundles: bundlesBench,
 };
 
 const loadAverage = () =>

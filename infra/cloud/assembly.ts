@@ -112,3 +112,43 @@ export function functionArtifact(
   }
   return found[0]!;
 }
+
+/**
+ * A function's environment as the stack sets it, with CloudFormation
+ * references replaced by local stand-ins: table and policy names from the
+ * template, the bucket and IoT endpoint given by the caller, function names
+ * made up (nothing local calls Lambda).
+ */
+export function localEnvironment(
+  template: CfnTemplate,
+  fn: FunctionArtifact,
+  standIns: { bucketName: string; iotDataEndpoint: string },
+): Record<string, string> {
+  const resolve = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const v = value as Record<string, unknown>;
+    if (typeof v.Ref === 'string') {
+      const resource = template.Resources[v.Ref];
+      switch (resource?.Type) {
+        case 'AWS::DynamoDB::Table':
+          return String(resource.Properties?.TableName);
+        case 'AWS::IoT::Policy':
+          return String(resource.Properties?.PolicyName);
+        case 'AWS::S3::Bucket':
+          return standIns.bucketName;
+        case 'AWS::Lambda::Function':
+          return `wirefleet-${v.Ref}`;
+      }
+    }
+    const attribute = v['Fn::GetAtt'] as [string, string] | undefined;
+    if (attribute && template.Resources[attribute[0]]?.Type === 'Custom::IotDataEndpoint') {
+      return standIns.iotDataEndpoint;
+    }
+    const join = v['Fn::Join'] as [string, unknown[]] | undefined;
+    if (join) return join[1].map(resolve).join(join[0]);
+    throw new AssemblyError(`${fn.logicalId}: no local stand-in for ${JSON.stringify(value)}`);
+  };
+  return Object.fromEntries(
+    Object.entries(fn.environment).map(([key, value]) => [key, resolve(value)]),
+  );
+}

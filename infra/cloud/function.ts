@@ -19,13 +19,15 @@ export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
  *   stack traces, and the code is small enough to read minified with the repo at hand);
  * - the AWS SDK is bundled (`bundleAwsSDK`), so the file the tests import is
  *   exactly the one Lambda runs, with the SDK version from package-lock.json
- *   rather than whatever the runtime ships that month. Measured for the API
- *   (esbuild 0.28.2, SDK 3.1178): 1,076,631 B bundled (286,314 B gzip) against
- *   569,286 B (133,267 B gzip) with @aws-sdk/* and @smithy/* external; cold
- *   import in a fresh Node 20 process ~110-155 ms bundled. Of the bundled size,
- *   zod is 454,801 B, 263,953 B of it locales, because `import { z } from 'zod'`
- *   keeps the whole namespace; `import * as z from 'zod'` in functions/ and
- *   protocol/ brings the API to 723,624 B. bench/bundles.bench.ts tracks it.
+ *   rather than whatever the runtime ships that month (and no doubt whether
+ *   the runtime carries lib-storage and s3-request-presigner). The cost, for
+ *   the API (esbuild 0.28.2, SDK 3.1178): 1,584,500 B minified (420,580 B gzip)
+ *   bundled against 848,087 B (208,871 B gzip) with @aws-sdk/* and @smithy/*
+ *   external. The biggest single part is zod, 455,711 B, 263,953 B of it
+ *   locales: `import { z } from 'zod'` keeps zod's whole namespace, while
+ *   `import * as z from 'zod'` (in functions/ and protocol/) lets esbuild drop
+ *   what is unused (it took the API from 1,076,631 B to 723,624 B when
+ *   measured). bench/bundles.bench.ts prints sizes and cold imports.
  * - a createRequire banner, so a CommonJS dependency's require() of a Node
  *   builtin works inside the ESM bundle ("Dynamic require of ... is not supported").
  */

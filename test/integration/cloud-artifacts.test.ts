@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -18,11 +16,12 @@ import {
   type CfnTemplate,
   type FunctionArtifact,
   functionArtifact,
+  localEnvironment,
   readFunctionArtifacts,
   readStackTemplate,
 } from '../../infra/cloud/assembly.js';
 import { LambdaInvokeError, LocalLambda } from '../../infra/cloud/local-lambda.js';
-import { REPO_ROOT } from '../../infra/cloud/paths.js';
+import { synthOffline } from '../../infra/cloud/offline-synth.js';
 import {
   type RunningEmulator,
   S3RVER_CREDENTIALS,
@@ -40,7 +39,6 @@ import { flowRecord, heartbeat } from '../unit/ingest/fixtures.js';
  * at a time) and invoked with real-shaped events against dynalite and
  * s3rver, with the environment the stack gives each function.
  */
-const run = promisify(execFile);
 const STACK = 'Wirefleet';
 const FAKE_ATS_ENDPOINT = 'a1b2c3d4e5f6g7-ats.iot.us-east-1.amazonaws.com';
 
@@ -71,23 +69,6 @@ const TENANT = 'artifact';
 let flowsTable: string;
 const PCAP_BUCKET = `wirefleet-artifact-${process.pid}`;
 
-/** The stack's value for an environment variable, with its references resolved to the emulators. */
-function resolveEnv(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const v = value as Record<string, any>;
-  if (v.Ref) {
-    const resource = template.Resources[v.Ref];
-    if (resource?.Type === 'AWS::DynamoDB::Table') return String(resource.Properties?.TableName);
-    if (resource?.Type === 'AWS::S3::Bucket') return PCAP_BUCKET;
-    if (resource?.Type === 'AWS::IoT::Policy') return String(resource.Properties?.PolicyName);
-    // A function name: only ever passed to Lambda, which these tests do not call.
-    if (resource?.Type === 'AWS::Lambda::Function') return `wirefleet-${v.Ref}`;
-  }
-  if (v['Fn::GetAtt']?.[1] === 'endpointAddress') return FAKE_ATS_ENDPOINT;
-  if (v['Fn::Join']) return (v['Fn::Join'][1] as unknown[]).map(resolveEnv).join(v['Fn::Join'][0]);
-  throw new Error(`cannot resolve ${JSON.stringify(value)} for the emulators`);
-}
-
 /** An HTTP API event carrying this suite's token unless told otherwise (null: no header). */
 const httpEvent = (
   method: string,
@@ -108,23 +89,7 @@ const json = (result: HttpResult) => JSON.parse(result.body) as Record<string, a
 beforeAll(async () => {
   outdir = await mkdtemp(path.join(os.tmpdir(), 'wirefleet-cdk-'));
   s3Dir = await mkdtemp(path.join(os.tmpdir(), 'wirefleet-s3-'));
-  // As a fresh machine would run it: no AWS credentials or profile, no
-  // instance metadata, and a Docker binary that does not exist.
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !/^AWS_|^CDK_/.test(key)),
-  );
-  await run('npx', ['cdk', 'synth', '--quiet', '--no-lookups', '--no-notices', '-o', outdir], {
-    cwd: REPO_ROOT,
-    env: {
-      ...env,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_SHARED_CREDENTIALS_FILE: path.join(outdir, 'no-credentials'),
-      AWS_CONFIG_FILE: path.join(outdir, 'no-config'),
-      CDK_DOCKER: path.join(outdir, 'no-docker'),
-      CDK_DISABLE_CLI_TELEMETRY: 'true',
-    },
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  await synthOffline(outdir);
   template = readStackTemplate(outdir, STACK);
   const artifacts = readFunctionArtifacts(outdir, STACK);
   api = functionArtifact(artifacts, `${STACK}/Api/`);
@@ -138,7 +103,10 @@ beforeAll(async () => {
   // Each function gets the environment the stack gives it, pointed at the
   // emulators, and nothing else from this process (as in Lambda).
   const functionEnv = (fn: FunctionArtifact): Record<string, string> => ({
-    ...Object.fromEntries(Object.entries(fn.environment).map(([k, v]) => [k, resolveEnv(v)])),
+    ...localEnvironment(template, fn, {
+      bucketName: PCAP_BUCKET,
+      iotDataEndpoint: FAKE_ATS_ENDPOINT,
+    }),
     PATH: process.env.PATH ?? '',
     AWS_REGION: 'us-east-1',
     AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
