@@ -8,6 +8,7 @@ import type { EventRepository, MetricsHistoryRepository } from '../store/events.
 import type { FlowRepository } from '../store/flows.js';
 import type { MappingsRepository } from '../store/mappings.js';
 import type { PacketRepository } from '../store/packets.js';
+import type { PagingSecretRepository } from '../store/paging-secret.js';
 import type { Tenant, TenantRepository } from '../store/tenants.js';
 import type { CommandPublisher } from './command-publisher.js';
 
@@ -21,6 +22,8 @@ export interface AppDeps {
   commands: CommandRepository;
   events: EventRepository;
   metricsHistory: MetricsHistoryRepository;
+  /** Signs page tokens (next_token); shared by every API process through the store. */
+  pagingSecret: PagingSecretRepository;
   /** The tenant's mappings merged with what its agents announce, for routing. */
   agentRouting: AgentRoutingView;
   /** Delivers commands to agents; without one, POST /agents/{id}/commands answers 503. */

@@ -3,6 +3,10 @@ import {
   jsonBody,
   jsonResponse,
   jsonSchema,
+  limitParam,
+  nextTokenParam,
+  pagedErrors,
+  pagedList,
   queryParam,
   standardErrors,
 } from './openapi-shared.js';
@@ -253,25 +257,11 @@ export const agentPaths = {
       },
     },
     get: {
-      summary: "The tenant's agents with their online status",
+      summary: "The tenant's agents with their online status, by id, page by page",
+      parameters: [limitParam(1000, 1000), nextTokenParam],
       responses: {
-        '200': {
-          description: 'Agents',
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: {
-                  agents: {
-                    type: 'array',
-                    items: { $ref: '#/components/schemas/AgentSummary' },
-                  },
-                },
-              },
-            },
-          },
-        },
-        ...standardErrors,
+        '200': pagedList('Agents', 'agents', { $ref: '#/components/schemas/AgentSummary' }),
+        ...pagedErrors,
       },
     },
   },
@@ -290,24 +280,11 @@ export const agentPaths = {
     get: {
       summary:
         "The agent's events (capture started/failed, drop rate high, spool overflow...), newest first",
-      parameters: [
-        agentIdParam,
-        queryParam('limit', '1-1000, default 100', { type: 'integer', minimum: 1, maximum: 1000 }),
-      ],
+      parameters: [agentIdParam, limitParam(1000, 100), nextTokenParam],
       responses: {
-        '200': {
-          description: 'Events, kept 30 days',
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: { events: { type: 'array', items: { type: 'object' } } },
-              },
-            },
-          },
-        },
+        '200': pagedList('Events, kept 30 days', 'events', { type: 'object' }),
         ...agentNotFound,
-        ...standardErrors,
+        ...pagedErrors,
       },
     },
   },
@@ -315,24 +292,11 @@ export const agentPaths = {
     get: {
       summary:
         "The agent's metrics samples (capture counters, drop rate, spool depth), newest first",
-      parameters: [
-        agentIdParam,
-        queryParam('limit', '1-1000, default 100', { type: 'integer', minimum: 1, maximum: 1000 }),
-      ],
+      parameters: [agentIdParam, limitParam(1000, 100), nextTokenParam],
       responses: {
-        '200': {
-          description: 'Metrics samples, kept 7 days',
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: { metrics: { type: 'array', items: { type: 'object' } } },
-              },
-            },
-          },
-        },
+        '200': pagedList('Metrics samples, kept 7 days', 'metrics', { type: 'object' }),
         ...agentNotFound,
-        ...standardErrors,
+        ...pagedErrors,
       },
     },
   },
@@ -434,6 +398,17 @@ export const agentPaths = {
         ),
       },
     },
+    get: {
+      summary: "The agent's commands with their replies, newest first, page by page",
+      parameters: [agentIdParam, limitParam(1000, 100), nextTokenParam],
+      responses: {
+        '200': pagedList('Commands, kept 30 days', 'commands', {
+          $ref: '#/components/schemas/Command',
+        }),
+        ...agentNotFound,
+        ...pagedErrors,
+      },
+    },
   },
   '/api/v1/agents/{id}/commands/{commandId}': {
     get: {
@@ -451,7 +426,9 @@ export const agentPaths = {
   },
   '/api/v1/flows': {
     get: {
-      summary: "Flow records from the tenant's agents (the newest export of each flow)",
+      summary: "Flow records from the tenant's agents: a ranking, or every record page by page",
+      description:
+        "sort_by=packets|bytes|duration ranks the newest export of each flow among the newest 20 000 records of the window (X-Wirefleet-Truncated says when the window held more) and returns the top `limit`: a ranking is not paged, and a next_token with it is 400. sort_by=time returns every stored record (each export of a long flow counts) newest last_seen first, and pages through the whole window: the next page's token is in the X-Wirefleet-Next-Token header (the body stays the seed's array), absent on the last page. Records stored while you page appear only if their last_seen sorts after your position; none appears twice.",
       parameters: [
         queryParam('agent_id', "only this agent's flows (404 if unknown)", {
           type: 'string',
@@ -462,9 +439,14 @@ export const agentPaths = {
           maximum: 1000,
         }),
         queryParam('min_packets', 'default 0', { type: 'integer', minimum: 0 }),
-        queryParam('sort_by', 'highest first; default packets', {
-          enum: ['packets', 'bytes', 'duration'],
-        }),
+        queryParam(
+          'sort_by',
+          'highest first (a ranking); time: newest first, paged. Default packets',
+          {
+            enum: ['packets', 'bytes', 'duration', 'time'],
+          },
+        ),
+        nextTokenParam,
         queryParam('since', 'epoch seconds, on last_seen, inclusive', {
           type: 'number',
           minimum: 0,
@@ -483,6 +465,11 @@ export const agentPaths = {
                 'true when the window held more than 20 000 records: only the newest were sorted',
               schema: { type: 'string', enum: ['true'] },
             },
+            'X-Wirefleet-Next-Token': {
+              description:
+                'sort_by=time only: pass it back as next_token for the next page; absent on the last page',
+              schema: { type: 'string' },
+            },
           },
           content: {
             'application/json': {
@@ -491,7 +478,7 @@ export const agentPaths = {
           },
         },
         ...agentNotFound,
-        ...standardErrors,
+        ...pagedErrors,
       },
     },
   },

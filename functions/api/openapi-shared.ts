@@ -34,3 +34,45 @@ export const jsonResponse = (description: string, ref: string) => ({
   description,
   content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
 });
+
+/** Paging, the same on every list: `limit`, then `next_token` from the previous page. */
+export const nextTokenParam = queryParam(
+  'next_token',
+  'Opaque token from the previous page (next_token, or the X-Wirefleet-Next-Token header of /flows). Valid for 24 hours, only for the tenant and the query (every parameter but limit) it came from; anything else is 400 invalid_next_token.',
+  { type: 'string' },
+);
+
+export const limitParam = (max: number, fallback: number) =>
+  queryParam('limit', `Page size, 1-${max}, default ${fallback}`, {
+    type: 'integer',
+    minimum: 1,
+    maximum: max,
+    default: fallback,
+  });
+
+export const nextTokenField = {
+  type: ['string', 'null'],
+  description:
+    'Pass it back as the next_token query parameter for the next page; null on the last page. A page may be short (even empty) and still have one.',
+};
+
+export const pagedErrors = {
+  ...standardErrors,
+  '400': errorResponse(
+    'Invalid input (invalid_request), or a next_token that is malformed, altered, expired, or from another tenant or query (invalid_next_token)',
+  ),
+};
+
+/** A JSON object holding one array of items and next_token. */
+export const pagedList = (description: string, key: string, items: Record<string, unknown>) => ({
+  description,
+  content: {
+    'application/json': {
+      schema: {
+        type: 'object',
+        required: [key, 'next_token'],
+        properties: { [key]: { type: 'array', items }, next_token: nextTokenField },
+      },
+    },
+  },
+});

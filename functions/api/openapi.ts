@@ -1,6 +1,15 @@
 import { mappingsSchema } from '../routing/mappings.js';
 import { agentPaths, agentSchemas } from './openapi-agents.js';
-import { errorResponse, jsonSchema, queryParam, standardErrors } from './openapi-shared.js';
+import {
+  errorResponse,
+  jsonSchema,
+  limitParam,
+  nextTokenField,
+  nextTokenParam,
+  pagedErrors,
+  queryParam,
+  standardErrors,
+} from './openapi-shared.js';
 import { routeRequestSchema, visualizeRequestSchema } from './schemas.js';
 
 const downloadResponses = {
@@ -104,15 +113,37 @@ export function openApiDocument(version: string) {
       },
       '/api/v1/packets/recent': {
         get: {
-          summary: 'Newest packets first',
+          summary: 'Newest packets first, page by page',
+          description:
+            'Pages in store order (newest first). Packets routed after the first page sort before the position and are not in later pages: start again to see them.',
           parameters: [
-            queryParam('count', '1-1000, default 10', {
+            queryParam('count', 'The seed name of limit: 1-1000, default 10', {
               type: 'integer',
               minimum: 1,
               maximum: 1000,
             }),
+            limitParam(1000, 10),
+            nextTokenParam,
           ],
-          responses: { '200': { description: 'Packets' }, ...standardErrors },
+          responses: {
+            '200': {
+              description: 'Packets',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: {
+                      status: { const: 'success' },
+                      count: { type: 'integer', description: 'Packets in this page' },
+                      packets: { type: 'array', items: { type: 'object' } },
+                      next_token: nextTokenField,
+                    },
+                  },
+                },
+              },
+            },
+            ...pagedErrors,
+          },
         },
       },
       '/api/v1/packets/{id}': {

@@ -43,7 +43,31 @@ const instant = z.string().transform((value, ctx) => {
   return ms;
 });
 
-export const recentQuerySchema = z.object({ count: count(1000, 10) });
+/**
+ * A page token from the previous page's next_token. Any string passes here:
+ * PageTokens says what is wrong with it (400 invalid_next_token).
+ */
+const nextToken = z.string().optional();
+
+const optionalCount = (max: number) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(max, `must be at most ${max}`)
+    .optional();
+
+/** GET /packets/recent: the seed's `count`, or `limit` as every other list has it. */
+export const recentQuerySchema = z
+  .object({ count: optionalCount(1000), limit: optionalCount(1000), next_token: nextToken })
+  .refine((q) => q.count === undefined || q.limit === undefined || q.count === q.limit, {
+    message: 'count and limit are the same parameter: give one',
+    path: ['limit'],
+  })
+  .transform(({ count: c, limit, next_token }) => ({
+    limit: limit ?? c ?? 10,
+    next_token,
+  }));
 
 export const downloadQuerySchema = z
   .object({
@@ -100,7 +124,9 @@ export const flowsQuerySchema = z
       .int('must be an integer')
       .min(0, 'must not be negative')
       .default(0),
-    sort_by: z.enum(['packets', 'bytes', 'duration']).default('packets'),
+    /** packets, bytes, duration: a ranking, not paged; time: store order, paged with next_token. */
+    sort_by: z.enum(['packets', 'bytes', 'duration', 'time']).default('packets'),
+    next_token: nextToken,
     since: epochSecondsParam.optional(),
     until: epochSecondsParam.optional(),
   })
@@ -109,8 +135,17 @@ export const flowsQuerySchema = z
     path: ['since'],
   });
 
-/** GET /agents/{id}/events and /metrics: the newest `limit` items. */
-export const timelineQuerySchema = z.strictObject({ limit: count(1000, 100) });
+/** GET /agents/{id}/events and /metrics: the newest `limit` items, then the next page. */
+export const timelineQuerySchema = z.strictObject({
+  limit: count(1000, 100),
+  next_token: nextToken,
+});
+
+/** GET /agents/{id}/commands: newest first. */
+export const commandsQuerySchema = timelineQuerySchema;
+
+/** GET /agents: by id; the default page holds up to 1000, as the unpaged list did. */
+export const agentsQuerySchema = z.object({ limit: count(1000, 1000), next_token: nextToken });
 
 const [captureStart, captureStop, meterConfigure, statusCommand] = commandSchema.options;
 const commandBody = (

@@ -2,7 +2,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { StoreClients } from './clients.js';
 import { conditionalWrite, padMs } from './conditional.js';
 import { storeCall } from './errors.js';
-import { queryPages } from './query.js';
+import { pageAfter, readPage } from './query.js';
 import { TTL_ATTRIBUTE } from './schema.js';
 
 /**
@@ -53,28 +53,34 @@ export class AgentTimeline<T extends { sent_at: number }> {
 
   /** The agent's latest items, newest first (limit 1..1000). */
   async list(tenant: string, agentId: string, limit = 100): Promise<(T & { agent_id: string })[]> {
-    const wanted = Math.min(Math.max(Math.floor(limit), 1), 1000);
-    const items: (T & { agent_id: string })[] = [];
-    const pages = queryPages(
+    return (await this.page(tenant, agentId, { limit })).items;
+  }
+
+  /** One page, newest first; `next` resumes after its last item and is undefined at the end. */
+  async page(
+    tenant: string,
+    agentId: string,
+    page: { limit: number; after?: string },
+  ): Promise<{ items: (T & { agent_id: string })[]; next?: string }> {
+    const limit = Math.min(Math.max(Math.floor(page.limit), 1), 1000);
+    const pk = timelinePartition(this.kind, tenant, agentId);
+    const { items, next } = await readPage(
       this.clients.doc,
       `list ${this.kind.toLowerCase()}`,
       {
         TableName: this.table,
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': timelinePartition(this.kind, tenant, agentId) },
+        ExpressionAttributeValues: { ':pk': pk },
         ScanIndexForward: false,
       },
-      () => wanted - items.length,
+      { pk, limit, maxRead: limit + 1, ...pageAfter(page.after) },
     );
-    for await (const page of pages) {
-      for (const raw of page.Items ?? []) {
-        const item = Object.fromEntries(
-          Object.entries(raw).filter(([key]) => !KEY_ATTRIBUTES.has(key)),
-        );
-        items.push(item as T & { agent_id: string });
-      }
-      if (items.length >= wanted) break;
-    }
-    return items;
+    const bodies = items.map(
+      (raw) =>
+        Object.fromEntries(Object.entries(raw).filter(([key]) => !KEY_ATTRIBUTES.has(key))) as T & {
+          agent_id: string;
+        },
+    );
+    return { items: bodies, ...(next !== undefined ? { next } : {}) };
   }
 }

@@ -20,7 +20,7 @@ import type {
 import type { StoreClients } from './clients.js';
 import { conditionalWrite } from './conditional.js';
 import { AlreadyExistsError, StoreUnavailableError, storeCall } from './errors.js';
-import { queryPages } from './query.js';
+import { pageAfter, queryPages, readPage } from './query.js';
 import { generateSecret, hashSecret, TtlCache } from './secrets.js';
 
 export interface AgentRecord {
@@ -323,6 +323,38 @@ export class AgentRepository implements CertificateRegistry {
     })) {
       for (const item of page.Items ?? []) ids.push(String(item.agent_id));
     }
+    return this.tenantAgents(tenant, ids);
+  }
+
+  /**
+   * One page of the tenant's agents, by id; `next` resumes after the last
+   * index item read and is undefined at the end. Index items left behind by a
+   * removed agent are skipped, so a page may be short.
+   */
+  async listPage(
+    tenant: string,
+    page: { limit: number; after?: string },
+  ): Promise<{ agents: AgentRecord[]; next?: string }> {
+    const pk = agentIndexKey(tenant, '').pk;
+    const { items, next } = await readPage(
+      this.clients.doc,
+      'list agents',
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': 'AGENT#' },
+      },
+      { pk, limit: page.limit, maxRead: page.limit + 1, ...pageAfter(page.after) },
+    );
+    const agents = await this.tenantAgents(
+      tenant,
+      items.map((item) => String(item.agent_id)),
+    );
+    return { agents, ...(next !== undefined ? { next } : {}) };
+  }
+
+  /** The registry items of these ids that belong to the tenant, sorted by id. */
+  private async tenantAgents(tenant: string, ids: string[]): Promise<AgentRecord[]> {
     const agents: AgentRecord[] = [];
     for (let i = 0; i < ids.length; i += 100) {
       for (const item of await this.batchGet(ids.slice(i, i + 100))) {

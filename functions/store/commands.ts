@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AgentCommand, CommandAction, CommandReply } from '../../protocol/agent-messages.js';
 import type { StoreClients } from './clients.js';
 import { conditionalWrite } from './conditional.js';
 import { AlreadyExistsError, storeCall } from './errors.js';
-import { queryPages } from './query.js';
+import { pageAfter, readPage } from './query.js';
 import { TTL_ATTRIBUTE } from './schema.js';
 
 export interface StoredCommand {
@@ -15,6 +16,19 @@ export interface StoredCommand {
   status: 'pending' | 'ok' | 'error';
   reply: CommandReply | null;
   replied_at: number | null;
+}
+
+/** Items one command page reads at most (commands of a former owner of the id are skipped). */
+const COMMAND_PAGE_READ_CAP = 5000;
+
+/**
+ * A command id that sorts by issue time: `cmd_`, 12 hex digits of epoch
+ * milliseconds, 12 random hex digits. Store order is then newest last, so
+ * the list pages newest first with no sort of its own.
+ */
+export function newCommandId(nowMs: number): string {
+  const ms = Math.min(Math.max(Math.floor(nowMs), 0), 0xffffffffffff);
+  return `cmd_${ms.toString(16).padStart(12, '0')}${randomBytes(6).toString('hex')}`;
 }
 
 /** Commands and their replies are kept this long (DynamoDB TTL). */
@@ -97,21 +111,38 @@ export class CommandRepository {
     return out.Item && out.Item.tenant === tenant ? toCommand(out.Item) : undefined;
   }
 
-  /** The agent's commands, newest issued first, at most `limit` (1..1000). */
+  /** The agent's commands, newest first, at most `limit` (1..1000). */
   async list(tenant: string, agentId: string, limit = 100): Promise<StoredCommand[]> {
-    const commands: StoredCommand[] = [];
-    for await (const page of queryPages(this.clients.doc, 'list commands', {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': commandKey(agentId, '').pk },
-    })) {
-      for (const item of page.Items ?? [])
-        if (item.tenant === tenant) commands.push(toCommand(item));
-      if (commands.length >= 1000) break;
-    }
-    return commands
-      .sort((a, b) => b.issued_at - a.issued_at)
-      .slice(0, Math.min(Math.max(limit, 1), 1000));
+    return (await this.page(tenant, agentId, { limit })).commands;
+  }
+
+  /**
+   * One page of the agent's commands in store order, which is newest first:
+   * command ids begin with their issue time (see newCommandId). `next` is
+   * undefined at the end. Commands a former owner of the agent id left in the
+   * partition are filtered out, so a page may be short.
+   */
+  async page(
+    tenant: string,
+    agentId: string,
+    page: { limit: number; after?: string },
+  ): Promise<{ commands: StoredCommand[]; next?: string }> {
+    const limit = Math.min(Math.max(Math.floor(page.limit), 1), 1000);
+    const { pk } = commandKey(agentId, '');
+    const { items, next } = await readPage(
+      this.clients.doc,
+      'list commands',
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        FilterExpression: '#t = :t',
+        ExpressionAttributeNames: { '#t': 'tenant' },
+        ExpressionAttributeValues: { ':pk': pk, ':t': tenant },
+        ScanIndexForward: false,
+      },
+      { pk, limit, maxRead: COMMAND_PAGE_READ_CAP, ...pageAfter(page.after) },
+    );
+    return { commands: items.map(toCommand), ...(next !== undefined ? { next } : {}) };
   }
 
   /**

@@ -36,6 +36,15 @@ export class EventRepository {
   list(tenant: string, agentId: string, limit = 100): Promise<StoredEvent[]> {
     return this.timeline.list(tenant, agentId, limit);
   }
+
+  /** One page of events, newest first; `next` is undefined at the end. */
+  page(
+    tenant: string,
+    agentId: string,
+    page: { limit: number; after?: string },
+  ): Promise<{ items: StoredEvent[]; next?: string }> {
+    return this.timeline.page(tenant, agentId, page);
+  }
 }
 
 /** The agent's metrics over time; the latest sample also sits on the agent's registry item. */
@@ -54,5 +63,14 @@ export class MetricsHistoryRepository {
 
   list(tenant: string, agentId: string, limit = 60): Promise<StoredMetrics[]> {
     return this.timeline.list(tenant, agentId, limit);
+  }
+
+  /** One page of samples, newest first; `next` is undefined at the end. */
+  page(
+    tenant: string,
+    agentId: string,
+    page: { limit: number; after?: string },
+  ): Promise<{ items: StoredMetrics[]; next?: string }> {
+    return this.timeline.page(tenant, agentId, page);
   }
 }

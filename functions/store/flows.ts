@@ -3,7 +3,7 @@ import { type FlowRecordMessage, flowRecordSchema } from '../../protocol/agent-m
 import type { StoreClients } from './clients.js';
 import { conditionalWrite, padMs } from './conditional.js';
 import { storeCall } from './errors.js';
-import { countQuery, QueryFilter, queryPages } from './query.js';
+import { countQuery, pageAfter, QueryFilter, queryPages, readPage } from './query.js';
 import { TTL_ATTRIBUTE } from './schema.js';
 
 export interface StoredFlow extends FlowRecordMessage {
@@ -21,6 +21,18 @@ export interface FlowQuery {
   limit: number;
   minPackets: number;
   sortBy: FlowSortKey;
+}
+
+/** One page of every stored record of a window, in store order (newest last_seen first). */
+export interface FlowPageQuery {
+  agentId?: string;
+  since?: number;
+  until?: number;
+  minPackets: number;
+  /** 1..FLOW_QUERY_MAX_LIMIT. */
+  limit: number;
+  /** The position a page token holds: resume after this record. */
+  after?: string;
 }
 
 /** Flow items expire this many days after their last_seen (DynamoDB TTL). */
@@ -224,6 +236,50 @@ export class FlowRepository {
     }
     const flows = [...newest.values()].sort(compareFlows(q.sortBy)).slice(0, q.limit);
     return { flows, scanned, truncated };
+  }
+
+  /**
+   * One page of the window's records in store order: newest last_seen first,
+   * every stored export (a long flow's active snapshots and its final record
+   * each count). `next` resumes after the last record returned; it is
+   * undefined at the end. A page reads at most the read cap, so under a
+   * selective filter it may be short, or empty, and still have a `next`.
+   */
+  async page(tenant: string, q: FlowPageQuery): Promise<{ flows: StoredFlow[]; next?: string }> {
+    if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > FLOW_QUERY_MAX_LIMIT) {
+      throw new RangeError(`limit must be an integer from 1 to ${FLOW_QUERY_MAX_LIMIT}`);
+    }
+    const { low, high } = flowKeyRange(q.since, q.until);
+    if (low > high) return { flows: [] };
+    const pk = flowPartition(tenant);
+    const filter = new QueryFilter({ ':pk': pk, ':low': low, ':high': high });
+    if (q.agentId !== undefined) filter.where('agent_id', '=', q.agentId);
+    if (q.minPackets > 0) filter.where('packets', '>=', q.minPackets);
+    const { items, next } = await readPage(
+      this.clients.doc,
+      'page flows',
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
+        ...filter.input(),
+        ScanIndexForward: false,
+      },
+      {
+        pk,
+        limit: q.limit,
+        ...pageAfter(q.after),
+        maxRead: this.readCap,
+        // Keys hold whole milliseconds; trim the window's edges exactly.
+        keep: (item) => {
+          const lastSeen = Number(item.last_seen);
+          return !(
+            (q.since !== undefined && lastSeen < q.since) ||
+            (q.until !== undefined && lastSeen > q.until)
+          );
+        },
+      },
+    );
+    return { flows: items.map(toStoredFlow), ...(next !== undefined ? { next } : {}) };
   }
 
   /** Stored flow items (every export counts), optionally for one agent. */

@@ -6,6 +6,7 @@ import { EventRepository, MetricsHistoryRepository } from './events.js';
 import { FlowRepository } from './flows.js';
 import { MappingsRepository } from './mappings.js';
 import { PacketRepository } from './packets.js';
+import { PagingSecretRepository } from './paging-secret.js';
 import { TenantRepository } from './tenants.js';
 
 export interface Repositories {
@@ -17,6 +18,7 @@ export interface Repositories {
   commands: CommandRepository;
   events: EventRepository;
   metricsHistory: MetricsHistoryRepository;
+  pagingSecret: PagingSecretRepository;
 }
 
 export function createRepositories(clients: StoreClients, config: StoreConfig): Repositories {
@@ -29,5 +31,6 @@ export function createRepositories(clients: StoreClients, config: StoreConfig): 
     commands: new CommandRepository(clients, config.flowsTable),
     events: new EventRepository(clients, config.flowsTable),
     metricsHistory: new MetricsHistoryRepository(clients, config.flowsTable),
+    pagingSecret: new PagingSecretRepository(clients, config.tenantsTable),
   };
 }

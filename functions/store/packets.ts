@@ -3,7 +3,7 @@ import type { PacketRecord } from '../routing/packet-record.js';
 import type { StoreClients } from './clients.js';
 import { AlreadyExistsError, storeCall } from './errors.js';
 import { packetIdRange } from './packet-id.js';
-import { countQuery, QueryFilter, queryPages } from './query.js';
+import { countQuery, pageAfter, QueryFilter, queryPages, readPage } from './query.js';
 
 export interface StoredPacket {
   id: string;
@@ -124,6 +124,29 @@ export class PacketRepository {
       packets.push(toStoredPacket(item));
     }
     return packets;
+  }
+
+  /**
+   * One page of the tenant's packets, newest first: `next` (the last packet's
+   * id) resumes after it, and is undefined at the end. Packets routed after
+   * the first page sort before the position and do not show up in later pages.
+   */
+  async recentPage(
+    tenant: string,
+    page: { limit: number; after?: string },
+  ): Promise<{ packets: StoredPacket[]; next?: string }> {
+    const { items, next } = await readPage(
+      this.clients.doc,
+      'page packets',
+      {
+        TableName: this.packetsTable,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': tenant },
+        ScanIndexForward: false,
+      },
+      { pk: tenant, limit: page.limit, maxRead: page.limit + 1, ...pageAfter(page.after) },
+    );
+    return { packets: items.map(toStoredPacket), ...(next !== undefined ? { next } : {}) };
   }
 
   /**

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import {
   type AgentCommand,
@@ -6,9 +5,17 @@ import {
   commandSchema,
 } from '../../../protocol/agent-messages.js';
 import { type AgentRecord, isOnline } from '../../store/agents.js';
+import { newCommandId, type StoredCommand } from '../../store/commands.js';
+import { pageAfter } from '../../store/query.js';
 import type { AppDeps, AppEnv } from '../env.js';
 import { ApiError, NotFoundError } from '../errors.js';
-import { commandRequestSchema, timelineQuerySchema } from '../schemas.js';
+import { pageTokensFor } from '../paging.js';
+import {
+  agentsQuerySchema,
+  commandRequestSchema,
+  commandsQuerySchema,
+  timelineQuerySchema,
+} from '../schemas.js';
 import { readJson, readQuery } from '../validate.js';
 import { agentCredentialRoutes, credentialSummary, findTenantAgent } from './agent-credentials.js';
 
@@ -58,19 +65,33 @@ export function agentDetail(agent: AgentRecord, nowSec: number) {
 /** Time for a reply to travel back after the agent's own cut-off. */
 const REPLY_GRACE_SEC = 60;
 
-const newCommandId = () => `cmd_${randomBytes(12).toString('hex')}`;
+/** A command as the API shows it: one still pending past the agent's cut-off is 'expired'. */
+export function commandView(command: StoredCommand, nowSec: number) {
+  // The agent refuses commands older than this, so one still unanswered never will be.
+  const unanswerable =
+    command.status === 'pending' &&
+    nowSec - command.issued_at > COMMAND_MAX_AGE_SEC + REPLY_GRACE_SEC;
+  return unanswerable ? { ...command, status: 'expired' as const } : command;
+}
 
 /** The /agents resource: status and commands; credentials in agent-credentials.ts. */
 export function agentRoutes(deps: AppDeps) {
   const nowMs = () => deps.now?.() ?? Date.now();
+  const pageTokens = pageTokensFor(deps);
   const findAgent = (c: Context<AppEnv>) => findTenantAgent(deps, c);
 
   return new Hono<AppEnv>()
     .route('/', agentCredentialRoutes(deps))
     .get('/agents', async (c) => {
+      const { limit, next_token } = readQuery(c, agentsQuerySchema);
+      const tenant = c.get('tenant').name;
+      const cursor = await pageTokens.cursor(tenant, 'agents', {}, next_token);
+      const page = await deps.agents.listPage(tenant, { limit, ...pageAfter(cursor.after) });
       const nowSec = nowMs() / 1000;
-      const agents = await deps.agents.list(c.get('tenant').name);
-      return c.json({ agents: agents.map((agent) => agentSummary(agent, nowSec)) });
+      return c.json({
+        agents: page.agents.map((agent) => agentSummary(agent, nowSec)),
+        next_token: await cursor.tokenFor(page.next),
+      });
     })
     .get('/agents/:id', async (c) => {
       const agent = await findAgent(c);
@@ -78,17 +99,27 @@ export function agentRoutes(deps: AppDeps) {
     })
     .get('/agents/:id/events', async (c) => {
       const agent = await findAgent(c);
-      const { limit } = readQuery(c, timelineQuerySchema);
-      return c.json({
-        events: await deps.events.list(c.get('tenant').name, agent.agentId, limit),
+      const { limit, next_token } = readQuery(c, timelineQuerySchema);
+      const tenant = c.get('tenant').name;
+      const list = `agents/${agent.agentId}/events`;
+      const cursor = await pageTokens.cursor(tenant, list, {}, next_token);
+      const page = await deps.events.page(tenant, agent.agentId, {
+        limit,
+        ...pageAfter(cursor.after),
       });
+      return c.json({ events: page.items, next_token: await cursor.tokenFor(page.next) });
     })
     .get('/agents/:id/metrics', async (c) => {
       const agent = await findAgent(c);
-      const { limit } = readQuery(c, timelineQuerySchema);
-      return c.json({
-        metrics: await deps.metricsHistory.list(c.get('tenant').name, agent.agentId, limit),
+      const { limit, next_token } = readQuery(c, timelineQuerySchema);
+      const tenant = c.get('tenant').name;
+      const list = `agents/${agent.agentId}/metrics`;
+      const cursor = await pageTokens.cursor(tenant, list, {}, next_token);
+      const page = await deps.metricsHistory.page(tenant, agent.agentId, {
+        limit,
+        ...pageAfter(cursor.after),
       });
+      return c.json({ metrics: page.items, next_token: await cursor.tokenFor(page.next) });
     })
     .post('/agents/:id/commands', async (c) => {
       const body = await readJson(c, commandRequestSchema);
@@ -104,7 +135,7 @@ export function agentRoutes(deps: AppDeps) {
       const tenant = c.get('tenant').name;
       const command: AgentCommand = commandSchema.parse({
         ...body,
-        command_id: newCommandId(),
+        command_id: newCommandId(nowMs()),
         issued_at: Math.floor(nowMs() / 1000),
       });
       await deps.commands.create(tenant, agent.agentId, command);
@@ -137,6 +168,22 @@ export function agentRoutes(deps: AppDeps) {
         202,
       );
     })
+    .get('/agents/:id/commands', async (c) => {
+      const agent = await findAgent(c);
+      const { limit, next_token } = readQuery(c, commandsQuerySchema);
+      const tenant = c.get('tenant').name;
+      const list = `agents/${agent.agentId}/commands`;
+      const cursor = await pageTokens.cursor(tenant, list, {}, next_token);
+      const page = await deps.commands.page(tenant, agent.agentId, {
+        limit,
+        ...pageAfter(cursor.after),
+      });
+      const nowSec = nowMs() / 1000;
+      return c.json({
+        commands: page.commands.map((command) => commandView(command, nowSec)),
+        next_token: await cursor.tokenFor(page.next),
+      });
+    })
     .get('/agents/:id/commands/:commandId', async (c) => {
       const agent = await findAgent(c);
       const commandId = c.req.param('commandId');
@@ -149,10 +196,6 @@ export function agentRoutes(deps: AppDeps) {
           'command_not_found',
         );
       }
-      // The agent refuses commands older than this, so one still unanswered never will be.
-      const unanswerable =
-        command.status === 'pending' &&
-        nowMs() / 1000 - command.issued_at > COMMAND_MAX_AGE_SEC + REPLY_GRACE_SEC;
-      return c.json(unanswerable ? { ...command, status: 'expired' } : command);
+      return c.json(commandView(command, nowMs() / 1000));
     });
 }

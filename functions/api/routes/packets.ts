@@ -4,8 +4,10 @@ import { exportPcap, type PcapDownload } from '../../pcap/export.js';
 import { visualizePacket } from '../../routing/visualize.js';
 import { PACKET_ID_PATTERN } from '../../store/packet-id.js';
 import type { StoredPacket } from '../../store/packets.js';
+import { pageAfter } from '../../store/query.js';
 import type { AppDeps, AppEnv } from '../env.js';
 import { NotFoundError, ValidationError } from '../errors.js';
+import { pageTokensFor } from '../paging.js';
 import {
   downloadQuerySchema,
   recentQuerySchema,
@@ -29,6 +31,8 @@ export function packetRoutes(deps: AppDeps) {
     if (!packet) throw new NotFoundError(`no packet ${id}`, 'packet_not_found');
     return packet;
   }
+
+  const pageTokens = pageTokensFor(deps);
 
   const pcapDeps = () => ({
     packets: deps.packets,
@@ -60,12 +64,15 @@ export function packetRoutes(deps: AppDeps) {
       return c.json({ status: 'success', stats });
     })
     .get('/packets/recent', async (c) => {
-      const { count } = readQuery(c, recentQuerySchema);
-      const packets = await deps.packets.recent(c.get('tenant').name, count);
+      const { limit, next_token } = readQuery(c, recentQuerySchema);
+      const tenant = c.get('tenant').name;
+      const cursor = await pageTokens.cursor(tenant, 'packets/recent', {}, next_token);
+      const page = await deps.packets.recentPage(tenant, { limit, ...pageAfter(cursor.after) });
       return c.json({
         status: 'success',
-        count: packets.length,
-        packets: packets.map((p) => p.record),
+        count: page.packets.length,
+        packets: page.packets.map((p) => p.record),
+        next_token: await cursor.tokenFor(page.next),
       });
     })
     .post('/packets/visualize', async (c) => {
