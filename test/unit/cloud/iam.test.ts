@@ -273,4 +273,35 @@ describe('IAM: each function role holds exactly its grants', () => {
     expect(dynamoUsed.length).toBeGreaterThan(3);
     for (const op of dynamoUsed) expect(apiDynamo, op).toContain(`dynamodb:${op}`);
   });
+
+  it('api: every IoT and Lambda call in functions/ is granted', () => {
+    const apiActions = new Set(grantsOf('ApiHandlerRole').map((g) => g.split(' ')[0]!));
+    // IAM action for a command class, by the client it is imported from.
+    const actionFor: Record<string, (op: string) => string> = {
+      '@aws-sdk/client-iot': (op) => `iot:${op}`,
+      '@aws-sdk/client-iot-data-plane': (op) => `iot:${op}`,
+      '@aws-sdk/client-lambda': (op) =>
+        op === 'Invoke' ? 'lambda:InvokeFunction' : `lambda:${op}`,
+    };
+    const wanted = new Set<string>();
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(file);
+        else if (entry.name.endsWith('.ts')) {
+          const source = readFileSync(file, 'utf8');
+          for (const [, names, from] of source.matchAll(
+            /import\s*\{([^}]*)\}\s*from\s*'([^']+)'/g,
+          )) {
+            const action = actionFor[from!];
+            if (!action) continue;
+            for (const [, op] of names!.matchAll(/\b(\w+)Command\b/g)) wanted.add(action(op!));
+          }
+        }
+      }
+    };
+    walk(path.join(REPO_ROOT, 'functions'));
+    expect(wanted.size).toBeGreaterThan(0);
+    for (const action of wanted) expect(apiActions, action).toContain(action);
+  });
 });
