@@ -6,7 +6,31 @@ import S3rver from 's3rver';
 
 export interface RunningEmulator {
   endpoint: string;
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets requests in progress finish (up to graceMs, default
+   * 5 s), then cuts what is left and closes. Cutting first would leave
+   * dynalite's handlers running against a closed database ("Database is closed").
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+/** server.close() with a bound: Node closes idle keep-alive connections at once, busy ones at the bound. */
+async function closeGracefully(
+  server: Pick<Server, 'close' | 'closeAllConnections' | 'closeIdleConnections'>,
+  graceMs = 5000,
+): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  const cut = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      server.closeAllConnections();
+      resolve();
+    }, graceMs);
+  });
+  await Promise.race([closed, cut]);
+  await closed;
+  clearTimeout(timer);
 }
 
 /** s3rver accepts only its own key pair for signed requests. */
@@ -34,11 +58,8 @@ export async function startDynalite(options: {
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://${options.host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections?.();
-        server.close(() => resolve());
-      }),
+    // dynalite's own close() waits for its database operations once the connections are gone.
+    close: (options = {}) => closeGracefully(server, options.graceMs),
   };
 }
 
@@ -56,8 +77,10 @@ export async function startS3rver(options: {
     silent: true,
   });
   const address = await server.run();
+  // s3rver.close() is httpServer.close(): it would wait for every download however long.
+  const { httpServer } = server as unknown as { httpServer: Server };
   return {
     endpoint: `http://${options.host}:${address.port}`,
-    close: () => server.close(),
+    close: (options = {}) => closeGracefully(httpServer, options.graceMs),
   };
 }

@@ -41,8 +41,15 @@ export interface IngestSubscriber extends CommandPublisher {
     records: number;
     /** Connected and subscribed to every uplink channel right now. */
     subscribed: boolean;
+    /** Messages being written to the store right now (not yet acknowledged to the broker). */
+    in_flight: number;
   };
-  stop(): Promise<void>;
+  /**
+   * Waits up to drainMs for the messages being written (their PUBACK follows the
+   * write), then disconnects. A write that fails meanwhile is not retried: the
+   * broker still has the message and delivers it again next time.
+   */
+  stop(options?: { drainMs?: number }): Promise<void>;
 }
 
 const RETRY_MAX_MS = 5000;
@@ -54,6 +61,7 @@ export async function startIngestSubscriber(
   const { logger } = options;
   const counts = { messages: 0, stored: 0, duplicates: 0, rejected: 0, retries: 0, records: 0 };
   let stopping = false;
+  const inFlight = new Set<Promise<void>>();
 
   const ingest = async (topic: string, payload: Buffer) => {
     counts.messages++;
@@ -93,10 +101,12 @@ export async function startIngestSubscriber(
   });
   // mqtt.js sends the PUBACK once handleMessage calls back: ack after storing.
   client.handleMessage = (packet, callback) => {
-    ingest(packet.topic, packet.payload as Buffer).then(
+    const writing = ingest(packet.topic, packet.payload as Buffer).then(
       () => callback(),
       (error: Error) => callback(error),
     );
+    inFlight.add(writing);
+    void writing.finally(() => inFlight.delete(writing));
   };
   client.on('error', (error) => {
     if (!stopping) logger.warn('ingest mqtt error', { error: error.message });
@@ -140,7 +150,7 @@ export async function startIngestSubscriber(
   });
 
   return {
-    stats: () => ({ ...counts, subscribed }),
+    stats: () => ({ ...counts, subscribed, in_flight: inFlight.size }),
     async publish(agentId: string, command: AgentCommand) {
       // mqtt.js would queue a QoS 1 publish while disconnected and settle only on
       // PUBACK; an API request must not wait for a broker that is not there.
@@ -163,8 +173,20 @@ export async function startIngestSubscriber(
         clearTimeout(timer);
       }
     },
-    async stop() {
+    async stop({ drainMs = 10_000 } = {}) {
       stopping = true;
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, drainMs);
+      });
+      await Promise.race([Promise.allSettled([...inFlight]), bound]);
+      clearTimeout(timer);
+      if (inFlight.size > 0) {
+        logger.warn('ingest stopped with writes in flight; the broker delivers them again', {
+          in_flight: inFlight.size,
+          drain_ms: drainMs,
+        });
+      }
       await commands.endAsync(true);
       await client.endAsync();
     },

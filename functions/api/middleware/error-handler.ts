@@ -20,6 +20,12 @@ export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
       logger.error('store unavailable', { error: err.message, cause: String(err.cause) });
       return reply(503, 'store_unavailable', 'the data store is unavailable; retry shortly');
     }
+    // Node's "aborted": the connection closed mid-request (the client left, or a stop's drain
+    // bound cut it). Nobody is there to answer, and nothing on this side broke.
+    if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' && err.message === 'aborted') {
+      logger.info('request aborted before it arrived in full', { path: c.req.path });
+      return reply(400, 'request_aborted', 'the request did not arrive in full');
+    }
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode;
       return reply(status, status === 413 ? 'payload_too_large' : 'http_error', err.message);
