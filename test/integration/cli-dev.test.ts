@@ -20,6 +20,10 @@ const env = (extra: Record<string, string> = {}) => ({
   PORT: '0',
   DYNAMODB_PORT: '0',
   S3_PORT: '0',
+  // Any free port for the broker (and its TLS listener) and the local agent's control API, so
+  // this does not fight another stack on this machine over 1883/8883/8001.
+  MQTT_PORT: '0',
+  AGENT_CONTROL_PORT: '0',
   WIREFLEET_API_TOKEN: '',
   LOG_LEVEL: 'warn',
   ...extra,
