@@ -16,6 +16,7 @@ export async function runDev(): Promise<void> {
     ...(process.env.WIREFLEET_API_TOKEN ? { apiToken: process.env.WIREFLEET_API_TOKEN } : {}),
     urlTtlSeconds: urlTtlFromEnv(),
     mqttPort: portFromEnv('MQTT_PORT', 1883),
+    ...(process.env.MQTTS_PORT ? { mqttTlsPort: portFromEnv('MQTTS_PORT', 8883) } : {}),
     ...(process.env.MQTT_URL
       ? {
           mqttUrl: process.env.MQTT_URL,
@@ -41,6 +42,11 @@ export async function runDev(): Promise<void> {
       `  DynamoDB   ${stack.dynamoEndpoint}`,
       `  S3         ${stack.s3Endpoint}`,
       `  MQTT       ${stack.mqttUrl}`,
+      ...(stack.mqttsUrl
+        ? [
+            `  MQTTS      ${stack.mqttsUrl}   (agents: client certificate from the local CA ${stack.caFile})`,
+          ]
+        : []),
       stack.agent
         ? `  Agent      ${stack.agent.agentId} (${stack.agent.mode === 'loopback' ? 'capturing on lo' : 'replaying a generated capture'}), control API http://127.0.0.1:8001 (token in ${dataDir}/agent/control-token)`
         : '  Agent      off (WIREFLEET_LOCAL_AGENT=off)',

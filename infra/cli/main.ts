@@ -28,9 +28,12 @@ Usage:
                                                  write a commented starting agent config
   wirefleet agent register --id ID [--out FILE] [--api URL] [--mqtt-url URL]
                   [--interface IF | --file FILE] [--state-dir DIR] [--control-listen HOST:PORT]
-                                                 create the agent's credentials through the API
-                                                 and write a working config (token from
-                                                 WIREFLEET_API_TOKEN)
+                  [--password-login]
+                                                 make the agent's key here (0600), send the API
+                                                 only a CSR, write its certificate and a working
+                                                 mqtts:// config (token from WIREFLEET_API_TOKEN);
+                                                 --password-login: a password instead, for
+                                                 brokers without TLS
   wirefleet agent run --config FILE [--allow-unsigned]
                                                  the agent daemon: capture, meter, spool, MQTT
   wirefleet agent status --config FILE           the running agent's status and metrics
@@ -41,9 +44,12 @@ Usage:
 
 Environment: PORT (8000), HOST (127.0.0.1), WIREFLEET_DATA_DIR (.wirefleet),
 WIREFLEET_API_TOKEN, DYNAMODB_ENDPOINT, S3_ENDPOINT, DYNAMODB_PORT (4567),
-S3_PORT (4568), MQTT_PORT (1883), MQTT_URL (an external broker instead of aedes,
-with MQTT_INGEST_USERNAME / MQTT_INGEST_PASSWORD), WIREFLEET_LOCAL_AGENT (on; off
-or replay), PCAP_URL_TTL_SECONDS (300, at most 900), LOG_LEVEL (info).
+S3_PORT (4568), MQTT_PORT (1883), MQTTS_PORT (8883, agents' mTLS), MQTT_URL (an
+external broker instead of aedes, with MQTT_INGEST_USERNAME / MQTT_INGEST_PASSWORD),
+WIREFLEET_LOCAL_AGENT (on; off or replay), AGENT_CONTROL_PORT (8001, the local
+agent's control API), PCAP_URL_TTL_SECONDS (300, at most 900), WIREFLEET_DRAIN_SECONDS
+(10: how long a stop waits for requests in flight; a second Ctrl-C or SIGTERM stops at
+once), LOG_LEVEL (info).
 `;
 
 const AGENT_USAGE =
@@ -78,8 +84,9 @@ async function runAgentSubcommand(argv: string[]): Promise<number> {
         file: { type: 'string' },
         'state-dir': { type: 'string' },
         'control-listen': { type: 'string' },
+        'password-login': { type: 'boolean' },
       });
-      await (await import('./agent.js')).runAgentRegister(values);
+      await (await import('./agent-register.js')).runAgentRegister(values);
       return 0;
     }
     case 'init': {

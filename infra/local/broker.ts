@@ -1,6 +1,7 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:net';
+import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { Aedes, type Client } from 'aedes';
 import type { Logger } from '../../functions/logger.js';
 import {
@@ -13,29 +14,55 @@ import {
 
 /**
  * The local stand-in for AWS IoT Core: an embedded aedes broker with the same
- * rules the cloud's IoT policy enforces. An agent logs in with its id and the
- * password `wirefleet agent register` issued, its client id must equal its
- * agent id, and it may publish only its own uplink topics and subscribe only
- * to its own commands, never retained. The in-process ingest subscriber logs in as a service
- * user whose name no agent can take ('$' is not allowed in agent ids).
+ * rules the cloud's IoT policy enforces. Agents connect over TLS with the
+ * client certificate the local CA signed from their CSR: the certificate's
+ * CN is the agent id, the client id must equal it, and the certificate must
+ * be the agent's current, active one in the registry (checked on every
+ * connect, so rotation and revocation apply at once). Optionally, on plain
+ * TCP, an agent logs in with its id and a password instead. Either way it may
+ * publish only its own uplink topics and subscribe only to its own commands,
+ * never retained. The in-process ingest subscriber logs in on plain TCP as a
+ * service user whose name no agent can take ('$' is not allowed in agent ids).
  */
 export const SERVICE_USERNAME = '$wirefleet-ingest';
 
 export interface BrokerAuth {
   /** True when the password is the agent's current one. */
   verifyAgent(agentId: string, password: string): Promise<boolean>;
+  /** True when the certificate (SHA-256 of its DER, hex) is the agent's current, active one. */
+  verifyCertificate(agentId: string, certificateId: string): Promise<boolean>;
+}
+
+export interface BrokerTlsOptions {
+  /** Port of the mTLS listener (0 = any free port). */
+  port: number;
+  /** PEM: the CA client certificates must chain to, and the broker's own certificate and key. */
+  ca: string;
+  cert: string;
+  key: string;
 }
 
 export interface LocalBrokerOptions {
   host: string;
+  /** The plain-TCP listener: the service user, and agents' password logins when allowed. */
   port: number;
   auth: BrokerAuth;
   logger: Logger;
+  /** The mTLS listener for agents' certificates. */
+  tls?: BrokerTlsOptions;
+  /** Whether agents may log in with a password on plain TCP (default true). */
+  agentPasswords?: boolean;
 }
 
 export interface LocalBroker {
+  /** The plain-TCP listener (mqtt://). */
   url: string;
   port: number;
+  /** The mTLS listener (mqtts://), when started with `tls`. */
+  tlsUrl: string | undefined;
+  tlsPort: number | undefined;
+  /** Closes the connections that authenticated with this certificate (it was deactivated). */
+  disconnectCertificate(certificateId: string): number;
   /** Credentials for the in-process service client (never leave this process). */
   service: { username: string; password: string };
   /** Publishes and subscriptions the broker refused (authorisation). */
@@ -45,6 +72,20 @@ export interface LocalBroker {
 
 class NotAuthorizedError extends Error {
   override readonly name = 'NotAuthorizedError';
+}
+
+type Identity =
+  | { kind: 'service' }
+  | { kind: 'agent'; id: string; certificateId?: string | undefined };
+
+/** The verified client certificate of a TLS connection: its CN and id (SHA-256 of the DER, hex). */
+function peerCertificate(client: Client): { cn: string; id: string } | undefined {
+  const conn = client.conn;
+  if (!(conn instanceof TLSSocket) || !conn.authorized) return undefined;
+  const cert = conn.getPeerCertificate();
+  const cn = cert?.subject?.CN;
+  if (typeof cn !== 'string' || !cert.raw) return undefined;
+  return { cn, id: createHash('sha256').update(cert.raw).digest('hex') };
 }
 
 const sameSecret = (a: string, b: string) => {
@@ -58,14 +99,62 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   const service = { username: SERVICE_USERNAME, password: randomBytes(24).toString('base64url') };
   const refused = { connects: 0, publishes: 0, subscribes: 0 };
   // Who each connection authenticated as; aedes hands the same Client object to every hook.
-  const identities = new WeakMap<Client, { kind: 'service' } | { kind: 'agent'; id: string }>();
+  const identities = new WeakMap<Client, Identity>();
+  // Live connections by certificate, so a deactivated certificate can be cut off.
+  const byCertificate = new Map<string, Set<Client>>();
+  const agentPasswords = options.agentPasswords ?? true;
+
+  const refuse = (done: (e: null, ok: boolean) => void, fields: Record<string, unknown>) => {
+    refused.connects++;
+    logger.warn('mqtt connect refused', fields);
+    done(null, false);
+  };
+
+  /** mTLS: the certificate (already verified against the CA by TLS) names the agent. */
+  const authenticateCertificate = (client: Client, done: (e: null, ok: boolean) => void) => {
+    const peer = peerCertificate(client);
+    if (!peer || !AGENT_ID_PATTERN.test(peer.cn)) {
+      return refuse(done, { client_id: client.id, reason: 'no agent certificate (CN = agent id)' });
+    }
+    if (client.id !== peer.cn) {
+      return refuse(done, {
+        client_id: client.id,
+        agent_id: peer.cn,
+        reason: 'the client id must equal the agent id of the certificate',
+      });
+    }
+    options.auth.verifyCertificate(peer.cn, peer.id).then(
+      (ok) => {
+        if (!ok) {
+          return refuse(done, {
+            agent_id: peer.cn,
+            certificate_id: peer.id,
+            reason: "not the agent's current, active certificate (revoked or replaced)",
+          });
+        }
+        identities.set(client, { kind: 'agent', id: peer.cn, certificateId: peer.id });
+        const clients = byCertificate.get(peer.id) ?? new Set<Client>();
+        clients.add(client);
+        byCertificate.set(peer.id, clients);
+        done(null, true);
+      },
+      (error: Error) => {
+        logger.error('mqtt auth lookup failed', { agent_id: peer.cn, error: error.message });
+        refuse(done, { agent_id: peer.cn, reason: 'registry unavailable' });
+      },
+    );
+  };
 
   const broker = await Aedes.createBroker({
     authenticate(client, username, password, done) {
+      if (client.conn instanceof TLSSocket) return authenticateCertificate(client, done);
       const secret = password?.toString('utf8') ?? '';
       if (username === service.username && sameSecret(secret, service.password)) {
         identities.set(client, { kind: 'service' });
         return done(null, true);
+      }
+      if (!agentPasswords) {
+        return refuse(done, { client_id: client.id, reason: 'agents connect with certificates' });
       }
       const agentId = username ?? '';
       if (!AGENT_ID_PATTERN.test(agentId) || client.id !== agentId) {
@@ -123,22 +212,79 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     },
   });
 
-  const server: Server = createServer(broker.handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
+  broker.on('clientDisconnect', (client) => {
+    const who = identities.get(client);
+    if (who?.kind === 'agent' && who.certificateId) {
+      byCertificate.get(who.certificateId)?.delete(client);
+      if (byCertificate.get(who.certificateId)?.size === 0) byCertificate.delete(who.certificateId);
+    }
   });
-  const { port } = server.address() as AddressInfo;
-  const url = `mqtt://${options.host}:${port}`;
-  logger.info('mqtt broker started', { url });
+
+  const servers: Server[] = [];
+  const listen = async (server: Server, port: number) => {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, options.host, () => resolve());
+    });
+    servers.push(server);
+    return (server.address() as AddressInfo).port;
+  };
+  let port: number;
+  let tlsPort: number | undefined;
+  try {
+    port = await listen(createServer(broker.handle), options.port);
+    if (options.tls) {
+      const tlsServer = createTlsServer(
+        {
+          ca: options.tls.ca,
+          cert: options.tls.cert,
+          key: options.tls.key,
+          requestCert: true,
+          rejectUnauthorized: true,
+          minVersion: 'TLSv1.2',
+        },
+        broker.handle,
+      );
+      // A certificate from another CA (or none) fails the handshake: MQTT never starts.
+      tlsServer.on('tlsClientError', (error) => {
+        refused.connects++;
+        logger.warn('mqtt tls handshake refused', { reason: error.message });
+      });
+      tlsPort = await listen(tlsServer, options.tls.port);
+    }
+  } catch (error) {
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    for (const server of servers) server.close();
+    throw error;
+  }
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `mqtt://${host}:${port}`;
+  const tlsUrl = tlsPort === undefined ? undefined : `mqtts://${host}:${tlsPort}`;
+  logger.info('mqtt broker started', { url, tls_url: tlsUrl, agent_passwords: agentPasswords });
   return {
     url,
     port,
+    tlsUrl,
+    tlsPort,
     service,
     refused: () => ({ ...refused }),
+    disconnectCertificate(certificateId) {
+      const clients = [...(byCertificate.get(certificateId) ?? [])];
+      byCertificate.delete(certificateId);
+      for (const client of clients) client.close();
+      if (clients.length > 0) {
+        logger.info('mqtt connections of a deactivated certificate closed', {
+          certificate_id: certificateId,
+          connections: clients.length,
+        });
+      }
+      return clients.length;
+    },
     async stop() {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all(
+        servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      );
     },
   };
 }

@@ -1,23 +1,35 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../functions/logger.js';
 import type { AgentRepository } from '../../functions/store/agents.js';
 import { ADDON_PATH } from '../../native/index.js';
+import { createAgentKey, requestCertificate } from '../cli/agent-enroll.js';
 import { writeDemoCapture } from './demo-capture.js';
 
 /**
  * The one agent `npm start` runs, as a real child process like any installed
  * agent: registered in the default tenant, capturing on loopback when this
  * process may (root), otherwise replaying a capture generated on first start.
+ * It registers the way AWS agents do: its key made here, a CSR through the
+ * API, the certificate from the local CA, then mTLS to the broker.
  */
 export const LOCAL_AGENT_ID = 'local-agent';
 
 export interface LocalAgentOptions {
   dataDir: string;
   tenant: string;
+  /** The API it registers through, and a token of `tenant`. */
+  apiUrl: string;
+  token: string;
+  /**
+   * The broker's mTLS listener and CA: the agent registers with a CSR. Without
+   * them (an external broker), it logs in on `mqttUrl` with a password.
+   */
+  tls?: { url: string; caPem: string } | undefined;
   mqttUrl: string;
   agents: AgentRepository;
   logger: Logger;
@@ -38,8 +50,9 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 export async function startLocalAgent(options: LocalAgentOptions): Promise<LocalAgent> {
   const dir = path.join(options.dataDir, 'agent');
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const passwordFile = path.join(dir, 'mqtt-password');
-  await ensureCredentials(options, passwordFile);
+  const mqtt = options.tls
+    ? await ensureCertificate(options, options.tls, dir)
+    : await ensurePassword(options, dir);
 
   const mayCapture = process.getuid?.() === 0 && process.env.WIREFLEET_LOCAL_AGENT !== 'replay';
   const capture = mayCapture
@@ -49,7 +62,7 @@ export async function startLocalAgent(options: LocalAgentOptions): Promise<Local
   const signed = existsSync(`${ADDON_PATH}.sig`) && existsSync(publicKey);
   const config = {
     agent_id: LOCAL_AGENT_ID,
-    mqtt: { url: options.mqttUrl, username: LOCAL_AGENT_ID, password_file: passwordFile },
+    mqtt,
     capture,
     // Short timeouts so flows show up within seconds of `npm start`.
     flows: { idle_timeout_sec: 5, active_timeout_sec: 30, summary_interval_sec: 2 },
@@ -101,18 +114,87 @@ export async function startLocalAgent(options: LocalAgentOptions): Promise<Local
   };
 }
 
-/** Registers the agent once; a lost password file gets a fresh password. */
-async function ensureCredentials(options: LocalAgentOptions, passwordFile: string) {
+/**
+ * Keeps the certificate while the registry says it is the agent's current,
+ * active one under this CA; otherwise a new key and CSR: a registration the
+ * first time, a rotation (POST /agents/{id}/credentials) after that.
+ */
+async function ensureCertificate(
+  options: LocalAgentOptions,
+  tls: { url: string; caPem: string },
+  dir: string,
+) {
+  const files = {
+    key_file: path.join(dir, 'agent.key'),
+    cert_file: path.join(dir, 'agent.crt'),
+    ca_file: path.join(dir, 'ca.crt'),
+  };
+  const config = { url: tls.url, client_id: LOCAL_AGENT_ID, ...files };
+  if (await certificateStillGood(options, tls.caPem, files)) return config;
+
+  const existing = await options.agents.get(LOCAL_AGENT_ID);
+  if (existing && existing.tenant !== options.tenant) {
+    throw new Error(`agent ${LOCAL_AGENT_ID} belongs to another tenant`);
+  }
+  const { keyPem, csrPem } = await createAgentKey(LOCAL_AGENT_ID);
+  // The new key goes beside the old one until its certificate exists.
+  const newKey = `${files.key_file}.new`;
+  await rm(newKey, { force: true });
+  await writeFile(newKey, keyPem, { mode: 0o600, flag: 'wx' });
+  try {
+    const answer = await requestCertificate({
+      api: options.apiUrl,
+      token: options.token,
+      agentId: LOCAL_AGENT_ID,
+      csrPem,
+      rotate: existing !== undefined,
+    });
+    await rename(newKey, files.key_file);
+    await writeFile(files.cert_file, answer.certificate.certificate_pem, { mode: 0o644 });
+    await writeFile(files.ca_file, answer.certificate.ca_pem, { mode: 0o644 });
+    options.logger.info('local agent certificate issued', {
+      certificate_id: answer.certificate.certificate_id,
+      not_after: answer.certificate.not_after,
+    });
+    return { ...config, url: answer.mqtt.url, client_id: answer.mqtt.client_id };
+  } catch (error) {
+    await rm(newKey, { force: true });
+    throw error;
+  }
+}
+
+async function certificateStillGood(
+  options: LocalAgentOptions,
+  caPem: string,
+  files: { key_file: string; cert_file: string; ca_file: string },
+): Promise<boolean> {
+  if (!Object.values(files).every((file) => existsSync(file))) return false;
+  if ((await readFile(files.ca_file, 'utf8')) !== caPem) return false;
+  let id: string;
+  try {
+    const der = new X509Certificate(await readFile(files.cert_file)).raw;
+    id = createHash('sha256').update(der).digest('hex');
+  } catch {
+    return false;
+  }
+  return options.agents.verifyCertificate(LOCAL_AGENT_ID, id);
+}
+
+/** An external broker: registered once with a password; a lost password file gets a fresh one. */
+async function ensurePassword(options: LocalAgentOptions, dir: string) {
+  const passwordFile = path.join(dir, 'mqtt-password');
+  const config = { url: options.mqttUrl, username: LOCAL_AGENT_ID, password_file: passwordFile };
   const existing = await options.agents.get(LOCAL_AGENT_ID);
   if (existing && existsSync(passwordFile)) {
     const password = (await readFile(passwordFile, 'utf8')).trim();
-    if (await options.agents.verifyPassword(LOCAL_AGENT_ID, password)) return;
+    if (await options.agents.verifyPassword(LOCAL_AGENT_ID, password)) return config;
   }
   const password = existing
     ? await options.agents.rotatePassword(options.tenant, LOCAL_AGENT_ID)
     : (await options.agents.register(options.tenant, LOCAL_AGENT_ID)).password;
   if (!password) throw new Error(`agent ${LOCAL_AGENT_ID} belongs to another tenant`);
   await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+  return config;
 }
 
 /** Generated once and kept, so a restarted agent replays the same flows (same record ids). */

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from '../../functions/api/app.js';
 import { createAppDeps } from '../../functions/api/deps.js';
+import { LocalCaIdentity } from '../../functions/identity/local-ca.js';
+import { loadOrCreateLocalCa } from '../../functions/identity/local-ca-files.js';
 import { createLogger, type Logger } from '../../functions/logger.js';
 import { createStoreClients, destroyStoreClients } from '../../functions/store/clients.js';
 import { DEFAULT_TABLES, type StoreConfig } from '../../functions/store/config.js';
@@ -36,6 +38,8 @@ export interface LocalStackOptions {
   urlTtlSeconds?: number;
   /** Port of the embedded aedes broker (0 = any free port). */
   mqttPort?: number;
+  /** Its mTLS port for agents' certificates (default 8883; any free port when mqttPort is 0). */
+  mqttTlsPort?: number;
   /** An external broker replaces aedes; the ingest subscriber logs in with these credentials. */
   mqttUrl?: string;
   mqttUsername?: string;
@@ -54,6 +58,10 @@ export interface LocalStack {
   dynamoEndpoint: string;
   s3Endpoint: string;
   mqttUrl: string;
+  /** The embedded broker's mTLS listener for agents (none with an external broker). */
+  mqttsUrl: string | undefined;
+  /** The local CA's certificate: what agents verify the broker with. */
+  caFile: string;
   token: string;
   tokenSource: 'env' | 'file' | 'new';
   config: StoreConfig;
@@ -116,16 +124,49 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
 
     // The broker (aedes, or an external one), then the subscriber that feeds ingest.
+    // The local CA (made on first start, kept in the data dir) signs agents'
+    // CSRs and the broker's TLS certificate.
+    const localCa = await loadOrCreateLocalCa(path.join(options.dataDir, 'ca'));
+    let identity: LocalCaIdentity | undefined;
     let mqttUrl = options.mqttUrl;
     if (!mqttUrl) {
+      const mqttPort = options.mqttPort ?? 1883;
+      const server = await localCa.ca.issueServerCertificate([
+        options.host,
+        '127.0.0.1',
+        '::1',
+        'localhost',
+      ]);
+      const agents = ingestDeps.agents;
       broker = await startLocalBroker({
         host: options.host,
-        port: options.mqttPort ?? 1883,
-        auth: { verifyAgent: (id, password) => ingestDeps.agents.verifyPassword(id, password) },
+        port: mqttPort,
+        auth: {
+          verifyAgent: (id, password) => agents.verifyPassword(id, password),
+          verifyCertificate: (id, certificateId) => agents.verifyCertificate(id, certificateId),
+        },
+        tls: {
+          port: options.mqttTlsPort ?? (mqttPort === 0 ? 0 : 8883),
+          ca: localCa.ca.certificatePem,
+          cert: server.certificatePem,
+          key: server.keyPem,
+        },
         logger: options.logger ?? createLogger('mqtt'),
       });
       mqttUrl = broker.url;
+      identity = new LocalCaIdentity({
+        ca: localCa.ca,
+        registry: agents,
+        mqttUrl: broker.tlsUrl!,
+        passwordLogin: true,
+      });
+      const started = broker;
+      // Like AWS IoT, a deactivated certificate loses its open connections too.
+      identity.onDeactivated((_agentId, certificateId) =>
+        started.disconnectCertificate(certificateId),
+      );
     }
+    const mqttsUrl = broker?.tlsUrl;
     ingest = await startIngestSubscriber({
       url: mqttUrl,
       // '_' is not allowed in agent ids, so no agent can take this client id over.
@@ -142,6 +183,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       logger: options.logger ?? createLogger('api'),
       commandPublisher: ingest,
       mqttUrl,
+      ...(identity ? { identity } : {}),
       ...(options.urlTtlSeconds ? { urlTtlSeconds: options.urlTtlSeconds } : {}),
     });
     await deps.tenants.ensure(DEFAULT_TENANT, DEFAULT_INSTANCE_ID);
@@ -165,6 +207,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ? await startLocalAgent({
           dataDir: options.dataDir,
           tenant: DEFAULT_TENANT,
+          apiUrl,
+          token,
+          ...(mqttsUrl ? { tls: { url: mqttsUrl, caPem: localCa.ca.certificatePem } } : {}),
           mqttUrl,
           agents: deps.agents,
           logger,
@@ -176,16 +221,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const stackFile = path.join(options.dataDir, STACK_FILE);
     await writeFile(
       stackFile,
-      JSON.stringify({ pid: process.pid, apiUrl, dynamoEndpoint, s3Endpoint, mqttUrl }, null, 2),
+      JSON.stringify(
+        { pid: process.pid, apiUrl, dynamoEndpoint, s3Endpoint, mqttUrl, mqttsUrl },
+        null,
+        2,
+      ),
       { mode: 0o600 },
     );
-    logger.info('local stack started', { apiUrl, dynamoEndpoint, s3Endpoint, mqttUrl });
+    logger.info('local stack started', { apiUrl, dynamoEndpoint, s3Endpoint, mqttUrl, mqttsUrl });
     const subscriber = ingest;
     return {
       apiUrl,
       dynamoEndpoint,
       s3Endpoint,
       mqttUrl,
+      mqttsUrl,
+      caFile: localCa.certFile,
       token,
       tokenSource: source,
       config,

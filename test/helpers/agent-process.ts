@@ -18,7 +18,10 @@ export async function wirefleet(
   });
 }
 
-/** `wirefleet agent register`, then config edits (timeouts, batch size...) merged in. */
+/**
+ * `wirefleet agent register` (a key made here and a CSR; with passwordLogin a
+ * password instead), then config edits (timeouts, batch size...) merged in.
+ */
 export async function registerAgent(options: {
   apiUrl: string;
   token: string;
@@ -26,6 +29,7 @@ export async function registerAgent(options: {
   dir: string;
   file?: string;
   mqttUrl?: string;
+  passwordLogin?: boolean;
   patch?: Record<string, Record<string, unknown>>;
 }): Promise<{ configPath: string; config: Record<string, Record<string, unknown>> }> {
   const configPath = path.join(options.dir, `${options.id}.agent.json`);
@@ -43,6 +47,7 @@ export async function registerAgent(options: {
       '127.0.0.1:0',
       ...(options.file ? ['--file', options.file] : []),
       ...(options.mqttUrl ? ['--mqtt-url', options.mqttUrl] : []),
+      ...(options.passwordLogin ? ['--password-login'] : []),
     ],
     { WIREFLEET_API_TOKEN: options.token },
   );

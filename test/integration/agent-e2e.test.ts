@@ -77,7 +77,8 @@ describe('agent → aedes → ingest → store → API', () => {
       file: everythingFile,
       patch: { ...meterPatch, control: { listen: `127.0.0.1:${controlPort}` } },
     });
-    expect((config.mqtt as { url: string }).url).toBe(stack.mqttUrl);
+    // The default registration: a certificate from the local CA, mTLS to aedes.
+    expect((config.mqtt as { url: string }).url).toBe(stack.mqttsUrl);
     const agent = startAgentProcess(configPath);
     try {
       const expected = everything.flows.length;
@@ -290,6 +291,7 @@ describe('agent → mosquitto → ingest: broker outage and kill -9 lose nothing
         dir: work,
         file: agent.file,
         mqttUrl: mosquitto.url,
+        passwordLogin: true,
         patch: agent.patch,
       });
       configs[agent.id] = configPath;
