@@ -1,10 +1,12 @@
 import type { AgentIdentityProvider } from '../identity/provider.js';
 import { createLogger, type Logger } from '../logger.js';
+import { DEFAULT_ASYNC_EXPORT_THRESHOLD, type ExportRunner } from '../pcap/export-runner.js';
 import type { AgentAnnouncement } from '../routing/agent-locators.js';
 import { AgentRoutingView, type AnnouncementLoader } from '../routing/agent-routing.js';
 import { type AgentRepository, isOnline } from '../store/agents.js';
 import { createStoreClients, type StoreClients } from '../store/clients.js';
 import type { StoreConfig } from '../store/config.js';
+import { ExportJobRepository } from '../store/export-jobs.js';
 import { createRepositories, type Repositories } from '../store/index.js';
 import type { CommandPublisher } from './command-publisher.js';
 import type { AppDeps } from './env.js';
@@ -26,6 +28,9 @@ export function createAppDeps(
     identity?:
       | AgentIdentityProvider
       | ((registry: AgentRepository) => AgentIdentityProvider | undefined);
+    /** Runs asynchronous PCAP exports; without one, every download is built in the request. */
+    exportRunner?: ExportRunner;
+    asyncExportThreshold?: number;
     now?: () => number;
   } = {},
 ): AppDeps & { clients: StoreClients } {
@@ -42,6 +47,15 @@ export function createAppDeps(
     ...(options.commandPublisher ? { commandPublisher: options.commandPublisher } : {}),
     ...(options.mqttUrl ? { mqttUrl: options.mqttUrl } : {}),
     ...(identity ? { identity } : {}),
+    ...(options.exportRunner
+      ? {
+          pcapExports: {
+            jobs: new ExportJobRepository(clients, config.flowsTable),
+            runner: options.exportRunner,
+            asyncThreshold: options.asyncExportThreshold ?? DEFAULT_ASYNC_EXPORT_THRESHOLD,
+          },
+        }
+      : {}),
     ...(options.now ? { now: options.now } : {}),
     clients,
     s3: clients.s3,

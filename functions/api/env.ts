@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { AgentIdentityProvider } from '../identity/provider.js';
 import type { Logger } from '../logger.js';
+import type { PcapExportService } from '../pcap/export-runner.js';
 import type { AgentRoutingView } from '../routing/agent-routing.js';
 import type { AgentRepository } from '../store/agents.js';
 import type { CommandRepository } from '../store/commands.js';
@@ -35,6 +36,8 @@ export interface AppDeps {
    * without one, registering with a CSR answers 503 identity_unavailable.
    */
   identity?: AgentIdentityProvider;
+  /** Asynchronous PCAP exports (jobs and their runner); without it every download is built at once. */
+  pcapExports?: PcapExportService;
   s3: S3Client;
   pcapBucket: string;
   /** Presigned URL lifetime in seconds (at most 900). */

@@ -1,6 +1,12 @@
 import { mappingsSchema } from '../routing/mappings.js';
 import { agentPaths, agentSchemas } from './openapi-agents.js';
 import {
+  asyncDownloadResponse,
+  exportPaths,
+  exportSchemas,
+  preferHeader,
+} from './openapi-exports.js';
+import {
   errorResponse,
   jsonSchema,
   limitParam,
@@ -52,6 +58,7 @@ export function openApiDocument(version: string) {
         Mappings: jsonSchema(mappingsSchema),
         VisualizeRequest: jsonSchema(visualizeRequestSchema),
         ...agentSchemas,
+        ...exportSchemas,
         Download: {
           type: 'object',
           properties: {
@@ -182,7 +189,8 @@ export function openApiDocument(version: string) {
       },
       '/api/v1/packets/download/pcap': {
         get: {
-          summary: 'Build a pcap/pcapng of the newest matching packets into S3 and redirect to it',
+          summary:
+            'Build a pcap/pcapng of the newest matching packets into S3 and redirect to it; large selections (or Prefer: respond-async) become an export job (202)',
           parameters: [
             queryParam('count', '1-100000, default 10', {
               type: 'integer',
@@ -196,10 +204,12 @@ export function openApiDocument(version: string) {
             queryParam('workload_type', 'only this workload type', { type: 'string' }),
             queryParam('since', 'ISO 8601 or epoch seconds', { type: 'string' }),
             queryParam('until', 'ISO 8601 or epoch seconds', { type: 'string' }),
+            preferHeader,
           ],
-          responses: downloadResponses,
+          responses: { ...downloadResponses, ...asyncDownloadResponse },
         },
       },
+      ...exportPaths,
       '/api/v1/packets/{id}/download/pcap': {
         get: {
           summary: 'Build a one-packet capture file and redirect to it',

@@ -4,6 +4,7 @@ import { createAppDeps, urlTtlFromEnv } from '../api/deps.js';
 import { iotCommandPublisherFromEnv } from '../api/iot-command-publisher.js';
 import { agentIdentityFromEnv } from '../identity/env.js';
 import { createLogger } from '../logger.js';
+import { lambdaExportRunnerFromEnv } from '../pcap/lambda-export-runner.js';
 import { storeConfigFromEnv } from '../store/config.js';
 
 /**
@@ -13,10 +14,13 @@ import { storeConfigFromEnv } from '../store/config.js';
 const config = storeConfigFromEnv();
 // Commands go out through the IoT Data Plane when IOT_DATA_ENDPOINT is set.
 const commandPublisher = iotCommandPublisherFromEnv(process.env, { region: config.region });
+// Large PCAP downloads become jobs for the pcap-export function when PCAP_EXPORT_FUNCTION is set.
+const exportRunner = lambdaExportRunnerFromEnv(process.env, { region: config.region });
 const app = createApp(
   createAppDeps(config, {
     urlTtlSeconds: urlTtlFromEnv(),
     ...(commandPublisher ? { commandPublisher } : {}),
+    ...(exportRunner ? { exportRunner } : {}),
     ...(process.env.MQTT_PUBLIC_URL ? { mqttUrl: process.env.MQTT_PUBLIC_URL } : {}),
     // Agent certificates from AWS IoT when AGENT_IDENTITY=aws-iot.
     identity: (agents) =>

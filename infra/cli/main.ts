@@ -40,6 +40,9 @@ Usage:
                                                  (through its local control API)
   wirefleet agent install [--config PATH] [--dry-run] | agent uninstall [--dry-run]
                                                  the systemd unit wirefleet-agent.service
+  wirefleet ingest redrive --queue-url URL | --stack NAME [--region R] [--max N] [--dry-run]
+                                                 replay the ingest dead-letter queue into the
+                                                 deployed store; deletes only what got stored
   wirefleet help | --version
 
 Environment: PORT (8000), HOST (127.0.0.1), WIREFLEET_DATA_DIR (.wirefleet),
@@ -181,6 +184,26 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'agent':
         return await runAgentSubcommand(rest);
+      case 'ingest': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          options: {
+            'queue-url': { type: 'string' },
+            stack: { type: 'string' },
+            region: { type: 'string' },
+            max: { type: 'string' },
+            'dry-run': { type: 'boolean' },
+          },
+          allowPositionals: true,
+          strict: true,
+        });
+        if (positionals[0] !== 'redrive' || positionals.length !== 1) {
+          throw new UsageError(
+            'usage: wirefleet ingest redrive --queue-url URL | --stack NAME [--region R] [--max N] [--dry-run]',
+          );
+        }
+        return await (await import('./redrive.js')).runIngestRedrive(values);
+      }
       case '--version':
       case 'version':
         process.stdout.write(`${VERSION}\n`);

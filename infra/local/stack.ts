@@ -8,6 +8,8 @@ import { createAppDeps } from '../../functions/api/deps.js';
 import { LocalCaIdentity } from '../../functions/identity/local-ca.js';
 import { loadOrCreateLocalCa } from '../../functions/identity/local-ca-files.js';
 import { createLogger, type Logger } from '../../functions/logger.js';
+import { createExportWorkerDeps } from '../../functions/pcap/export-job.js';
+import { InProcessExportRunner } from '../../functions/pcap/export-runner.js';
 import { createStoreClients, destroyStoreClients } from '../../functions/store/clients.js';
 import { DEFAULT_TABLES, type StoreConfig } from '../../functions/store/config.js';
 import { createRepositories } from '../../functions/store/index.js';
@@ -67,6 +69,8 @@ export interface LocalStack {
   config: StoreConfig;
   agent: LocalAgent | undefined;
   ingest: IngestSubscriber;
+  /** Asynchronous PCAP exports run in this process; stop() drains them with the HTTP requests. */
+  exports: InProcessExportRunner;
   stop(): Promise<void>;
 }
 
@@ -177,7 +181,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       logger: options.logger ?? createLogger('ingest'),
     });
 
+    const exports = new InProcessExportRunner(
+      createExportWorkerDeps(config, {
+        clients,
+        packets: repositories.packets,
+        logger: options.logger ?? createLogger('pcap-export'),
+      }),
+    );
     const deps = createAppDeps(config, {
+      exportRunner: exports,
       clients,
       repositories,
       logger: options.logger ?? createLogger('api'),
@@ -242,6 +254,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       config,
       agent,
       ingest: subscriber,
+      exports,
       async stop() {
         // The agent first, so its last flows reach the store before the broker goes.
         await agent?.stop();
@@ -249,6 +262,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           server.close(() => resolve());
           (server as { closeAllConnections?: () => void }).closeAllConnections?.();
         });
+        // Export jobs the requests started finish within the bound, or are marked failed.
+        await exports.drain();
         await stopEmulators();
         destroyStoreClients(deps.clients);
         await rm(stackFile, { force: true });

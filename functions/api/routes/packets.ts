@@ -15,6 +15,7 @@ import {
   visualizeRequestSchema,
 } from '../schemas.js';
 import { readJson, readQuery } from '../validate.js';
+import { downloadOrExport, packetExportRoutes } from './packet-exports.js';
 
 const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -91,7 +92,8 @@ export function packetRoutes(deps: AppDeps) {
     })
     .get('/packets/download/pcap', async (c) => {
       const q = readQuery(c, downloadQuerySchema);
-      const download = await exportPcap(pcapDeps(), c.get('tenant').name, {
+      // Small ones are built now (302/JSON); large ones, or on request, become export jobs (202).
+      const download = await downloadOrExport(c, deps, {
         count: q.count,
         format: q.format,
         filter: {
@@ -101,8 +103,9 @@ export function packetRoutes(deps: AppDeps) {
           untilMs: q.until,
         },
       });
-      return answerDownload(c, download);
+      return download instanceof Response ? download : answerDownload(c, download);
     })
+    .route('/', packetExportRoutes(deps))
     .get('/packets/:id/download/pcap', async (c) => {
       const { format } = readQuery(c, singleDownloadQuerySchema);
       const tenant = c.get('tenant').name;

@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { createLogger, type Logger } from '../logger.js';
+import { createStoreClients, type StoreClients } from '../store/clients.js';
+import type { StoreConfig } from '../store/config.js';
+import { StoreUnavailableError } from '../store/errors.js';
+import {
+  EXPORT_STALE_AFTER_SEC,
+  type ExportJob,
+  ExportJobRepository,
+  type ExportStatus,
+} from '../store/export-jobs.js';
+import { PacketRepository } from '../store/packets.js';
+import { TENANT_NAME_PATTERN } from '../store/tenants.js';
+import { buildCaptureFile, NoPacketsError, type PcapExportDeps } from './export.js';
+import { planExport } from './export-plan.js';
+import type { FileStreamCounters } from './file-stream.js';
+
+export const EXPORT_ID_PATTERN = /^exp_[0-9a-f]{24}$/;
+export const newExportId = () => `exp_${randomBytes(12).toString('hex')}`;
+
+/** What a worker is handed (the Lambda event): which job. The job record says what to build. */
+export const exportRefSchema = z.strictObject({
+  tenant: z.string().regex(TENANT_NAME_PATTERN),
+  export_id: z.string().regex(EXPORT_ID_PATTERN),
+});
+export type ExportRef = z.infer<typeof exportRefSchema>;
+
+export interface ExportWorkerDeps extends PcapExportDeps {
+  exportJobs: ExportJobRepository;
+  logger: Logger;
+  /** Epoch ms; injectable for tests. */
+  now?: () => number;
+}
+
+/** How often a running job's packet and byte counts are written back. */
+const PROGRESS_EVERY_MS = 2000;
+
+/** The worker's repositories and clients from a store configuration (Lambda, local stack). */
+export function createExportWorkerDeps(
+  config: StoreConfig,
+  options: { clients?: StoreClients; logger?: Logger; packets?: PacketRepository } = {},
+): ExportWorkerDeps & { clients: StoreClients } {
+  const clients = options.clients ?? createStoreClients(config);
+  return {
+    clients,
+    packets:
+      options.packets ?? new PacketRepository(clients, config.packetsTable, config.tenantsTable),
+    exportJobs: new ExportJobRepository(clients, config.flowsTable),
+    s3: clients.s3,
+    bucket: config.pcapBucket,
+    // The worker builds files; the status endpoint presigns them with its own TTL.
+    urlTtlSeconds: 60,
+    logger: options.logger ?? createLogger('pcap-export'),
+  };
+}
+
+/** The error a client sees for a failed export: a code and a message without internals. */
+function exportFailure(error: unknown, signal?: AbortSignal): { code: string; message: string } {
+  if (error instanceof NoPacketsError) return { code: 'no_packets', message: error.message };
+  if (signal?.aborted) {
+    return {
+      code: 'export_interrupted',
+      message:
+        'the export was stopped before it finished (server shutdown or time limit); start it again',
+    };
+  }
+  if (error instanceof StoreUnavailableError) {
+    return {
+      code: 'store_unavailable',
+      message: 'the store failed during the export; start it again',
+    };
+  }
+  return { code: 'export_failed', message: 'the export failed; start it again' };
+}
+
+/**
+ * Runs one export job: claims it (a second delivery of the same job finds it
+ * taken and does nothing), builds the file into S3 and records the result.
+ * A failure is recorded on the job for the client to see; the promise then
+ * resolves 'failed'. It rejects only when the failure cannot be recorded.
+ */
+export async function runExportJob(
+  deps: ExportWorkerDeps,
+  ref: ExportRef,
+  options: { signal?: AbortSignal } = {},
+): Promise<ExportStatus | 'skipped'> {
+  const nowSec = () => (deps.now?.() ?? Date.now()) / 1000;
+  const { tenant, export_id: exportId } = ref;
+  const job = await deps.exportJobs.claim(tenant, exportId, nowSec());
+  if (!job) {
+    deps.logger.info('export not claimed: unknown, finished or running elsewhere', {
+      tenant,
+      exportId,
+    });
+    return 'skipped';
+  }
+  const counters: FileStreamCounters = { packets: 0, bytes: 0 };
+  const progress = setInterval(() => {
+    deps.exportJobs
+      .progress(tenant, exportId, counters.packets, counters.bytes)
+      .catch(() => undefined);
+  }, PROGRESS_EVERY_MS);
+  const started = performance.now();
+  try {
+    const plan = await planExport(deps.packets, tenant, job.request);
+    options.signal?.throwIfAborted();
+    const file = await buildCaptureFile(deps, tenant, job.request, plan, {
+      now: new Date(deps.now?.() ?? Date.now()),
+      counters,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    clearInterval(progress);
+    const { packets, bytes, ...where } = file;
+    await deps.exportJobs.finish(tenant, exportId, { packets, bytes, file: where }, nowSec());
+    deps.logger.info('export done', {
+      tenant,
+      exportId,
+      packets,
+      bytes,
+      ms: Math.round(performance.now() - started),
+    });
+    return 'done';
+  } catch (error) {
+    clearInterval(progress);
+    const failure = exportFailure(error, options.signal);
+    deps.logger[failure.code === 'no_packets' ? 'info' : 'warn']('export failed', {
+      tenant,
+      exportId,
+      code: failure.code,
+      error: (error as Error).message,
+    });
+    await deps.exportJobs.fail(tenant, exportId, failure, nowSec());
+    return 'failed';
+  }
+}
+
+/**
+ * The job as a client should see it: one left `queued` or `running` for
+ * longer than any worker lives has failed, whatever the record says (the
+ * worker died before it could say so).
+ */
+export function exportJobView(job: ExportJob, nowSec: number): ExportJob {
+  const since = job.status === 'running' ? job.startedAt : job.createdAt;
+  const abandoned =
+    (job.status === 'running' || job.status === 'queued') &&
+    since !== null &&
+    nowSec - since > EXPORT_STALE_AFTER_SEC;
+  if (!abandoned) return job;
+  return {
+    ...job,
+    status: 'failed',
+    error: {
+      code: job.status === 'queued' ? 'export_not_started' : 'export_interrupted',
+      message: 'the export stopped without finishing; start it again',
+    },
+  };
+}
