@@ -6,7 +6,12 @@
  * mocked too (it cannot run here). The store is real: dynalite, through the
  * same ingestMessage the Lambda runs.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -338,5 +343,49 @@ describe('wirefleet ingest redrive (aws-sdk-client-mock for SQS and CloudFormati
       /exactly one/,
     );
     await expect(redrive({ 'queue-url': QUEUE_URL, max: '0' })).rejects.toThrow(/--max/);
+  });
+});
+
+describe('wirefleet ingest redrive as a real process', () => {
+  const run = promisify(execFile);
+  async function cli(args: string[], env: NodeJS.ProcessEnv) {
+    try {
+      const { stdout, stderr } = await run(
+        process.execPath,
+        [path.resolve('bin/wirefleet.js'), ...args],
+        { env },
+      );
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  it('says in one line which credentials are missing, before touching the queue (exit 2)', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'wirefleet-home-'));
+    try {
+      const env: NodeJS.ProcessEnv = Object.fromEntries(
+        Object.entries(process.env).filter(([key]) => !key.startsWith('AWS_')),
+      );
+      const out = await cli(['ingest', 'redrive', '--queue-url', QUEUE_URL], {
+        ...env,
+        HOME: home,
+        AWS_EC2_METADATA_DISABLED: 'true',
+      });
+      expect(out.code).toBe(2);
+      expect(out.stderr.trim().split('\n')).toHaveLength(1);
+      expect(out.stderr).toMatch(
+        /^wirefleet: no AWS credentials found for SQS queue https:\/\/sqs\.eu-west-1\.amazonaws\.com\/123456789012\/Wirefleet-IngestDlq: set AWS_PROFILE/,
+      );
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses bad usage with exit 2', async () => {
+    const out = await cli(['ingest', 'replay'], process.env);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/usage: wirefleet ingest redrive --queue-url URL \| --stack NAME/);
   });
 });
