@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import {
   AttachPolicyCommand,
   AttachThingPrincipalCommand,
@@ -19,7 +20,6 @@ import {
   IdentityUnavailableError,
   type IssuedCertificate,
 } from './provider.js';
-import { x509 } from './x509.js';
 
 /**
  * Agent identity in AWS IoT Core: one thing per agent (`<prefix><agent id>`,
@@ -238,7 +238,8 @@ export class AwsIotIdentity implements AgentIdentityProvider {
 /** When AWS's certificate expires (it built it; we only read its date). */
 function notAfterOf(certificatePem: string): string | undefined {
   try {
-    return new x509.X509Certificate(certificatePem).notAfter.toISOString();
+    const ms = Date.parse(new X509Certificate(certificatePem).validTo);
+    return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
   } catch {
     return undefined;
   }

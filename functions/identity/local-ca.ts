@@ -119,13 +119,13 @@ export class LocalCertificateAuthority {
     const notAfter = new Date(now + AGENT_CERT_DAYS * DAY_MS);
     const certificate = await this.sign({
       subject: `CN=${agentId}`,
-      publicKey: csr.request.publicKey,
+      publicKey: new Uint8Array(csr.spki),
       notBefore: new Date(now - BACKDATE_MS),
       notAfter,
       extensions: [
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-        await x509.SubjectKeyIdentifierExtension.create(csr.request.publicKey),
+        await x509.SubjectKeyIdentifierExtension.create(new Uint8Array(csr.spki)),
       ],
     });
     return { pem: certificate.toString('pem'), id: certificateId(certificate.rawData), notAfter };
@@ -164,7 +164,8 @@ export class LocalCertificateAuthority {
 
   private async sign(o: {
     subject: string;
-    publicKey: CryptoKey | InstanceType<typeof x509.PublicKey>;
+    /** A key, or a SubjectPublicKeyInfo (DER). */
+    publicKey: CryptoKey | Uint8Array;
     notBefore: Date;
     notAfter: Date;
     extensions: InstanceType<typeof x509.Extension>[];

@@ -28,7 +28,11 @@ export async function createAgentKey(agentId: string): Promise<AgentKey> {
     signingAlgorithm: SIGNING,
   });
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return { keyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY'), csrPem: csr.toString('pem') };
+  // PEM files end with a newline; x509 leaves it off.
+  return {
+    keyPem: `${x509.PemConverter.encode(pkcs8, 'PRIVATE KEY')}\n`,
+    csrPem: `${csr.toString('pem')}\n`,
+  };
 }
 
 /** What POST /agents (and /credentials) answers for a CSR. */

@@ -98,7 +98,7 @@ function identityError(error: unknown): unknown {
   return error;
 }
 
-async function identityCall<T>(fn: () => Promise<T>): Promise<T> {
+async function identityCall<T>(fn: () => T | Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {

@@ -42,10 +42,12 @@ const rsa = (bits: number) =>
   );
 
 async function refusal(pem: string): Promise<string> {
-  const error = await validateCsr(pem).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+  let error: unknown;
+  try {
+    validateCsr(pem);
+  } catch (e) {
+    error = e;
+  }
   expect(error).toBeInstanceOf(InvalidCsrError);
   return (error as Error).message;
 }
@@ -55,9 +57,12 @@ describe('validateCsr', () => {
     const { csrPem, keyPem } = await createAgentKey('edge-1');
     const valid = await validateCsr(csrPem);
     expect(valid.keyType).toBe('EC P-256');
-    expect(valid.request.subject).toBe('CN=edge-1');
+    expect(valid.signature).toBe('ECDSA with SHA-256');
     expect(valid.pem).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----\n/);
     expect(valid.pem).not.toContain('PRIVATE');
+    // Normalised PEM: the same DER, 64-character lines, as x509 tools write it.
+    expect(valid.pem).toBe(csrPem);
+    expect(validateCsr(csrPem.replace(/\n/g, '\r\n')).pem).toBe(csrPem);
     expect(keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
     // The subject is not trusted, so any subject passes validation.
     expect((await validateCsr(await ec('P-256'))).keyType).toBe('EC P-256');
@@ -74,7 +79,9 @@ describe('validateCsr', () => {
   });
 
   it('refuses a SHA-1 signature', async () => {
-    expect(await refusal(await ec('P-256', 'SHA-1'))).toMatch(/SHA-1; sign it with SHA-256/);
+    expect(await refusal(await ec('P-256', 'SHA-1'))).toMatch(
+      /signed with ECDSA with SHA-1; sign it with .*SHA-256/,
+    );
   });
 
   it('refuses a CSR whose signature does not verify (subject altered after signing)', async () => {
@@ -85,6 +92,14 @@ describe('validateCsr', () => {
     der[at] = 'f'.charCodeAt(0);
     const altered = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
     expect(await refusal(altered)).toMatch(/signature does not verify/);
+  });
+
+  it('refuses DER with bytes after the request, or a truncated one', async () => {
+    const der = Buffer.from((await ec('P-256')).replace(/-----[^-]+-----|\s/g, ''), 'base64');
+    const pem = (bytes: Buffer) =>
+      `-----BEGIN CERTIFICATE REQUEST-----\n${bytes.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+    expect(await refusal(pem(Buffer.concat([der, Buffer.from([0])])))).toMatch(/does not parse/);
+    expect(await refusal(pem(der.subarray(0, der.length - 1)))).toMatch(/does not parse/);
   });
 
   it('refuses what is not one PEM CSR', async () => {
