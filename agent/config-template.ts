@@ -21,12 +21,15 @@ export function renderInitConfig(options: InitConfigOptions = {}): string {
 // Relative paths resolve against this file's directory. Check it with:
 //   wirefleet agent install --config <this file> --dry-run
 {
-  // This agent's id: a-z, 0-9 and '-', up to 63 characters; also the MQTT client id.
+  // This agent's id: a-z, 0-9 and '-', up to 63 characters; the MQTT client id unless
+  // mqtt.client_id says otherwise. 'wirefleet agent register' writes a complete config.
   "agent_id": ${q(agentId)},
 
   // The MQTT broker the agent publishes flows, heartbeats and events to.
   "mqtt": {
     "url": ${q(options.mqttUrl ?? 'mqtt://127.0.0.1:1883')},
+    // The MQTT client id, when it is not the agent id (AWS IoT: the thing name, wirefleet-<id>):
+    // "client_id": ${q(`wirefleet-${agentId}`)},
     "username": ${q(agentId)},
     // A password file must be mode 0600 and owned by root:
     // "password_file": "/etc/wirefleet/mqtt-password",
