@@ -4,6 +4,7 @@ import { runAgent } from '../../agent/daemon.js';
 import { AddonIntegrityError } from '../../agent/integrity.js';
 import { readSecretFile, SecretFileError } from '../../agent/secret-file.js';
 import { UsageError } from './options.js';
+import { FORCED_EXIT_STATUS, onStopSignals, type StopSignal } from './stop-signals.js';
 
 /** Exit codes systemd's unit treats as "do not restart": bad config, refused addon. */
 export const EXIT_BAD_CONFIG = 2;
@@ -28,9 +29,11 @@ export async function runAgentCommand(values: {
   const config = await configFromArgs(values.config, 'run');
   // Signals are caught from the start: a stop during start-up (systemctl stop right
   // after start) is carried out once the agent is up, not by the default handler.
+  // A second signal (not a copy of the first: see onStopSignals) ends it at once: the spool
+  // is crash-safe, so what was not yet published is still there for the next run.
   let agent: Awaited<ReturnType<typeof runAgent>> | undefined;
-  let pending: string | undefined;
-  const stop = (signal: string) => {
+  let pending: StopSignal | undefined;
+  const stop = (signal: StopSignal) => {
     if (!agent) {
       pending = signal;
       return;
@@ -40,8 +43,16 @@ export async function runAgentCommand(values: {
       process.exit(1);
     });
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  onStopSignals({
+    stop,
+    force(signal) {
+      const code = FORCED_EXIT_STATUS[signal];
+      process.stderr.write(
+        `wirefleet agent: ${signal} again while stopping: exiting now (status ${code})\n`,
+      );
+      process.exit(code);
+    },
+  });
   try {
     agent = await runAgent(config, { allowUnsigned: values['allow-unsigned'] === true });
   } catch (error) {

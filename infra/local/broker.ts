@@ -67,7 +67,16 @@ export interface LocalBroker {
   service: { username: string; password: string };
   /** Publishes and subscriptions the broker refused (authorisation). */
   refused(): { connects: number; publishes: number; subscribes: number };
+  /** Closes the listeners: connected clients stay, new connections are refused. */
+  stopAccepting(): void;
+  /** QoS 1 messages queued for a persistent session and not yet acknowledged by it. */
+  unacknowledged(clientId: string): Promise<number>;
   stop(): Promise<void>;
+}
+
+/** aedes keeps each persistent session's unacknowledged QoS 1 messages here (not in its types). */
+interface OutgoingQueues {
+  outgoingStream(client: { id: string }): AsyncIterable<unknown>;
 }
 
 class NotAuthorizedError extends Error {
@@ -280,8 +289,18 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
       }
       return clients.length;
     },
+    stopAccepting() {
+      for (const server of servers) if (server.listening) server.close();
+    },
+    async unacknowledged(clientId: string) {
+      const { persistence } = broker as unknown as { persistence: OutgoingQueues };
+      let count = 0;
+      for await (const _ of persistence.outgoingStream({ id: clientId })) count++;
+      return count;
+    },
     async stop() {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
+      // Called back once every connection has ended (broker.close ended them).
       await Promise.all(
         servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
       );

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
+import { type AddressInfo, Server as NetServer } from 'node:net';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from '../../functions/api/app.js';
@@ -53,6 +54,8 @@ export interface LocalStackOptions {
   logger?: Logger;
   /** Keep nothing on disk (tests). */
   inMemory?: boolean;
+  /** How long stop() waits for HTTP requests and ingest writes in flight (default 10 s). */
+  drainMs?: number;
 }
 
 export interface LocalStack {
@@ -71,8 +74,24 @@ export interface LocalStack {
   ingest: IngestSubscriber;
   /** Asynchronous PCAP exports run in this process; stop() drains them with the HTTP requests. */
   exports: InProcessExportRunner;
-  stop(): Promise<void>;
+  /** HTTP requests being answered right now. */
+  inFlight(): number;
+  /**
+   * Refuses new connections (HTTP, MQTT), lets what is in flight finish within
+   * drainMs, stops the local agent and the ingest subscriber, then closes the
+   * broker and the emulators. Never closes a store under a request.
+   */
+  stop(): Promise<StopSummary>;
 }
+
+export interface StopSummary {
+  /** HTTP requests answered after the stop began. */
+  drained: number;
+  /** HTTP requests still in flight at the drain bound, cut. */
+  cut: number;
+}
+
+export const DEFAULT_DRAIN_MS = 10_000;
 
 export const STACK_FILE = 'stack.json';
 
@@ -171,10 +190,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       );
     }
     const mqttsUrl = broker?.tlsUrl;
+    // '_' is not allowed in agent ids, so no agent can take this client id over.
+    const ingestClientId = `wirefleet_ingest_${createHash('sha256').update(path.resolve(options.dataDir)).digest('hex').slice(0, 12)}`;
     ingest = await startIngestSubscriber({
       url: mqttUrl,
-      // '_' is not allowed in agent ids, so no agent can take this client id over.
-      clientId: `wirefleet_ingest_${createHash('sha256').update(path.resolve(options.dataDir)).digest('hex').slice(0, 12)}`,
+      clientId: ingestClientId,
       username: broker ? broker.service.username : options.mqttUsername,
       password: broker ? broker.service.password : options.mqttPassword,
       deps: ingestDeps,
@@ -215,6 +235,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const { port } = server.address() as AddressInfo;
     const apiUrl = `http://${options.host}:${port}`;
+    const http = trackRequests(server as HttpServer);
     const agent = options.localAgent
       ? await startLocalAgent({
           dataDir: options.dataDir,
@@ -255,23 +276,90 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       agent,
       ingest: subscriber,
       exports,
+      inFlight: () => http.inFlight(),
       async stop() {
-        // The agent first, so its last flows reach the store before the broker goes.
-        await agent?.stop();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-        });
+        const drainMs = options.drainMs ?? DEFAULT_DRAIN_MS;
+        const deadline = Date.now() + drainMs;
+        const left = () => Math.max(0, deadline - Date.now());
+        // 1. No new connections; connected clients finish what they started.
+        http.stopAccepting();
+        broker?.stopAccepting();
+        logger.info('local stack stopping', { http_in_flight: http.inFlight(), drain_ms: drainMs });
+        // 2. HTTP requests drain while the agent stops (its last flows go out through the broker).
+        const [{ answered, cut }] = await Promise.all([http.drain(drainMs), agent?.stop()]);
+        if (cut > 0)
+          logger.warn('drain bound reached: requests cut', { requests: cut, drain_ms: drainMs });
         // Export jobs the requests started finish within the bound, or are marked failed.
-        await exports.drain();
-        await stopEmulators();
+        await exports.drain(left());
+        // 3. Ingest takes what the broker still holds for it, then disconnects.
+        while (broker && left() > 0) {
+          const queued = await broker.unacknowledged(ingestClientId);
+          if (queued === 0 && subscriber.stats().in_flight === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await subscriber.stop({ drainMs: left() });
+        ingest = undefined;
+        // 4. Nothing uses the stores any more: close them.
         destroyStoreClients(deps.clients);
+        await stopEmulators();
         await rm(stackFile, { force: true });
-        logger.info('local stack stopped');
+        logger.info('local stack stopped', { drained: answered, cut });
+        return { drained: answered, cut };
       },
     };
   } catch (error) {
     await stopEmulators();
     throw error;
   }
+}
+
+/**
+ * Counts the requests being answered, so a stop can wait for them. Once
+ * stopping, every response says `Connection: close`: a kept-alive client
+ * gets its next request answered and then moves on.
+ */
+function trackRequests(server: HttpServer) {
+  const open = new Set<ServerResponse>();
+  let stopping = false;
+  let answeredWhileStopping = 0;
+  // Before the app's listener, so the header is set before any response starts.
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (stopping) res.setHeader('Connection', 'close');
+    open.add(res);
+    res.once('close', () => {
+      open.delete(res);
+      if (stopping && res.writableFinished) answeredWhileStopping++;
+    });
+  });
+  const connections = () =>
+    new Promise<number>((resolve) => server.getConnections((_, count) => resolve(count ?? 0)));
+  return {
+    inFlight: () => open.size,
+    stopAccepting() {
+      stopping = true;
+      for (const res of open) if (!res.headersSent) res.setHeader('Connection', 'close');
+      // net's close, not http's: http's also drops accepted connections whose request has
+      // not arrived yet, which would cut requests the client already sent.
+      NetServer.prototype.close.call(server);
+    },
+    /**
+     * Resolves once every connection is gone, or at the bound. Idle connections are
+     * closed only when no request is in flight, and a connection whose request has
+     * begun to arrive is never idle, so nothing that reached the server is cut before
+     * the bound.
+     */
+    async drain(boundMs: number): Promise<{ answered: number; cut: number }> {
+      const deadline = Date.now() + boundMs;
+      while (Date.now() < deadline) {
+        if (open.size === 0) {
+          server.closeIdleConnections();
+          if ((await connections()) === 0) break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const cut = open.size;
+      server.closeAllConnections();
+      return { answered: answeredWhileStopping, cut };
+    },
+  };
 }

@@ -47,8 +47,9 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
       });
     },
     async stop() {
-      await stack.stop();
+      const summary = await stack.stop();
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+      return summary;
     },
   };
 }
