@@ -4,20 +4,12 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { packFlowBatches } from '../../agent/batcher.js';
-import { createIngestDeps } from '../../functions/ingest/index.js';
-import { destroyStoreClients } from '../../functions/store/clients.js';
-import { DEFAULT_TENANT } from '../../functions/store/tenants.js';
 import { SIGNAL_COPY_WINDOW_MS } from '../../infra/cli/stop-signals.js';
-import { agentTopic } from '../../protocol/agent-messages.js';
 import { eventually } from '../helpers/agent-process.js';
 import { type DevProcess, spawnDev, startDev, unexpectedStderr } from '../helpers/dev-process.js';
 import { type LoadTally, newTally, send, tallied } from '../helpers/http-load.js';
-import { startTestStack } from '../helpers/local-stack.js';
 import { prng } from '../helpers/prng.js';
-import { sampleFlows } from '../helpers/sample-flows.js';
 
 // Real processes: `wirefleet dev` (dynalite and s3rver on disk, aedes, the API, and the local
 // agent replaying its capture over MQTT) is stopped with SIGTERM, again and again, while this
@@ -360,49 +352,5 @@ describe('wirefleet dev: the drain bound and the second signal', () => {
     expect(unexpectedStderr(dev.stderr()), dev.stderr()).toEqual([]);
     expect(dev.stdout()).toMatch(/"msg":"drain bound reached: requests cut","requests":1/);
     expect(held.received()).toBe('');
-  });
-});
-
-describe('startLocalStack().stop(): ingest writes finish before the stores close', () => {
-  it('every flow batch the broker acknowledged to an agent is in the store after the stop', async () => {
-    const dataDir = path.join(work, 'ingest-drain');
-    const agentId = 'stop-drain-1';
-    // A bound far above what ingest needs here: this is about order, not speed.
-    let stack = await startTestStack({ dataDir, inMemory: false, drainMs: 120_000 });
-    const deps = createIngestDeps(stack.config);
-    const { password } = await deps.agents.register(DEFAULT_TENANT, agentId);
-    destroyStoreClients(deps.clients);
-    const client = await mqtt.connectAsync(stack.mqttUrl, {
-      clientId: agentId,
-      username: agentId,
-      password,
-      reconnectPeriod: 0,
-    });
-    // aedes acknowledges each batch once it has it, before ingest has stored it: the stop
-    // comes right after the last PUBACK, with ingest still behind.
-    const batches = [...packFlowBatches(agentId, sampleFlows(1500), { maxRecords: 10 })];
-    await Promise.all(
-      batches.map((batch) =>
-        client.publishAsync(agentTopic(agentId, 'flows'), batch.payload, { qos: 1 }),
-      ),
-    );
-    const behind = batches.length - stack.ingest.stats().stored;
-    await client.endAsync(true);
-    await stack.stop();
-
-    stack = await startTestStack({ dataDir, inMemory: false });
-    try {
-      const again = createIngestDeps(stack.config);
-      expect({
-        behind: behind > 0,
-        stored: await again.flows.count(DEFAULT_TENANT, agentId),
-      }).toEqual({
-        behind: true,
-        stored: 1500,
-      });
-      destroyStoreClients(again.clients);
-    } finally {
-      await stack.stop();
-    }
   });
 });
