@@ -139,30 +139,33 @@ function readNfdumpFile(file: string): NfRecord[] {
     env: { ...process.env, TZ: 'UTC' },
     maxBuffer: 1024 * 1024 * 1024,
   }).toString();
-  return out
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((line) => {
-      const f = line.split('|').map((x) => x.trim());
-      if (f.length !== 13) throw new Error(`unexpected nfdump line "${line}"`);
-      const proto = /^\d+$/.test(f[6]!) ? Number(f[6]) : PROTOCOLS[f[6]!];
-      if (proto === undefined) throw new Error(`unknown protocol "${f[6]}"`);
-      return {
-        startMs: utcMs(f[0]!),
-        endMs: utcMs(f[1]!),
-        src: f[2]!,
-        dst: f[3]!,
-        sport: Number(f[4]),
-        dport: icmpPort(f[5]!),
-        proto,
-        flags: f[7]!,
-        inPackets: Number(f[8]),
-        inBytes: Number(f[9]),
-        outPackets: Number(f[10]),
-        outBytes: Number(f[11]),
-        vlan: Number(f[12]),
-      };
-    });
+  return (
+    out
+      .split('\n')
+      // An empty file (a rotation with nothing in it) prints this even with -q.
+      .filter((l) => l.trim() !== '' && l.trim() !== 'No matching flows')
+      .map((line) => {
+        const f = line.split('|').map((x) => x.trim());
+        if (f.length !== 13) throw new Error(`unexpected nfdump line "${line}"`);
+        const proto = /^\d+$/.test(f[6]!) ? Number(f[6]) : PROTOCOLS[f[6]!];
+        if (proto === undefined) throw new Error(`unknown protocol "${f[6]}"`);
+        return {
+          startMs: utcMs(f[0]!),
+          endMs: utcMs(f[1]!),
+          src: f[2]!,
+          dst: f[3]!,
+          sport: Number(f[4]),
+          dport: icmpPort(f[5]!),
+          proto,
+          flags: f[7]!,
+          inPackets: Number(f[8]),
+          inBytes: Number(f[9]),
+          outPackets: Number(f[10]),
+          outBytes: Number(f[11]),
+          vlan: Number(f[12]),
+        };
+      })
+  );
 }
 
 export interface NfStat {

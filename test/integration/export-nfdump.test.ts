@@ -371,6 +371,14 @@ describe('flow export into nfcapd', () => {
       expect(exporter.send(flows.slice(half))).toBe(true);
       exporter.close();
       open = false;
+      // And once more, so every record is in a file nfcapd closed itself (its stop is not the test).
+      const afterSecond = finished().length;
+      await eventually(
+        async () => (finished().length > afterSecond ? true : undefined),
+        'nfcapd to rotate again',
+        10_000,
+        100,
+      );
       const { files } = await nfcapd.stop();
       const perFile = files.map((f) => readNfdump([f]).length);
       expect(perFile.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
