@@ -16,11 +16,36 @@ export interface DevProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
+/** Children still running, so a failed test does not leave a stack (and its agent) behind. */
+const running = new Set<ChildProcess>();
+
+/**
+ * Stops any `wirefleet dev` a test left running (call from afterAll): SIGTERM, so it
+ * stops its local agent too, and SIGKILL if it is still there after 20 s.
+ */
+export async function stopLeftoverDevs(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
 export function spawnDev(env: Record<string, string>): DevProcess {
   const child = spawn(process.execPath, [CLI, 'dev'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => {

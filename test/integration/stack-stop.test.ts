@@ -7,7 +7,13 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SIGNAL_COPY_WINDOW_MS } from '../../infra/cli/stop-signals.js';
 import { eventually } from '../helpers/agent-process.js';
-import { type DevProcess, spawnDev, startDev, unexpectedStderr } from '../helpers/dev-process.js';
+import {
+  type DevProcess,
+  spawnDev,
+  startDev,
+  stopLeftoverDevs,
+  unexpectedStderr,
+} from '../helpers/dev-process.js';
 import { type LoadTally, newTally, send, tallied } from '../helpers/http-load.js';
 import { prng } from '../helpers/prng.js';
 
@@ -16,7 +22,10 @@ import { prng } from '../helpers/prng.js';
 // process routes queries, downloads PCAPs and reads packets back. The test picks the moments.
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'wirefleet-stack-stop-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(async () => {
+  await stopLeftoverDevs();
+  rmSync(work, { recursive: true, force: true });
+});
 
 const TOKEN = `wf_stop_${randomBytes(16).toString('hex')}`;
 const QUERIES = ['Write a Python function', 'Summarise this contract', 'Quick: 2+2?', 'hello'];
