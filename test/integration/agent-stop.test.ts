@@ -50,7 +50,16 @@ beforeAll(async () => {
   spoolDir = path.join(String(registered.config.spool!.dir));
 });
 
+/** Every agent started, so one a failed assertion left running is stopped in afterAll. */
+const started: AgentProcess[] = [];
+const startAgent = () => {
+  const agent = startAgentProcess(configPath);
+  started.push(agent);
+  return agent;
+};
+
 afterAll(async () => {
+  await Promise.all(started.map((agent) => agent.kill9()));
   if (deps) destroyStoreClients(deps.clients);
   await stack?.stop();
   rmSync(work, { recursive: true, force: true });
@@ -139,7 +148,7 @@ describe('wirefleet agent run: SIGTERM while spooling and publishing', () => {
     ];
     const seen: string[] = [];
     for (const { what, until } of moments) {
-      const agent = startAgentProcess(configPath);
+      const agent = startAgent();
       // Its first log line: it is running (before that, node has not run a line of ours).
       await soon('a log line', () => agent.output() !== '');
       await until(agent);
@@ -152,7 +161,7 @@ describe('wirefleet agent run: SIGTERM while spooling and publishing', () => {
 
     // A last run delivers the rest: the capture replays with the same record ids, the spool
     // resends what was never acknowledged, and ingest keeps one copy of each.
-    const agent = startAgentProcess(configPath);
+    const agent = startAgent();
     await eventually(
       async () => ((await stored()) >= FLOWS && spoolEntries() === 0 ? true : undefined),
       `${FLOWS} records stored and the spool empty`,
