@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What agents and the cloud say to each other over MQTT: topics and message

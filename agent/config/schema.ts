@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { agentIdSchema } from '../../protocol/agent-messages.js';
 import { configDefaults as d } from './defaults.js';
 import { ipv4PrefixProblem, parseListen } from './values.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isIPv4 } from '../../protocol/address.js';
 import { agentIdSchema, COMMAND_ACTIONS, commandSchema } from '../../protocol/agent-messages.js';
 import { MAX_CSR_PEM_LENGTH } from '../identity/csr.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLogger, type Logger } from '../logger.js';
 import { createStoreClients, type StoreClients } from '../store/clients.js';
 import type { StoreConfig } from '../store/config.js';

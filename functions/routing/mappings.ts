@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ipv4ToUint32, isIPv4 } from '../../protocol/address.js';
 import { PrefixError, parseIpv4Prefix, prefixContains } from './prefix.js';
 import { WORKLOAD_TYPES } from './workload.js';

@@ -1,5 +1,5 @@
 import { webcrypto } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { x509 } from '../../functions/identity/x509.js';
 
 /**

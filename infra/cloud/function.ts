@@ -21,13 +21,12 @@ export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
  *   exactly the one Lambda runs, with the SDK version from package-lock.json
  *   rather than whatever the runtime ships that month (and no doubt whether
  *   the runtime carries lib-storage and s3-request-presigner). The cost, for
- *   the API (esbuild 0.28.2, SDK 3.1178): 1,584,500 B minified (420,580 B gzip)
- *   bundled against 848,087 B (208,871 B gzip) with @aws-sdk/* and @smithy/*
- *   external. The biggest single part is zod, 455,711 B, 263,953 B of it
- *   locales: `import { z } from 'zod'` keeps zod's whole namespace, while
- *   `import * as z from 'zod'` (in functions/ and protocol/) lets esbuild drop
- *   what is unused (it took the API from 1,076,631 B to 723,624 B when
- *   measured). bench/bundles.bench.ts prints sizes and cold imports.
+ *   the API (esbuild 0.28.2, SDK 3.1178, measured 2026-12-04): 994,029 B
+ *   minified (295,309 B gzip) with the SDK bundled, cold import 121 ms.
+ *   zod is imported as a namespace everywhere (`import * as z from 'zod'`),
+ *   which lets esbuild drop its unused locales: `import { z }` kept all of
+ *   zod and made the API 1,347,469 B. bench/bundles.bench.ts prints the
+ *   current sizes and cold imports.
  * - a createRequire banner, so a CommonJS dependency's require() of a Node
  *   builtin works inside the ESM bundle ("Dynamic require of ... is not supported").
  */
