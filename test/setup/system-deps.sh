@@ -20,6 +20,8 @@ command -v make >/dev/null 2>&1 || missing+=(make)
 command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
 # The mTLS tests make their own throwaway CA and certificates.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The web console is tested in Debian's Chromium, driven by playwright-core.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
