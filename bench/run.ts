@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     `\nall benches took ${((performance.now() - started) / 1000).toFixed(1)} s; load average now ${loadAverage()}\n`,
   );
   console.log(
-    `Measured with \`npm run bench${wanted.length ? ` -- ${names.join(' ')}` : ''}\` on ${machine.cpu} (${machine.cores} cores, ${machine.memory}), Node ${machine.node}, ${machine.os}, ${new Date().toISOString().slice(0, 10)}. Everything runs in one Node process (emulators included); MB = 2^20 bytes.\n`,
+    `Measured with \`npm run bench${wanted.length ? ` -- ${names.join(' ')}` : ''}\` on ${machine.cpu} (${machine.cores} cores, ${machine.memory}), Node ${machine.node}, ${machine.os}, ${new Date().toISOString().slice(0, 10)}. Emulators run inside the bench process unless a row's note says otherwise; MB = 2^20 bytes.\n`,
   );
   console.log(markdownTable(rows));
 }
