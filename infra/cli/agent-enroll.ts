@@ -1,4 +1,5 @@
 import { webcrypto } from 'node:crypto';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import * as z from 'zod';
 import { x509 } from '../../functions/identity/x509.js';
 
@@ -120,4 +121,49 @@ export async function requestCertificate(o: {
     );
   }
   return parsed.data;
+}
+
+/** Where an agent keeps its certificate login (the config's mqtt.key_file, cert_file, ca_file). */
+export interface CertificateFiles {
+  key_file: string;
+  cert_file: string;
+  ca_file: string;
+}
+
+/**
+ * A new key and certificate for an agent that has files already: the new key
+ * waits beside the old one (`<key>.new`, 0600, created exclusively) until the
+ * API has signed its CSR, then replaces it, so a refusal leaves the agent
+ * with the login it had. `rotate` asks POST /agents/{id}/credentials (the
+ * API deactivates the old certificate once the new one is in place);
+ * otherwise POST /agents registers the agent.
+ */
+export async function renewCertificate(o: {
+  api: string;
+  token: string;
+  agentId: string;
+  files: CertificateFiles;
+  rotate: boolean;
+}): Promise<CertificateAnswer> {
+  const { keyPem, csrPem } = await createAgentKey(o.agentId);
+  const newKey = `${o.files.key_file}.new`;
+  await rm(newKey, { force: true });
+  await writeFile(newKey, keyPem, { mode: 0o600, flag: 'wx' });
+  let answer: CertificateAnswer;
+  try {
+    answer = await requestCertificate({ ...o, csrPem });
+  } catch (error) {
+    await rm(newKey, { force: true });
+    throw error;
+  }
+  await rename(newKey, o.files.key_file);
+  // Public files are replaced, never written through a file or link that was there.
+  for (const [file, pem] of [
+    [o.files.cert_file, answer.certificate.certificate_pem],
+    [o.files.ca_file, answer.certificate.ca_pem],
+  ] as const) {
+    await rm(file, { force: true });
+    await writeFile(file, pem, { mode: 0o644, flag: 'wx' });
+  }
+  return answer;
 }

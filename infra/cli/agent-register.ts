@@ -3,12 +3,7 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { configDefaults } from '../../agent/config.js';
 import { agentIdSchema } from '../../protocol/agent-messages.js';
-import {
-  createAgentKey,
-  postToApi,
-  RegistrationRefusedError,
-  requestCertificate,
-} from './agent-enroll.js';
+import { postToApi, RegistrationRefusedError, renewCertificate } from './agent-enroll.js';
 import { UsageError } from './options.js';
 
 /**
@@ -120,26 +115,17 @@ async function registerWithCertificate(o: {
       `${keyFile} exists: an agent was registered from this state directory; pick another --state-dir (or remove it if that agent is gone)`,
     );
   }
-  const { keyPem, csrPem } = await createAgentKey(o.agentId);
-  // Exclusively created before the CSR leaves: a certificate never exists without its key on disk.
-  await writeFile(keyFile, keyPem, { mode: 0o600, flag: 'wx' });
-  let answer: Awaited<ReturnType<typeof requestCertificate>>;
-  try {
-    answer = await requestCertificate({ ...o, csrPem });
-  } catch (error) {
-    await rm(keyFile, { force: true });
-    throw error;
-  }
-  const certFile = path.join(o.stateDir, CERT_FILE);
-  const caFile = path.join(o.stateDir, CA_FILE);
-  await writeFresh(certFile, answer.certificate.certificate_pem, 0o644);
-  await writeFresh(caFile, answer.certificate.ca_pem, 0o644);
+  const files = {
+    key_file: keyFile,
+    cert_file: path.join(o.stateDir, CERT_FILE),
+    ca_file: path.join(o.stateDir, CA_FILE),
+  };
+  // The key is on disk before the CSR leaves, so a certificate never exists without it.
+  const answer = await renewCertificate({ ...o, files, rotate: false });
   return {
     url: o.mqttUrl ?? answer.mqtt.url,
     client_id: answer.mqtt.client_id,
-    ca_file: caFile,
-    cert_file: certFile,
-    key_file: keyFile,
+    ...files,
   };
 }
 

@@ -34,6 +34,10 @@ Usage:
                                                  mqtts:// config (token from WIREFLEET_API_TOKEN);
                                                  --password-login: a password instead, for
                                                  brokers without TLS
+  wirefleet agent rotate --config FILE [--api URL]
+                                                 a new key here and a new certificate for it
+                                                 (the old one is deactivated); then restart
+                                                 the agent
   wirefleet agent run --config FILE [--allow-unsigned]
                                                  the agent daemon: capture, meter, spool, MQTT
   wirefleet agent status --config FILE           the running agent's status and metrics
@@ -56,7 +60,7 @@ once), LOG_LEVEL (info).
 `;
 
 const AGENT_USAGE =
-  'usage: wirefleet agent init|register|run|status|install|uninstall ... (see wirefleet help)';
+  'usage: wirefleet agent init|register|rotate|run|status|install|uninstall ... (see wirefleet help)';
 
 async function runAgentSubcommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -90,6 +94,11 @@ async function runAgentSubcommand(argv: string[]): Promise<number> {
         'password-login': { type: 'boolean' },
       });
       await (await import('./agent-register.js')).runAgentRegister(values);
+      return 0;
+    }
+    case 'rotate': {
+      const values = parse({ config: { type: 'string' }, api: { type: 'string' } });
+      process.stdout.write(await (await import('./agent-rotate.js')).runAgentRotate(values));
       return 0;
     }
     case 'init': {

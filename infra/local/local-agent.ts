@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../functions/logger.js';
 import type { AgentRepository } from '../../functions/store/agents.js';
 import { ADDON_PATH } from '../../native/index.js';
-import { createAgentKey, requestCertificate } from '../cli/agent-enroll.js';
+import { renewCertificate } from '../cli/agent-enroll.js';
 import { writeDemoCapture } from './demo-capture.js';
 
 /**
@@ -136,31 +136,18 @@ async function ensureCertificate(
   if (existing && existing.tenant !== options.tenant) {
     throw new Error(`agent ${LOCAL_AGENT_ID} belongs to another tenant`);
   }
-  const { keyPem, csrPem } = await createAgentKey(LOCAL_AGENT_ID);
-  // The new key goes beside the old one until its certificate exists.
-  const newKey = `${files.key_file}.new`;
-  await rm(newKey, { force: true });
-  await writeFile(newKey, keyPem, { mode: 0o600, flag: 'wx' });
-  try {
-    const answer = await requestCertificate({
-      api: options.apiUrl,
-      token: options.token,
-      agentId: LOCAL_AGENT_ID,
-      csrPem,
-      rotate: existing !== undefined,
-    });
-    await rename(newKey, files.key_file);
-    await writeFile(files.cert_file, answer.certificate.certificate_pem, { mode: 0o644 });
-    await writeFile(files.ca_file, answer.certificate.ca_pem, { mode: 0o644 });
-    options.logger.info('local agent certificate issued', {
-      certificate_id: answer.certificate.certificate_id,
-      not_after: answer.certificate.not_after,
-    });
-    return { ...config, url: answer.mqtt.url, client_id: answer.mqtt.client_id };
-  } catch (error) {
-    await rm(newKey, { force: true });
-    throw error;
-  }
+  const answer = await renewCertificate({
+    api: options.apiUrl,
+    token: options.token,
+    agentId: LOCAL_AGENT_ID,
+    files,
+    rotate: existing !== undefined,
+  });
+  options.logger.info('local agent certificate issued', {
+    certificate_id: answer.certificate.certificate_id,
+    not_after: answer.certificate.not_after,
+  });
+  return { ...config, url: answer.mqtt.url, client_id: answer.mqtt.client_id };
 }
 
 async function certificateStillGood(

@@ -310,6 +310,39 @@ describe('wirefleet agent register (certificate) against the local stack', () =>
     await fresh.endAsync();
   });
 
+  it('`wirefleet agent rotate` replaces the key and certificate in place; only the new pair connects', async () => {
+    const { stateDir, out } = await register('reg-edge-6');
+    const old = filesOf(stateDir);
+    const rotate = (token: string) =>
+      wirefleet(['agent', 'rotate', '--config', out, '--api', proxyUrl], {
+        WIREFLEET_API_TOKEN: token,
+      });
+
+    // A refused rotation (a token the API does not know) leaves the old login as it was.
+    await expect(rotate('wf_not-a-token')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/rotation refused: .*the old key and certificate stay/),
+    });
+    expect(filesOf(stateDir)).toEqual(old);
+
+    const before = requests.length;
+    const { stdout } = await rotate(stack.token);
+    expect(stdout).toMatch(/new key .*agent\.key and certificate [0-9a-f]{64}.*restart the agent/s);
+    const sent = requests.slice(before).filter((r) => r.method === 'POST');
+    expect(sent.map((r) => r.url)).toEqual(['/api/v1/agents/reg-edge-6/credentials']);
+    expect(Object.keys(JSON.parse(sent[0]!.body))).toEqual(['csr']);
+
+    const fresh = filesOf(stateDir);
+    expect(fresh.key.equals(old.key)).toBe(false);
+    expect(fresh.cert.equals(old.cert)).toBe(false);
+    expect(statSync(path.join(stateDir, 'agent.key')).mode & 0o777).toBe(0o600);
+    // The new certificate is for the new key, and no half-made key is left beside it.
+    expect(new X509Certificate(fresh.cert).checkPrivateKey(createPrivateKey(fresh.key))).toBe(true);
+    expect(() => statSync(path.join(stateDir, 'agent.key.new'))).toThrow(/ENOENT/);
+    await expect(connectTls({ clientId: 'reg-edge-6', ...old })).rejects.toThrow(/Not authorized/i);
+    const client = await connectTls({ clientId: 'reg-edge-6', ...fresh });
+    await client.endAsync();
+  });
+
   it('a valid certificate presented with another client id never connects', async () => {
     const { stateDir } = await register('reg-edge-4');
     await expect(connectTls({ clientId: 'reg-edge-1', ...filesOf(stateDir) })).rejects.toThrow(
