@@ -157,13 +157,13 @@ export async function renewCertificate(o: {
     throw error;
   }
   await rename(newKey, o.files.key_file);
-  // Public files are replaced, never written through a file or link that was there.
-  for (const [file, pem] of [
-    [o.files.cert_file, answer.certificate.certificate_pem],
-    [o.files.ca_file, answer.certificate.ca_pem],
-  ] as const) {
-    await rm(file, { force: true });
-    await writeFile(file, pem, { mode: 0o644, flag: 'wx' });
-  }
+  await writeFresh(o.files.cert_file, answer.certificate.certificate_pem, 0o644);
+  await writeFresh(o.files.ca_file, answer.certificate.ca_pem, 0o644);
   return answer;
+}
+
+/** Replaces a file, never writing through a file or link that was there before. */
+export async function writeFresh(file: string, text: string, mode: number): Promise<void> {
+  await rm(file, { force: true });
+  await writeFile(file, text, { mode, flag: 'wx' });
 }

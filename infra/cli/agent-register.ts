@@ -1,9 +1,14 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { configDefaults } from '../../agent/config.js';
 import { agentIdSchema } from '../../protocol/agent-messages.js';
-import { postToApi, RegistrationRefusedError, renewCertificate } from './agent-enroll.js';
+import {
+  postToApi,
+  RegistrationRefusedError,
+  renewCertificate,
+  writeFresh,
+} from './agent-enroll.js';
 import { UsageError } from './options.js';
 
 /**
@@ -94,12 +99,6 @@ async function prepareStateDir(stateDir: string): Promise<void> {
       `${stateDir} must be yours and not writable by group or others (pick another --state-dir)`,
     );
   }
-}
-
-/** Public files are replaced, never written through a file or link that was there before. */
-async function writeFresh(file: string, text: string, mode: number): Promise<void> {
-  await rm(file, { force: true });
-  await writeFile(file, text, { mode, flag: 'wx' });
 }
 
 async function registerWithCertificate(o: {
