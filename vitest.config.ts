@@ -24,6 +24,19 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          // Real Chromium against the real local stack (test/browser/harness.ts).
+          include: ['test/browser/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // One stack and one Chromium at a time: the machine has 2 cores.
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -60,6 +60,8 @@ export async function runDev(): Promise<void> {
       localAgent: process.env.WIREFLEET_LOCAL_AGENT !== 'off',
       localAgentControlPort: controlPort,
       drainMs,
+      // The web console at `/`, built first when web/dist is missing or older than web/src.
+      ...(process.env.WIREFLEET_CONSOLE === 'off' ? {} : { console: {} }),
     });
   } catch (error) {
     removeHandlers();
@@ -103,6 +105,19 @@ function forceExit(signal: StopSignal, stack: LocalStack | undefined): never {
   process.exit(code);
 }
 
+/** The console's URL, or why there is none. */
+function consoleLine(stack: LocalStack): string {
+  const c = stack.console;
+  if (!c) return '  Console    off (WIREFLEET_CONSOLE=off)';
+  if (c.unavailable)
+    return `  Console    unavailable: ${c.unavailable} (npm run build:web shows why)`;
+  const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+  const built = c.built
+    ? `   (built in ${(c.built.ms / 1000).toFixed(1)} s: JS ${kib(c.built.jsGzip)} gzip, CSS ${kib(c.built.cssGzip)} gzip)`
+    : '';
+  return `  Console    ${stack.apiUrl}/   <- open this, sign in with the API token below${built}`;
+}
+
 function printBanner(stack: LocalStack, dataDir: string, controlPort: number): void {
   // performance.now() counts from process start, so this includes loading the code.
   const seconds = (performance.now() / 1000).toFixed(2);
@@ -116,6 +131,7 @@ function printBanner(stack: LocalStack, dataDir: string, controlPort: number): v
     [
       '',
       `wirefleet local stack ready in ${seconds}s`,
+      consoleLine(stack),
       `  API        ${stack.apiUrl}/api/v1`,
       `  Docs       ${stack.apiUrl}/docs`,
       `  OpenAPI    ${stack.apiUrl}/openapi.json`,

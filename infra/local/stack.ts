@@ -18,6 +18,7 @@ import { ensureStoreResources } from '../../functions/store/schema.js';
 import { DEFAULT_INSTANCE_ID, DEFAULT_TENANT } from '../../functions/store/tenants.js';
 import { ensureDefaultToken } from './api-token.js';
 import { type LocalBroker, startLocalBroker } from './broker.js';
+import { type ConsoleOptions, type PreparedConsole, prepareConsole } from './console.js';
 import {
   DYNALITE_CREDENTIALS,
   type RunningEmulator,
@@ -56,10 +57,14 @@ export interface LocalStackOptions {
   inMemory?: boolean;
   /** How long stop() waits for HTTP requests and ingest writes in flight (default 10 s). */
   drainMs?: number;
+  /** Serve the web console at `/` (built first when stale); `npm start` does, tests usually do not. */
+  console?: ConsoleOptions;
 }
 
 export interface LocalStack {
   apiUrl: string;
+  /** The web console (`apiUrl` + `/`), when this stack serves it. */
+  console: PreparedConsole | undefined;
   dynamoEndpoint: string;
   s3Endpoint: string;
   mqttUrl: string;
@@ -227,8 +232,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
 
     const app = createApp(deps);
+    const webConsole = options.console ? await prepareConsole(options.console, logger) : undefined;
+    // The console's paths (/, /assets/*) are answered here, everything else by the API app.
+    const fetchHandler: typeof app.fetch = webConsole
+      ? (request, ...rest) => webConsole.handle(request) ?? app.fetch(request, ...rest)
+      : app.fetch;
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () =>
+      const s = serve({ fetch: fetchHandler, port: options.port, hostname: options.host }, () =>
         resolve(s),
       );
       s.once('error', reject);
@@ -265,6 +275,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const subscriber = ingest;
     return {
       apiUrl,
+      console: webConsole,
       dynamoEndpoint,
       s3Endpoint,
       mqttUrl,

@@ -10,6 +10,8 @@ echo "== biome (lint + format)"
 npx biome check .
 echo "== tsc --noEmit (strict)"
 npx tsc --noEmit
+echo "== tsc --noEmit -p web (the console: DOM, JSX)"
+npx tsc --noEmit -p web
 echo "== native: C unit tests, tcpdump corpus and fuzzers under ASan+UBSan"
 [ -f native/build/Release/wirefleet_engine.node ] || npm run build:native
 make -s -C native test FUZZ_SECONDS="${FUZZ_SECONDS:-10}"

@@ -1,0 +1,3 @@
+export function PacketsPage() {
+  return <h1>Packets</h1>;
+}
