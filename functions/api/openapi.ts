@@ -122,7 +122,7 @@ export function openApiDocument(version: string) {
         get: {
           summary: 'Newest packets first, page by page',
           description:
-            'Pages in store order (newest first). Packets routed after the first page sort before the position and are not in later pages: start again to see them.',
+            'Pages in store order (newest first). Packets routed after the first page sort before the position and are not in later pages: start again to see them. With model or workload_type a page reads at most 5000 packets, so it may be short (even empty) and still carry a next_token; a next_token is bound to the filters it was issued with.',
           parameters: [
             queryParam('count', 'The seed name of limit: 1-1000, default 10', {
               type: 'integer',
@@ -131,6 +131,10 @@ export function openApiDocument(version: string) {
             }),
             limitParam(1000, 10),
             nextTokenParam,
+            queryParam('model', 'only packets routed to this model', { type: 'string' }),
+            queryParam('workload_type', 'only this workload type', { type: 'string' }),
+            queryParam('since', 'ISO 8601 or epoch seconds (inclusive)', { type: 'string' }),
+            queryParam('until', 'ISO 8601 or epoch seconds (inclusive)', { type: 'string' }),
           ],
           responses: {
             '200': {

@@ -57,31 +57,48 @@ const optionalCount = (max: number) =>
     .max(max, `must be at most ${max}`)
     .optional();
 
-/** GET /packets/recent: the seed's `count`, or `limit` as every other list has it. */
+/** Which packets: by model, workload type and time (recent pages and downloads alike). */
+const packetFilterParams = {
+  model: z.string().min(1).max(64).optional(),
+  workload_type: z.enum(WORKLOAD_TYPES).optional(),
+  since: instant.optional(),
+  until: instant.optional(),
+};
+
+const sinceNotAfterUntil: [
+  (q: { since?: number | undefined; until?: number | undefined }) => boolean,
+  { message: string; path: string[] },
+] = [
+  (q) => q.since === undefined || q.until === undefined || q.since <= q.until,
+  { message: 'since must not be after until', path: ['since'] },
+];
+
+/** GET /packets/recent: the seed's `count`, or `limit` as every other list has it; optional filters. */
 export const recentQuerySchema = z
-  .object({ count: optionalCount(1000), limit: optionalCount(1000), next_token: nextToken })
+  .object({
+    count: optionalCount(1000),
+    limit: optionalCount(1000),
+    next_token: nextToken,
+    ...packetFilterParams,
+  })
   .refine((q) => q.count === undefined || q.limit === undefined || q.count === q.limit, {
     message: 'count and limit are the same parameter: give one',
     path: ['limit'],
   })
-  .transform(({ count: c, limit, next_token }) => ({
+  .refine(...sinceNotAfterUntil)
+  .transform(({ count: c, limit, next_token, ...filter }) => ({
     limit: limit ?? c ?? 10,
     next_token,
+    ...filter,
   }));
 
 export const downloadQuerySchema = z
   .object({
     count: count(MAX_EXPORT_PACKETS, 10),
     format: z.enum(['pcap', 'pcapng']).default('pcap'),
-    model: z.string().min(1).max(64).optional(),
-    workload_type: z.enum(WORKLOAD_TYPES).optional(),
-    since: instant.optional(),
-    until: instant.optional(),
+    ...packetFilterParams,
   })
-  .refine((q) => q.since === undefined || q.until === undefined || q.since <= q.until, {
-    message: 'since must not be after until',
-    path: ['since'],
-  });
+  .refine(...sinceNotAfterUntil);
 
 export const singleDownloadQuerySchema = z.object({
   format: z.enum(['pcap', 'pcapng']).default('pcap'),

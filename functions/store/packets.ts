@@ -48,6 +48,9 @@ export interface PacketStats {
   avg_packet_size: number;
 }
 
+/** Packets a filtered page of recentPage reads at most (DynamoDB reads 1 MB per request). */
+export const MAX_FILTERED_READ = 5000;
+
 /** Stored LISP packets: one partition per tenant, sorted by time-ordered ID. */
 export class PacketRepository {
   constructor(
@@ -130,21 +133,34 @@ export class PacketRepository {
    * One page of the tenant's packets, newest first: `next` (the last packet's
    * id) resumes after it, and is undefined at the end. Packets routed after
    * the first page sort before the position and do not show up in later pages.
+   * The time range narrows the key range; model and workload filter what it
+   * reads, so a filtered page stops after reading MAX_FILTERED_READ packets
+   * and may be short (even empty) with a `next` to go on from.
    */
   async recentPage(
     tenant: string,
     page: { limit: number; after?: string },
+    filter: PacketFilter = {},
   ): Promise<{ packets: StoredPacket[]; next?: string }> {
+    const { low, high } = packetIdRange(filter.sinceMs, filter.untilMs);
+    const query = new QueryFilter({ ':pk': tenant, ':low': low, ':high': high });
+    if (filter.model !== undefined) query.where('model', '=', filter.model);
+    if (filter.workloadType !== undefined) query.where('workload_type', '=', filter.workloadType);
     const { items, next } = await readPage(
       this.clients.doc,
       'page packets',
       {
         TableName: this.packetsTable,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': tenant },
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
+        ...query.input(),
         ScanIndexForward: false,
       },
-      { pk: tenant, limit: page.limit, maxRead: page.limit + 1, ...pageAfter(page.after) },
+      {
+        pk: tenant,
+        limit: page.limit,
+        maxRead: query.empty ? page.limit + 1 : Math.max(page.limit + 1, MAX_FILTERED_READ),
+        ...pageAfter(page.after),
+      },
     );
     return { packets: items.map(toStoredPacket), ...(next !== undefined ? { next } : {}) };
   }

@@ -65,10 +65,23 @@ export function packetRoutes(deps: AppDeps) {
       return c.json({ status: 'success', stats });
     })
     .get('/packets/recent', async (c) => {
-      const { limit, next_token } = readQuery(c, recentQuerySchema);
+      const { limit, next_token, model, workload_type, since, until } = readQuery(
+        c,
+        recentQuerySchema,
+      );
       const tenant = c.get('tenant').name;
-      const cursor = await pageTokens.cursor(tenant, 'packets/recent', {}, next_token);
-      const page = await deps.packets.recentPage(tenant, { limit, ...pageAfter(cursor.after) });
+      // The filters are part of the query a page token is bound to: a page of another filter is refused.
+      const cursor = await pageTokens.cursor(
+        tenant,
+        'packets/recent',
+        { model, workload_type, since, until },
+        next_token,
+      );
+      const page = await deps.packets.recentPage(
+        tenant,
+        { limit, ...pageAfter(cursor.after) },
+        { model, workloadType: workload_type, sinceMs: since, untilMs: until },
+      );
       return c.json({
         status: 'success',
         count: page.packets.length,
