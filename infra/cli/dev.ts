@@ -111,6 +111,8 @@ function consoleLine(stack: LocalStack): string {
   if (!c) return '  Console    off (WIREFLEET_CONSOLE=off)';
   if (c.unavailable)
     return `  Console    unavailable: ${c.unavailable} (npm run build:web shows why)`;
+  if (c.staleBecause)
+    return `  Console    ${stack.apiUrl}/   (an older build: ${c.staleBecause}; npm run build:web shows why)`;
   const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
   const built = c.built
     ? `   (built in ${(c.built.ms / 1000).toFixed(1)} s: JS ${kib(c.built.jsGzip)} gzip, CSS ${kib(c.built.cssGzip)} gzip)`

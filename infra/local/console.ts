@@ -98,6 +98,8 @@ export interface PreparedConsole {
   built?: { jsBytes: number; jsGzip: number; cssBytes: number; cssGzip: number; ms: number };
   /** Why the console is not available (a failed build and nothing older to serve). */
   unavailable?: string;
+  /** The build on start failed, and an older build is served instead. */
+  staleBecause?: string;
   /** The response for a console path, or undefined for anything else (the API answers). */
   handle(request: Request): Promise<Response> | undefined;
 }
@@ -133,13 +135,16 @@ export async function prepareConsole(
       logger.warn('console build failed', { distDir, error: (error as Error).message });
     }
   }
+  let staleBecause: string | undefined;
   if (unavailable && (await stat(path.join(distDir, 'index.html')).catch(() => undefined))) {
-    unavailable = undefined; // an older build is there: serve it
+    staleBecause = unavailable; // an older build is there: serve it, and say so
+    unavailable = undefined;
   }
   return {
     distDir,
     ...(built ? { built } : {}),
     ...(unavailable ? { unavailable } : {}),
+    ...(staleBecause ? { staleBecause } : {}),
     handle: (request) => consoleResponse(distDir, request),
   };
 }

@@ -102,7 +102,6 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         ...(extra.signal ? { signal: extra.signal } : {}),
         credentials: 'omit',
-        cache: 'no-store',
       });
     } catch (error) {
       if (isAbortError(error)) throw error;
@@ -114,6 +113,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     }
     if (!response.ok) {
       const error = await errorFromResponse(response);
+      // A request its caller gave up on (the page went away) signs nobody out.
+      if (extra.signal?.aborted) throw new DOMException('the request was aborted', 'AbortError');
       if (response.status === 401) options.onUnauthorized?.(error);
       throw error;
     }

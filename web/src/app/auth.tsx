@@ -1,4 +1,12 @@
-import { createContext, type ReactNode, useCallback, useContext, useMemo, useState } from 'react';
+import {
+  createContext,
+  type ReactNode,
+  useCallback,
+  useContext,
+  useMemo,
+  useRef,
+  useState,
+} from 'react';
 import { forgetToken, readToken, storeToken } from './session.js';
 
 export interface SignOutNotice {
@@ -20,13 +28,18 @@ const AuthContext = createContext<Auth | undefined>(undefined);
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [token, setToken] = useState(readToken);
   const [notice, setNotice] = useState<SignOutNotice>();
+  // Several requests may fail with 401 at once: the first one says why.
+  const signedIn = useRef(token !== undefined);
   const signIn = useCallback((next: string) => {
     storeToken(next);
+    signedIn.current = true;
     setNotice(undefined);
     setToken(next);
   }, []);
   const signOut = useCallback((why?: SignOutNotice) => {
     forgetToken();
+    if (!signedIn.current) return;
+    signedIn.current = false;
     setNotice(why);
     setToken(undefined);
   }, []);

@@ -1,4 +1,5 @@
 import { useId } from 'react';
+import { useElementWidth } from '../hooks/useElementWidth.js';
 
 export interface Bar {
   label: string;
@@ -15,27 +16,29 @@ export interface BarChartProps {
 }
 
 const ROW = 26;
-const LABEL_WIDTH = 140;
-const VALUE_WIDTH = 80;
-const WIDTH = 480;
+const VALUE_WIDTH = 72;
 
 /** Horizontal bars in SVG, largest first; a hidden table says the same to screen readers. */
 export function BarChart({ title, bars, formatValue = String, limit = 8 }: BarChartProps) {
   const titleId = useId();
+  const [ref, width] = useElementWidth<HTMLElement>(480);
+  const labelWidth = Math.min(150, Math.round(width * 0.36));
+  const maxChars = Math.max(8, Math.floor(labelWidth / 7));
   const sorted = [...bars].sort((a, b) => b.value - a.value || a.label.localeCompare(b.label));
   const shown = sorted.slice(0, limit);
   const rest = sorted.slice(limit).reduce((sum, b) => sum + b.value, 0);
   if (rest > 0) shown.push({ label: `${sorted.length - limit} other`, value: rest });
   const max = Math.max(1, ...shown.map((b) => b.value));
-  const plot = WIDTH - LABEL_WIDTH - VALUE_WIDTH;
+  const plot = Math.max(20, width - labelWidth - VALUE_WIDTH);
   const height = Math.max(ROW, shown.length * ROW);
   return (
-    <figure className="chart bar-chart">
+    <figure className="chart bar-chart" ref={ref}>
       <svg
-        viewBox={`0 0 ${WIDTH} ${height}`}
+        viewBox={`0 0 ${width} ${height}`}
         role="img"
         aria-labelledby={titleId}
-        preserveAspectRatio="xMinYMin meet"
+        width={width}
+        height={height}
       >
         <title id={titleId}>
           {`${title}: ${shown.map((b) => `${b.label} ${formatValue(b.value)}`).join(', ') || 'no data'}`}
@@ -46,16 +49,16 @@ export function BarChart({ title, bars, formatValue = String, limit = 8 }: BarCh
           return (
             <g key={bar.label} transform={`translate(0 ${y})`}>
               <text
-                x={LABEL_WIDTH - 8}
+                x={labelWidth - 8}
                 y={ROW / 2}
                 className="chart-label"
                 textAnchor="end"
                 dominantBaseline="middle"
               >
-                {bar.label.length > 20 ? `${bar.label.slice(0, 19)}…` : bar.label}
+                {bar.label.length > maxChars ? `${bar.label.slice(0, maxChars - 1)}…` : bar.label}
               </text>
               <rect
-                x={LABEL_WIDTH}
+                x={labelWidth}
                 y={4}
                 width={w}
                 height={ROW - 8}
@@ -63,7 +66,7 @@ export function BarChart({ title, bars, formatValue = String, limit = 8 }: BarCh
                 className={`chart-bar series-${i % 8}`}
               />
               <text
-                x={LABEL_WIDTH + w + 6}
+                x={labelWidth + w + 6}
                 y={ROW / 2}
                 className="chart-value"
                 dominantBaseline="middle"

@@ -1,5 +1,6 @@
 import { useId } from 'react';
 import { formatTime } from '../format.js';
+import { useElementWidth } from '../hooks/useElementWidth.js';
 
 export interface SeriesPoint {
   /** Epoch milliseconds. */
@@ -16,7 +17,6 @@ export interface LineChartProps {
   height?: number;
 }
 
-const WIDTH = 640;
 const PAD = { left: 64, right: 12, top: 10, bottom: 26 };
 
 /** A small SVG time series: one line per series, min/max time and max value on the axes. */
@@ -28,12 +28,13 @@ export function LineChart({
   height = 200,
 }: LineChartProps) {
   const titleId = useId();
+  const [ref, width] = useElementWidth<HTMLElement>(640);
   const names = series ?? [...new Set(points.flatMap((p) => Object.keys(p.values)))];
   const sorted = [...points].sort((a, b) => a.t - b.t);
   const t0 = sorted[0]?.t ?? 0;
   const t1 = sorted.at(-1)?.t ?? 1;
   const max = Math.max(1e-9, ...sorted.flatMap((p) => names.map((n) => p.values[n] ?? 0)));
-  const plotW = WIDTH - PAD.left - PAD.right;
+  const plotW = width - PAD.left - PAD.right;
   const plotH = height - PAD.top - PAD.bottom;
   const x = (t: number) => PAD.left + (t1 === t0 ? plotW / 2 : ((t - t0) / (t1 - t0)) * plotW);
   const y = (v: number) => PAD.top + plotH - (v / max) * plotH;
@@ -42,12 +43,18 @@ export function LineChart({
     ? names.map((n) => `${n} ${formatValue(last.values[n] ?? 0)}`).join(', ')
     : 'no data';
   return (
-    <figure className="chart line-chart">
-      <svg viewBox={`0 0 ${WIDTH} ${height}`} role="img" aria-labelledby={titleId}>
+    <figure className="chart line-chart" ref={ref}>
+      <svg
+        viewBox={`0 0 ${width} ${height}`}
+        width={width}
+        height={height}
+        role="img"
+        aria-labelledby={titleId}
+      >
         <title id={titleId}>{`${title} (latest: ${summary})`}</title>
         <line
           x1={PAD.left}
-          x2={WIDTH - PAD.right}
+          x2={width - PAD.right}
           y1={PAD.top + plotH}
           y2={PAD.top + plotH}
           className="chart-axis"
@@ -61,7 +68,7 @@ export function LineChart({
         />
         <line
           x1={PAD.left}
-          x2={WIDTH - PAD.right}
+          x2={width - PAD.right}
           y1={PAD.top}
           y2={PAD.top}
           className="chart-grid"
@@ -89,7 +96,7 @@ export function LineChart({
             <text x={PAD.left} y={height - 6} className="chart-label">
               {formatTime(t0).text.slice(11)}
             </text>
-            <text x={WIDTH - PAD.right} y={height - 6} className="chart-label" textAnchor="end">
+            <text x={width - PAD.right} y={height - 6} className="chart-label" textAnchor="end">
               {formatTime(t1).text.slice(11)}
             </text>
           </>

@@ -1,3 +1,10 @@
+import { useRoute } from '../../app/router.js';
+import { PacketDetail } from './PacketDetail.js';
+import { PacketList } from './PacketList.js';
+
+/** `#/packets` (statistics, table, bulk download) and `#/packets/<id>` (one packet). */
 export function PacketsPage() {
-  return <h1>Packets</h1>;
+  const { segments } = useRoute();
+  const id = segments[1];
+  return id ? <PacketDetail id={id} /> : <PacketList />;
 }

@@ -69,7 +69,7 @@ export function SignInPage() {
         <form onSubmit={onSubmit} noValidate>
           <Field
             label="API token"
-            hint="npm start prints it, and keeps it in .wirefleet/api-token. `wirefleet token create` makes more."
+            hint="npm start prints it and keeps it in .wirefleet/api-token; wirefleet token create makes more."
             error={error ? `${error.message}${error.code ? ` (${error.code})` : ''}` : undefined}
           >
             <input
