@@ -90,7 +90,10 @@ export function BulkDownload({ filters }: { filters: PacketFilters }) {
             max={MAX_DOWNLOAD_PACKETS}
             step={1}
             value={countText}
-            onChange={(e) => setCountText(e.target.value)}
+            onChange={(e) => {
+              setCountText(e.target.value);
+              setCountError(undefined);
+            }}
           />
         </Field>
         <Field label="Format" hint="pcapng adds a comment per packet">

@@ -40,6 +40,13 @@ export function RoutePage() {
   const [failure, setFailure] = useState<Error>();
   const [decision, setDecision] = useState<RouteDecision>();
   const resultRef = useRef<HTMLElement>(null);
+  // Editing a field retires its error; the others stay until the next send.
+  const clearError = (field: string) =>
+    setErrors((current) => {
+      if (!(field in current)) return current;
+      const { [field]: _, ...rest } = current;
+      return rest;
+    });
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -91,7 +98,14 @@ export function RoutePage() {
             error={errors.query}
             hint="Classified into a workload type by the words it uses"
           >
-            <textarea rows={3} value={query} onChange={(e) => setQuery(e.target.value)} />
+            <textarea
+              rows={3}
+              value={query}
+              onChange={(e) => {
+                setQuery(e.target.value);
+                clearError('query');
+              }}
+            />
           </Field>
           <div className="examples">
             <span className="muted">Examples:</span>
@@ -114,7 +128,10 @@ export function RoutePage() {
               <input
                 className="mono"
                 value={sourceEid}
-                onChange={(e) => setSourceEid(e.target.value)}
+                onChange={(e) => {
+                  setSourceEid(e.target.value);
+                  clearError('source_eid');
+                }}
                 inputMode="decimal"
                 autoComplete="off"
                 spellCheck={false}
