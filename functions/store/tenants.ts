@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { StoreClients } from './clients.js';
 import { isConditionFailure } from './conditional.js';
 import { AlreadyExistsError, storeCall } from './errors.js';
@@ -130,6 +130,27 @@ export class TenantRepository {
         }),
       ),
     );
+  }
+
+  /**
+   * Deletes a token; returns the tenant it belonged to, or undefined when no
+   * such token exists. Other API instances that resolved it in the last
+   * TOKEN_CACHE_MS still accept it until their cache entry lapses.
+   */
+  async revokeToken(token: string): Promise<string | undefined> {
+    const hash = hashToken(token);
+    this.tokenCache.delete(hash);
+    const out = await storeCall('revoke token', () =>
+      this.clients.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `TOKEN#${hash}`, sk: 'TOKEN' },
+          ReturnValues: 'ALL_OLD',
+        }),
+      ),
+    );
+    const tenant = out.Attributes?.tenant;
+    return typeof tenant === 'string' ? tenant : undefined;
   }
 
   /** Resolves a bearer token to its tenant, or undefined when unknown. */

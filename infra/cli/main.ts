@@ -1,3 +1,4 @@
+import { text } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import { VERSION } from '../../functions/version.js';
 import { UsageError } from './options.js';
@@ -14,6 +15,9 @@ Usage:
                                                  --stack/--tenants-table: a deployed stack
                                                  (tables from its outputs, AWS credentials
                                                  from the standard chain)
+  wirefleet token revoke [--stack NAME [--region R]] [--tenants-table NAME] < TOKEN_FILE
+                                                 delete the token read from stdin (API
+                                                 instances that cached it drop it within 30 s)
   wirefleet flows --read FILE [--format ndjson|csv|table] [--idle-timeout S]
                   [--active-timeout S] [--max-flows N]
                   [--export HOST:PORT[,HOST:PORT...]] [--netflow-version 5|10]
@@ -148,12 +152,19 @@ export async function main(argv: string[]): Promise<number> {
           allowPositionals: true,
           strict: true,
         });
+        const token = await import('./token.js');
+        if (positionals.length === 1 && positionals[0] === 'revoke') {
+          if (values.tenant !== undefined || values['instance-id'] !== undefined) {
+            throw new UsageError('token revoke takes the token on stdin, not --tenant');
+          }
+          return await token.runTokenRevoke(values, () => text(process.stdin));
+        }
         if (positionals[0] !== 'create' || positionals.length !== 1) {
           throw new UsageError(
-            'usage: wirefleet token create --tenant NAME [--instance-id N] [--stack NAME [--region R]] [--tenants-table NAME]',
+            'usage: wirefleet token create --tenant NAME [--instance-id N] [--stack NAME [--region R]] [--tenants-table NAME]\n       wirefleet token revoke [--stack NAME [--region R]] [--tenants-table NAME] < TOKEN_FILE',
           );
         }
-        await (await import('./token.js')).runTokenCreate(values);
+        await token.runTokenCreate(values);
         return 0;
       }
       case 'flows': {

@@ -229,3 +229,50 @@ export async function runTokenCreate(
     await store.close();
   }
 }
+
+export interface TokenRevokeValues {
+  stack?: string | undefined;
+  region?: string | undefined;
+  'tenants-table'?: string | undefined;
+}
+
+/**
+ * `wirefleet token revoke [--stack NAME [--region R] | --tenants-table NAME]`:
+ * the token to revoke comes on stdin (first line), never as an argument, so it
+ * stays out of shell history and the process list. Exit 1 when no such token.
+ */
+export async function runTokenRevoke(
+  values: TokenRevokeValues,
+  readToken: () => Promise<string>,
+  context: TokenCreateContext = {},
+): Promise<number> {
+  const env = context.env ?? process.env;
+  const stderr = context.stderr ?? ((text: string) => process.stderr.write(text));
+  if (values.region !== undefined && !values.stack && !values['tenants-table']) {
+    throw new UsageError('--region goes with --stack NAME or --tenants-table NAME');
+  }
+  const token = (await readToken()).split(/\r?\n/, 1)[0]!.trim();
+  if (!token)
+    throw new UsageError(
+      'give the token to revoke on stdin, e.g. wirefleet token revoke < token.txt',
+    );
+  const deployed = Boolean(values.stack || values['tenants-table']);
+  const store = deployed
+    ? await openDeployedTenants(values, context, env)
+    : await openLocalTenants(env);
+  try {
+    const tenant = await store.tenants.revokeToken(token);
+    if (tenant === undefined) {
+      stderr(`no such token in ${store.where}: nothing revoked\n`);
+      return 1;
+    }
+    stderr(
+      `revoked a token of tenant ${tenant} in ${store.where}; API instances that used it in the last ${TenantRepository.TOKEN_CACHE_MS / 1000} s stop accepting it within that time\n`,
+    );
+    return 0;
+  } catch (error) {
+    throw explainStoreFailure(error, store.where);
+  } finally {
+    await store.close();
+  }
+}

@@ -84,9 +84,11 @@ function bareEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   };
 }
 
-async function cli(args: string[], env: NodeJS.ProcessEnv) {
+async function cli(args: string[], env: NodeJS.ProcessEnv, stdin?: string) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env });
+    const child = run(process.execPath, [CLI, ...args], { env });
+    child.child.stdin?.end(stdin ?? '');
+    const { stdout, stderr } = await child;
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -195,6 +197,48 @@ describe('wirefleet token create as a real process with no AWS credentials anywh
     );
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/^wirefleet: no AWS region: pass --region R/);
+  });
+});
+
+describe('wirefleet token revoke as a real process', () => {
+  it('deletes the token read from stdin, so the store no longer resolves it; an unknown one exits 1', async () => {
+    const env = bareEnv({ DYNAMODB_ENDPOINT: dynalite.endpoint });
+    const created = await cli(['token', 'create', '--tenant', 'revoke-acme'], env);
+    expect(created.code).toBe(0);
+    const token = created.stdout.trim();
+    const kept = (await cli(['token', 'create', '--tenant', 'revoke-acme'], env)).stdout.trim();
+
+    const revoked = await cli(['token', 'revoke'], env, `${token}\n`);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stderr).toMatch(/revoked a token of tenant revoke-acme .*within that time/);
+    // A fresh repository (no cache) reads the store itself: the token is gone, the other stays.
+    const { repo, close } = await tenantsIn(DEFAULT_TABLES.tenantsTable);
+    try {
+      expect(await repo.resolveToken(token)).toBeUndefined();
+      expect((await repo.resolveToken(kept))?.name).toBe('revoke-acme');
+    } finally {
+      close();
+    }
+
+    const again = await cli(['token', 'revoke'], env, `${token}\n`);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/no such token .*nothing revoked/);
+    const empty = await cli(['token', 'revoke'], env, '');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/on stdin/);
+  });
+
+  it("drops the revoking instance's own cache entry at once", async () => {
+    const { repo, close } = await tenantsIn(DEFAULT_TABLES.tenantsTable);
+    try {
+      await repo.create('revoke-cache');
+      const token = await repo.issueToken('revoke-cache');
+      expect((await repo.resolveToken(token))?.name).toBe('revoke-cache'); // now cached
+      expect(await repo.revokeToken(token)).toBe('revoke-cache');
+      expect(await repo.resolveToken(token)).toBeUndefined();
+    } finally {
+      close();
+    }
   });
 });
 
