@@ -85,53 +85,67 @@ export function AgentOverview({ agent }: { agent: AgentDetail }) {
 
       <section className="panel routing-panel" aria-labelledby="agent-routing-title">
         <h2 id="agent-routing-title">Announced for routing</h2>
-        <h3>RLOCs</h3>
-        {agent.rlocs.length === 0 ? (
+        {agent.last_seen === null ? (
           <p className="muted">
-            None. An agent announces its site's locators with <code>heartbeat.rlocs</code> in its
-            config.
+            Not known yet: an agent announces its RLOCs and EID prefixes in its heartbeat.
           </p>
         ) : (
-          <table className="data-table compact-table">
-            <caption className="visually-hidden">Routing locators</caption>
-            <thead>
-              <tr>
-                <th scope="col">Address</th>
-                <th scope="col" className="align-right">
-                  Priority
-                </th>
-                <th scope="col" className="align-right">
-                  Weight
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {agent.rlocs.map((l) => (
-                <tr key={l.address}>
-                  <td className="mono">{l.address}</td>
-                  <td className="align-right">{l.priority}</td>
-                  <td className="align-right">{l.weight}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        <h3>EID prefixes</h3>
-        {agent.eid_prefixes.length === 0 ? (
-          <p className="muted">
-            None. Prefixes in <code>heartbeat.eid_prefixes</code> join the tenant's map-cache behind
-            the agent's RLOCs while it is online.
-          </p>
-        ) : (
-          <ul className="prefix-list">
-            {agent.eid_prefixes.map((p) => (
-              <li key={p} className="mono">
-                {p}
-              </li>
-            ))}
-          </ul>
+          <AnnouncedLists agent={agent} />
         )}
       </section>
     </div>
+  );
+}
+
+function AnnouncedLists({ agent }: { agent: AgentDetail }) {
+  return (
+    <>
+      <h3>RLOCs</h3>
+      {agent.rlocs.length === 0 ? (
+        <p className="muted">
+          None. An agent announces its site's locators with <code>heartbeat.rlocs</code> in its
+          config.
+        </p>
+      ) : (
+        <table className="data-table compact-table">
+          <caption className="visually-hidden">Routing locators</caption>
+          <thead>
+            <tr>
+              <th scope="col">Address</th>
+              <th scope="col" className="align-right">
+                Priority
+              </th>
+              <th scope="col" className="align-right">
+                Weight
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {agent.rlocs.map((l) => (
+              <tr key={l.address}>
+                <td className="mono">{l.address}</td>
+                <td className="align-right">{l.priority}</td>
+                <td className="align-right">{l.weight}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h3>EID prefixes</h3>
+      {agent.eid_prefixes.length === 0 ? (
+        <p className="muted">
+          None. Prefixes in <code>heartbeat.eid_prefixes</code> join the tenant's map-cache behind
+          the agent's RLOCs while it is online.
+        </p>
+      ) : (
+        <ul className="prefix-list">
+          {agent.eid_prefixes.map((p) => (
+            <li key={p} className="mono">
+              {p}
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
   );
 }

@@ -105,7 +105,8 @@ export function CommandReply({
             {took ? `, after ${took}` : ''}
           </p>
           {rows.length > 0 ? (
-            <dl className="kv command-result" aria-label="Command result">
+            // A long result scrolls, so it takes the focus for keyboard scrolling.
+            <dl className="kv command-result" aria-label="Command result" tabIndex={0}>
               {rows.map(([key, value]) => (
                 <div key={key} className="kv-row">
                   <dt className="mono">{key}</dt>

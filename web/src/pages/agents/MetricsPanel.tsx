@@ -85,7 +85,7 @@ export function MetricsPanel({
 
       {samples.error ? (
         <ErrorMessage error={samples.error} title="Could not load the metrics history" />
-      ) : points.length === 0 ? (
+      ) : latest === null ? null : points.length === 0 ? (
         <p className="muted">
           The rate charts need two metrics samples; they appear a few seconds after the agent
           starts.
