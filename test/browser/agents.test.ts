@@ -239,3 +239,40 @@ describeInBrowser('Agents pages (real Chromium, real local stack and its agent)'
     }
   });
 });
+
+describeInBrowser('Agents and Flows pages of a tenant with no agents yet (real Chromium)', () => {
+  let stack: ConsoleStack;
+  let browser: Browser;
+  beforeAll(async () => {
+    stack = await startConsoleStack({ localAgent: 'off' });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+    await stopLeftoverStacks();
+  });
+
+  it('says how to register an agent, and that flows come from agents', async () => {
+    expect(await (await stack.api('/agents')).json()).toEqual({ agents: [], next_token: null });
+    const { page, errors, close } = await openPage(browser, DESKTOP);
+    try {
+      await signIn(page, stack);
+      await goTo(page, '#/agents', 'Agents');
+      const empty = page.getByText('No agents yet');
+      await empty.waitFor();
+      await page.getByText('wirefleet agent register', { exact: true }).waitFor();
+      await expectNoSeriousA11yViolations(page, 'agents (none)');
+      await saveScreenshot(page, 'agents-empty');
+
+      await goTo(page, '#/flows', 'Flows');
+      await page.getByText('No flows yet').waitFor();
+      await page.getByRole('link', { name: 'Agents' }).last().waitFor();
+      await expectNoSeriousA11yViolations(page, 'flows (none)');
+      await saveScreenshot(page, 'flows-empty');
+      errors.assertNone();
+    } finally {
+      await close();
+    }
+  });
+});
