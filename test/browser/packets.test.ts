@@ -186,6 +186,23 @@ describeInBrowser('Packets page (real Chromium, real local stack)', () => {
     await expectNoSeriousA11yViolations(page, 'packets (filtered)');
   });
 
+  it("offers the tenant's catalogue in the model filter, and filters by model", async () => {
+    const catalogue = (await (await stack.api('/mappings')).json()) as {
+      models: { name: string }[];
+    };
+    const model = page.getByLabel('Model', { exact: true });
+    await expect
+      .poll(async () => (await model.locator('option').allTextContents()).slice(1))
+      .toEqual(catalogue.models.map((m) => m.name).sort());
+    await model.selectOption('claude-3');
+    await expect.poll(() => page.url()).toContain('model=claude-3');
+    const table = page.getByRole('table', { name: 'Recent LISP packets' });
+    await expect
+      .poll(async () => new Set(await table.locator('tbody tr td:nth-child(3)').allTextContents()))
+      .toEqual(new Set(['claude-3']));
+    await model.selectOption('');
+  });
+
   it('says so when nothing matches, and the filter survives a reload', async () => {
     await page.getByLabel('Workload', { exact: true }).selectOption('fast_response');
     await page.getByText('No packets match these filters').waitFor();

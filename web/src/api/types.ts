@@ -117,10 +117,6 @@ export interface ExportJob {
   error?: { code: string; message: string };
 }
 
-export interface MappingsDocument {
-  mappings: { models: { name: string }[] } & Record<string, unknown>;
-}
-
 /** A packet's frame size: the metadata carries it; the record has no other size. */
 export function frameSize(packet: PacketRecord): number | undefined {
   const size = packet.metadata.frame_size;

@@ -9,12 +9,30 @@ export interface Route extends ParsedRoute {
 /** replaceState fires no hashchange: this event tells subscribers instead. */
 const REPLACED = 'wirefleet:hashreplaced';
 
+/**
+ * One window listener for every useRoute(): it tells all subscribers in one
+ * loop. With a listener each, the browser runs a microtask checkpoint between
+ * listeners, so React re-rendered a page with the new hash before the shell had
+ * swapped that page out (Packets briefly asked for packet "local-agent").
+ */
+const subscribers = new Set<() => void>();
+
+function notifyAll(): void {
+  for (const onChange of [...subscribers]) onChange();
+}
+
 function subscribe(onChange: () => void): () => void {
-  window.addEventListener('hashchange', onChange);
-  window.addEventListener(REPLACED, onChange);
+  if (subscribers.size === 0) {
+    window.addEventListener('hashchange', notifyAll);
+    window.addEventListener(REPLACED, notifyAll);
+  }
+  subscribers.add(onChange);
   return () => {
-    window.removeEventListener('hashchange', onChange);
-    window.removeEventListener(REPLACED, onChange);
+    subscribers.delete(onChange);
+    if (subscribers.size === 0) {
+      window.removeEventListener('hashchange', notifyAll);
+      window.removeEventListener(REPLACED, notifyAll);
+    }
   };
 }
 

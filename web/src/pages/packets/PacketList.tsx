@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { isAbortError } from '../../api/client.js';
-import type { MappingsDocument, PacketRecord, PacketStats, RecentPage } from '../../api/types.js';
+import type { MappingsResponse } from '../../api/mappings.js';
+import type { PacketRecord, PacketStats, RecentPage } from '../../api/types.js';
 import { useApi } from '../../app/api-context.js';
 import { withQuery } from '../../app/route-path.js';
 import { useRoute } from '../../app/router.js';
@@ -67,8 +68,8 @@ export function PacketList() {
   useEffect(() => {
     const controller = new AbortController();
     api
-      .get<MappingsDocument>('/mappings', undefined, { signal: controller.signal })
-      .then((res) => setModels(res.data.mappings.models.map((m) => m.name)))
+      .get<MappingsResponse>('/mappings', undefined, { signal: controller.signal })
+      .then((res) => setModels(res.data.models.map((m) => m.name)))
       .catch((error: unknown) => {
         // The model list only helps the filter; the stats still name every model seen.
         if (!isAbortError(error)) setModels([]);
