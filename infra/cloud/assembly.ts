@@ -64,7 +64,10 @@ function readAssetManifest(outdir: string, stackName: string): AssetManifest {
   return readJson<AssetManifest>(path.join(outdir, entry.properties.file));
 }
 
-/** Every Lambda function of the stack whose code is a staged file asset. */
+/**
+ * Every Node.js Lambda function of the stack whose code is a staged file asset
+ * (not BucketDeployment's Python handler, which aws-cdk-lib ships ready-made).
+ */
 export function readFunctionArtifacts(outdir: string, stackName: string): FunctionArtifact[] {
   const template = readStackTemplate(outdir, stackName);
   const assets = readAssetManifest(outdir, stackName);
@@ -72,6 +75,7 @@ export function readFunctionArtifacts(outdir: string, stackName: string): Functi
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const props = resource.Properties ?? {};
+    if (!String(props.Runtime).startsWith('nodejs')) continue;
     const s3Key = (props.Code as { S3Key?: unknown } | undefined)?.S3Key;
     if (typeof s3Key !== 'string') continue;
     const asset = assets.files[s3Key.replace(/\.zip$/, '')];

@@ -16,3 +16,7 @@ export const optionalHandlerEntry = (name: string): string | undefined => {
   const entry = handlerEntry(name);
   return existsSync(entry) ? entry : undefined;
 };
+
+/** The web console's sources; `npx tsx web/build.ts --out-dir DIR` builds it. */
+export const WEB_DIR = path.join(REPO_ROOT, 'web');
+export const CONSOLE_BUILD_SCRIPT = path.join(WEB_DIR, 'build.ts');

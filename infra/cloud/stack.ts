@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Api } from './api.js';
+import { Console } from './console.js';
 import { Ingest } from './ingest.js';
 import { AgentIot } from './iot.js';
 import { optionalHandlerEntry } from './paths.js';
@@ -18,6 +19,7 @@ export const OUTPUT_KEYS = [
   'FlowsTableName',
   'IngestDlqUrl',
   'AgentPolicyName',
+  'ConsoleUrl',
 ] as const;
 export type OutputKey = (typeof OUTPUT_KEYS)[number];
 
@@ -40,6 +42,8 @@ export class WirefleetStack extends Stack {
   readonly api: Api;
   /** Absent until functions/handlers/pcap-export.ts exists. */
   readonly pcapExport?: PcapExport;
+  /** The web console on CloudFront, with /api/* routed to the API. */
+  readonly console: Console;
 
   constructor(
     scope: Construct,
@@ -49,7 +53,7 @@ export class WirefleetStack extends Stack {
   ) {
     const { pcapExportEntry = optionalHandlerEntry('pcap-export'), ...stackProps } = props;
     super(scope, id, {
-      description: 'wirefleet: API, agent ingest and storage (issue 8)',
+      description: 'wirefleet: API, agent ingest, storage and the web console (issues 8, 10)',
       ...stackProps,
     });
     const logRetention = settings.logRetentionDays;
@@ -70,6 +74,11 @@ export class WirefleetStack extends Stack {
       iotDataEndpoint: this.iot.dataEndpoint,
       agentPolicyName: this.iot.policy.ref,
       ...(this.pcapExport ? { pcapExport: this.pcapExport.handler.function } : {}),
+    });
+    this.console = new Console(this, 'Console', {
+      settings,
+      httpApi: this.api.httpApi,
+      accessLogBucket: this.storage.accessLogBucket,
     });
 
     const outputs: Record<OutputKey, { value: string; description: string }> = {
@@ -102,7 +111,17 @@ export class WirefleetStack extends Stack {
         value: this.iot.policy.ref,
         description: 'AWS IoT policy attached to every agent certificate',
       },
+      ConsoleUrl: {
+        value: this.console.url,
+        description: 'The web console (sign in with an API token); /api/* on it is the API',
+      },
     };
     for (const [key, output] of Object.entries(outputs)) new CfnOutput(this, key, output);
+    if (settings.consoleDomainName) {
+      new CfnOutput(this, 'ConsoleDnsTarget', {
+        value: this.console.distribution.distributionDomainName,
+        description: `Point ${settings.consoleDomainName} here (CNAME, or an alias record in Route 53)`,
+      });
+    }
   }
 }

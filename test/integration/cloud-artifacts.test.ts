@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -29,6 +29,7 @@ import {
   startS3rver,
 } from '../../infra/local/emulators.js';
 import { readPcap } from '../../protocol/pcap.js';
+import { HASHED_ASSET } from '../../web/build.js';
 import { apiGatewayV2Event, lambdaContext } from '../unit/cloud/lambda-events.js';
 import { flowRecord, heartbeat } from '../unit/ingest/fixtures.js';
 
@@ -187,6 +188,48 @@ describe('cdk synth, offline and without Docker', () => {
       'utf8',
     );
     expect(css).toContain('.swagger-ui');
+  });
+});
+
+describe('the synthesized web console asset (what BucketDeployment copies to S3)', () => {
+  let consoleDir: string;
+  let html: string;
+  beforeAll(async () => {
+    // Both console deployments name one zip; the asset manifest says where synth staged it.
+    const keys = Object.values(template.Resources)
+      .filter((r) => r.Type === 'Custom::CDKBucketDeployment')
+      .flatMap((r) => r.Properties?.SourceObjectKeys as string[]);
+    expect(keys).toHaveLength(2);
+    expect(new Set(keys).size).toBe(1);
+    const manifest = JSON.parse(await readFile(path.join(outdir, `${STACK}.assets.json`), 'utf8'));
+    const asset = manifest.files[keys[0]!.replace(/\.zip$/, '')];
+    expect(asset.source.packaging).toBe('zip');
+    consoleDir = path.join(outdir, asset.source.path);
+    html = await readFile(path.join(consoleDir, 'index.html'), 'utf8');
+  });
+
+  it('holds index.html and the hashed files it names, and nothing else', async () => {
+    const referenced = [...html.matchAll(/(?:src|href)="\/(assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(referenced.filter((f) => f.endsWith('.js'))).toHaveLength(1);
+    expect(referenced.filter((f) => f.endsWith('.css'))).toHaveLength(1);
+    const files = (await readdir(path.join(consoleDir, 'assets'))).map((f) => `assets/${f}`);
+    expect(files.sort()).toEqual([...referenced].sort());
+    for (const file of files) expect(path.basename(file)).toMatch(HASHED_ASSET);
+    expect((await readdir(consoleDir)).sort()).toEqual(['assets', 'index.html']);
+    const js = await readFile(
+      path.join(consoleDir, referenced.find((f) => f.endsWith('.js'))!),
+      'utf8',
+    );
+    // The console itself, calling the API on its own origin.
+    expect(js.length).toBeGreaterThan(50_000);
+    expect(js).toContain('/api/v1');
+  });
+
+  it('runs under the CloudFront CSP: no inline script or style, nothing from another origin', () => {
+    expect(html).toMatch(/<script type="module" src="\/assets\/[^"]+\.js"><\/script>/);
+    expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
+    expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+    expect(html).not.toMatch(/(?:src|href)="(?:https?:)?\/\//);
   });
 });
 

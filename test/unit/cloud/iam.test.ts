@@ -71,8 +71,19 @@ const WILDCARD_ALLOW_LIST: { why: string; resource: RegExp; actions: string[] }[
     actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'],
   },
   {
-    why: 'S3 server access log delivery into the log bucket, under the PCAP bucket prefix',
-    resource: /^<StorageAccessLogBucket[0-9A-F]{8}\.Arn>\/pcap-bucket\/\*$/,
+    why: 'S3 server access log delivery into the log bucket, under each logged bucket prefix (PCAP, console, CloudFront logs)',
+    resource:
+      /^<StorageAccessLogBucket[0-9A-F]{8}\.Arn>\/(pcap-bucket|console-bucket|cloudfront-log-bucket)\/\*$/,
+    actions: ['s3:PutObject'],
+  },
+  {
+    why: 'CloudFront (OAC, this distribution only) reads the console files, which are named by content hash',
+    resource: /^<ConsoleBucket[0-9A-F]{8}\.Arn>\/\*$/,
+    actions: ['s3:GetObject'],
+  },
+  {
+    why: 'the console deployment writes the hashed build files under assets/ (index.html by its exact key)',
+    resource: /^<ConsoleBucket[0-9A-F]{8}\.Arn>\/assets\/\*$/,
     actions: ['s3:PutObject'],
   },
   {
@@ -153,9 +164,11 @@ describe('IAM: no wildcard action, wildcard resources only where named', () => {
 
   it('denies only plain-HTTP access (the TLS-only bucket and queue policies)', () => {
     const denies = statements.filter((s) => s.statement.Effect === 'Deny');
+    // One per bucket (PCAP, access logs, console, CloudFront logs) and the DLQ.
+    const buckets = Object.values(resources).filter((r) => r.Type === 'AWS::S3::Bucket');
+    expect(buckets).toHaveLength(4);
     expect(denies.map((d) => resources[d.where]!.Type).sort()).toEqual([
-      'AWS::S3::BucketPolicy',
-      'AWS::S3::BucketPolicy',
+      ...buckets.map(() => 'AWS::S3::BucketPolicy'),
       'AWS::SQS::QueuePolicy',
     ]);
     for (const { statement } of denies) {
@@ -240,6 +253,35 @@ describe('IAM: each function role holds exactly its grants', () => {
       's3:AbortMultipartUpload on <StoragePcapBucket.Arn>/tenants/*',
       's3:PutObject on <StoragePcapBucket.Arn>/tenants/*',
     ]);
+  });
+
+  it('console deployment: reads its one build zip, lists and writes the console bucket, invalidates its distribution', () => {
+    const grants = grantsOf('ConsoleDeployRole');
+    // The build zip's key is its content hash, which changes with every console change.
+    const zip = grants.filter((g) => g.startsWith('s3:GetObject on '));
+    expect(zip).toHaveLength(1);
+    expect(zip[0]).toMatch(
+      /^s3:GetObject on arn:<AWS::Partition>:s3:::.*cdk-hnb659fds-assets-.*\/[0-9a-f]{64}\.zip$/,
+    );
+    expect(grants.filter((g) => !g.startsWith('s3:GetObject on '))).toEqual([
+      'cloudfront:CreateInvalidation on arn:<AWS::Partition>:cloudfront::<AWS::AccountId>:distribution/<ConsoleDistribution>',
+      'cloudfront:GetInvalidation on arn:<AWS::Partition>:cloudfront::<AWS::AccountId>:distribution/<ConsoleDistribution>',
+      'logs:CreateLogStream on <ConsoleDeployLogs.Arn>',
+      'logs:PutLogEvents on <ConsoleDeployLogs.Arn>',
+      's3:ListBucket on <ConsoleBucket.Arn>',
+      's3:PutObject on <ConsoleBucket.Arn>/assets/*',
+      's3:PutObject on <ConsoleBucket.Arn>/index.html',
+    ]);
+  });
+
+  it('console deployment: its function runs with that role and no other', () => {
+    const functions = Object.values(resources).filter(
+      (r) =>
+        r.Type === 'AWS::Lambda::Function' &&
+        JSON.stringify(r.Properties.Role).includes('ConsoleDeployRole'),
+    );
+    expect(functions).toHaveLength(1);
+    expect(functions[0]!.Properties.Runtime).toMatch(/^python3\./);
   });
 
   it('api: no DynamoDB action outside what functions/store sends', () => {

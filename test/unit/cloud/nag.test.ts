@@ -86,3 +86,47 @@ describe('cdk-nag AwsSolutions rules', () => {
     expect(acknowledgments(synth.app).map((a) => a.id)).not.toContain('AwsSolutions-IAM4');
   });
 });
+
+describe('cdk-nag AwsSolutions rules on the console distribution', () => {
+  const CERTIFICATE =
+    'arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9';
+  const WEB_ACL =
+    'arn:aws:wafv2:us-east-1:123456789012:global/webacl/wirefleet/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9';
+  const distributionFindings = (synth: FastSynth) =>
+    unacknowledgedChecks()
+      .validateScope(synth.app)
+      .violations.filter((v) =>
+        v.violatingResources.some((r) =>
+          r.constructPath?.startsWith('Wirefleet/Console/Distribution'),
+        ),
+      )
+      .map((v) => v.ruleName)
+      .sort();
+  const distributionAcks = (synth: FastSynth) =>
+    acknowledgments(synth.app)
+      .filter((a) => a.path === 'Wirefleet/Console/Distribution')
+      .map((a) => a.id)
+      .sort();
+
+  it('default: logging, OAC and origin TLS pass; geo (CFR1), WAF (CFR2) and the cloudfront.net TLS floor (CFR4) are explained', () => {
+    const synth = synthFast();
+    expect(distributionFindings(synth)).toEqual([
+      'AwsSolutions-CFR1',
+      'AwsSolutions-CFR2',
+      'AwsSolutions-CFR4',
+    ]);
+    expect(distributionAcks(synth)).toEqual(distributionFindings(synth));
+  });
+
+  it('with a custom domain and a web ACL, CFR4 and CFR2 pass on their own and are not acknowledged', () => {
+    const synth = synthFast({
+      consoleDomainName: 'console.example.com',
+      consoleCertificateArn: CERTIFICATE,
+      consoleWebAclArn: WEB_ACL,
+    });
+    expect(distributionFindings(synth)).toEqual(['AwsSolutions-CFR1']);
+    expect(distributionAcks(synth)).toEqual(['AwsSolutions-CFR1']);
+    const report = new AwsSolutionsChecks(synth.app).validateScope(synth.app);
+    expect(report.violations.filter((v) => v.severity !== 'warning')).toEqual([]);
+  });
+});
