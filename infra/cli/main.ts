@@ -28,6 +28,15 @@ Usage:
                     [--write FILE] [--snaplen N] [--buffer-mb N] [--promiscuous]
                                                  capture live (AF_PACKET, needs CAP_NET_RAW)
                                                  into flows (ndjson); counters on stderr
+  wirefleet pcap encrypt --key-file K [--cipher AES-256-GCM|AES-128-GCM|ChaCha20-Poly1305]
+                        [--force] IN -o OUT
+                                                 seal a file (a capture) as an evidence segment
+  wirefleet pcap decrypt --key-file K [--force] IN -o OUT
+                                                 verify and decrypt one segment, or several
+                                                 concatenated (joined into one pcap); OUT appears
+                                                 only if everything verified
+  wirefleet pcap keygen -o K | wirefleet keygen --out K
+                                                 a new random evidence master key file (0600)
   wirefleet agent init [--out FILE] [--id ID] [--mqtt-url URL] [--force]
                                                  write a commented starting agent config
   wirefleet agent register --id ID [--out FILE] [--api URL] [--mqtt-url URL]
@@ -204,6 +213,17 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'agent':
         return await runAgentSubcommand(rest);
+      case 'pcap':
+        return await (await import('./pcap-crypt.js')).runPcapCommand(rest);
+      case 'keygen': {
+        const { values } = parseArgs({
+          args: rest,
+          options: { out: { type: 'string', short: 'o' } },
+          strict: true,
+        });
+        (await import('./pcap-crypt.js')).runKeygen(values);
+        return 0;
+      }
       case 'ingest': {
         const { values, positionals } = parseArgs({
           args: rest,
@@ -238,11 +258,14 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}" (see wirefleet help)`);
     }
   } catch (error) {
-    // Bad arguments, unreadable capture files and missing AWS credentials exit 2; anything else 1.
+    // Bad arguments, unreadable capture files, refused evidence (tampered, truncated, wrong key)
+    // or key files, and missing AWS credentials exit 2; anything else 1.
     const isUsage =
       error instanceof UsageError ||
       (error as Error).name === 'MissingCredentialsError' ||
       (error as Error).name === 'CaptureFileError' ||
+      (error as Error).name === 'EvidenceError' ||
+      (error as Error).name === 'KeyFileError' ||
       (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`wirefleet: ${(error as Error).message}\n`);
     return isUsage ? 2 : 1;
