@@ -10,21 +10,10 @@ import {
   MissingCredentialsError,
   requireCredentials,
 } from '../../functions/store/credentials.js';
+import { OUTPUT_KEYS, type OutputKey } from '../cloud/output-keys.js';
 import { UsageError } from './options.js';
 
-/** The outputs the CDK stack declares, by these exact keys (see the shared contract). */
-export const STACK_OUTPUT_KEYS = [
-  'ApiUrl',
-  'IotDataEndpoint',
-  'PcapBucketName',
-  'TenantsTableName',
-  'PacketsTableName',
-  'FlowsTableName',
-  'IngestDlqUrl',
-  'AgentPolicyName',
-] as const;
-export type StackOutputKey = (typeof STACK_OUTPUT_KEYS)[number];
-export type StackOutputs = Partial<Record<StackOutputKey, string>>;
+export type StackOutputs = Partial<Record<OutputKey, string>>;
 
 export const DEFAULT_STACK_NAME = 'Wirefleet';
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
@@ -81,22 +70,18 @@ export async function readStackOutputs(
   }
   const stack = described.Stacks?.[0];
   if (!stack) throw new StackOutputsError(`stack ${stackName} was not found`);
-  const known = new Set<string>(STACK_OUTPUT_KEYS);
+  const known = new Set<string>(OUTPUT_KEYS);
   const outputs: StackOutputs = {};
   for (const output of stack.Outputs ?? []) {
     if (output.OutputKey && output.OutputValue && known.has(output.OutputKey)) {
-      outputs[output.OutputKey as StackOutputKey] = output.OutputValue;
+      outputs[output.OutputKey as OutputKey] = output.OutputValue;
     }
   }
   return outputs;
 }
 
 /** One output, or a StackOutputsError that names it. */
-export function requireOutput(
-  outputs: StackOutputs,
-  key: StackOutputKey,
-  stackName: string,
-): string {
+export function requireOutput(outputs: StackOutputs, key: OutputKey, stackName: string): string {
   const value = outputs[key];
   if (!value) {
     throw new StackOutputsError(

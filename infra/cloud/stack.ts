@@ -4,24 +4,13 @@ import { Api } from './api.js';
 import { Console } from './console.js';
 import { Ingest } from './ingest.js';
 import { AgentIot } from './iot.js';
+import type { OutputKey } from './output-keys.js';
 import { optionalHandlerEntry } from './paths.js';
 import { PcapExport } from './pcap-export.js';
 import type { WirefleetSettings } from './settings.js';
 import { Storage } from './storage.js';
 
-/** The CloudFormation outputs the CLI reads with DescribeStacks (shared contract). */
-export const OUTPUT_KEYS = [
-  'ApiUrl',
-  'IotDataEndpoint',
-  'PcapBucketName',
-  'TenantsTableName',
-  'PacketsTableName',
-  'FlowsTableName',
-  'IngestDlqUrl',
-  'AgentPolicyName',
-  'ConsoleUrl',
-] as const;
-export type OutputKey = (typeof OUTPUT_KEYS)[number];
+export { OUTPUT_KEYS, type OutputKey } from './output-keys.js';
 
 export interface WirefleetStackProps extends StackProps {
   /**

@@ -30,7 +30,7 @@ import {
 } from '../../infra/local/emulators.js';
 import { readPcap } from '../../protocol/pcap.js';
 import { HASHED_ASSET } from '../../web/build.js';
-import { apiGatewayV2Event, lambdaContext } from '../unit/cloud/lambda-events.js';
+import { apiGatewayV2Event, lambdaContext } from '../helpers/lambda-events.js';
 import { flowRecord, heartbeat } from '../unit/ingest/fixtures.js';
 
 /**

@@ -4,7 +4,7 @@
  * store, the API and the Lambda handler around it are real (dynalite, s3rver).
  */
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../functions/api/app.js';
@@ -19,6 +19,7 @@ import { silentLogger } from '../../functions/logger.js';
 import { createStoreClients, destroyStoreClients } from '../../functions/store/clients.js';
 import { createRepositories, type Repositories } from '../../functions/store/index.js';
 import { type AgentCommand, commandSchema } from '../../protocol/agent-messages.js';
+import { apiGatewayV2Event, lambdaContext } from '../helpers/lambda-events.js';
 import { startTestStack, type TestStack } from '../helpers/local-stack.js';
 
 const HOST = 'a1b2c3d4e5f6g7-ats.iot.eu-west-1.amazonaws.com';
@@ -203,43 +204,14 @@ describe('Lambda API handler with IOT_DATA_ENDPOINT (aws-sdk-client-mock for the
     try {
       // The handler reads its environment once, at import: no other test here imports it.
       const { handler } = await import('../../functions/handlers/api.js');
-      const body = JSON.stringify({ action: 'status', params: {} });
-      const event: APIGatewayProxyEventV2 = {
-        version: '2.0',
-        routeKey: '$default',
-        rawPath: '/api/v1/agents/iot-edge-1/commands',
-        rawQueryString: '',
-        headers: {
-          authorization: `Bearer ${stack.token}`,
-          'content-type': 'application/json',
-          'content-length': String(body.length),
-          host: 'abc123.execute-api.us-east-1.amazonaws.com',
-        },
-        requestContext: {
-          accountId: '123456789012',
-          apiId: 'abc123',
-          domainName: 'abc123.execute-api.us-east-1.amazonaws.com',
-          domainPrefix: 'abc123',
-          http: {
-            method: 'POST',
-            path: '/api/v1/agents/iot-edge-1/commands',
-            protocol: 'HTTP/1.1',
-            sourceIp: '203.0.113.7',
-            userAgent: 'vitest',
-          },
-          requestId: 'req-iot-1',
-          routeKey: '$default',
-          stage: '$default',
-          time: new Date().toUTCString(),
-          timeEpoch: Date.now(),
-        },
-        body,
-        isBase64Encoded: false,
-      };
+      const event = apiGatewayV2Event('POST', '/api/v1/agents/iot-edge-1/commands', {
+        bearer: stack.token,
+        body: JSON.stringify({ action: 'status', params: {} }),
+      });
       // Hono's own event type wants fields real HTTP API events may omit (see lambda-handler.test.ts).
       const result = await handler(
         event as unknown as Parameters<typeof handler>[0],
-        {} as Context,
+        lambdaContext('wirefleet-api') as Context,
       );
       expect(result.statusCode).toBe(202);
       const calls = iot.commandCalls(PublishCommand);

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPcap } from '../../protocol/pcap.js';
+import { apiGatewayV2Event, lambdaContext } from '../helpers/lambda-events.js';
 import { startTestStack, type TestStack } from '../helpers/local-stack.js';
 
 type Handler = typeof import('../../functions/handlers/api.js')['handler'];
@@ -23,87 +24,30 @@ const ENV = {
 let stack: TestStack;
 let handler: Handler;
 const savedEnv: Record<string, string | undefined> = {};
-let invocation = 0;
 
-function lambdaContext(): Context {
-  invocation++;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'wirefleet-api',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:wirefleet-api',
-    memoryLimitInMB: '512',
-    awsRequestId: `c6af9ac6-7b61-11e6-9a41-93e8deadbe${String(invocation).padStart(2, '0')}`,
-    logGroupName: '/aws/lambda/wirefleet-api',
-    logStreamName: '2026/01/01/[$LATEST]0123456789abcdef',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
+/** lambda-events' context plus the methods the Lambda runtime adds. */
+const invocationContext = (): Context => ({
+  ...lambdaContext('wirefleet-api'),
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => {},
+  fail: () => {},
+  succeed: () => {},
+});
 
-/** A real-shaped API Gateway HTTP API (payload format 2.0) event. */
-function httpEvent(
+/** A real-shaped HTTP API event, with the stack's token unless told otherwise. */
+const httpEvent = (
   method: string,
   pathWithQuery: string,
   options: { token?: string | null; body?: unknown; headers?: Record<string, string> } = {},
-): APIGatewayProxyEventV2 {
-  const [rawPath = '/', rawQueryString = ''] = pathWithQuery.split('?');
-  const token = options.token === undefined ? stack.token : options.token;
-  const now = Date.now();
-  const headers: Record<string, string> = {
-    accept: '*/*',
-    'content-length': '0',
-    host: 'abc123.execute-api.us-east-1.amazonaws.com',
-    'user-agent': 'vitest/4',
-    'x-amzn-trace-id': `Root=1-${Math.floor(now / 1000).toString(16)}-0123456789abcdef01234567`,
-    'x-forwarded-for': '203.0.113.7',
-    'x-forwarded-port': '443',
-    'x-forwarded-proto': 'https',
-    ...(token !== null ? { authorization: `Bearer ${token}` } : {}),
-    ...options.headers,
-  };
-  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-  if (body !== undefined) {
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = String(Buffer.byteLength(body));
-  }
-  const queryStringParameters = rawQueryString
-    ? Object.fromEntries(new URLSearchParams(rawQueryString))
-    : undefined;
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath,
-    rawQueryString,
-    headers,
-    ...(queryStringParameters ? { queryStringParameters } : {}),
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc123',
-      domainName: 'abc123.execute-api.us-east-1.amazonaws.com',
-      domainPrefix: 'abc123',
-      http: {
-        method,
-        path: rawPath,
-        protocol: 'HTTP/1.1',
-        sourceIp: '203.0.113.7',
-        userAgent: 'vitest/4',
-      },
-      requestId: `req-${now}-${invocation}`,
-      routeKey: '$default',
-      stage: '$default',
-      time: new Date(now).toUTCString(),
-      timeEpoch: now,
-    },
-    ...(body !== undefined ? { body } : {}),
-    isBase64Encoded: false,
-  };
-}
+): APIGatewayProxyEventV2 =>
+  apiGatewayV2Event(method, pathWithQuery, {
+    bearer: options.token === undefined ? stack.token : options.token,
+    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    ...(options.headers ? { headers: options.headers } : {}),
+  });
 
 const invoke = (event: APIGatewayProxyEventV2): Promise<Result> =>
-  handler(event as unknown as HonoLambdaEvent, lambdaContext());
+  handler(event as unknown as HonoLambdaEvent, invocationContext());
 const json = (result: Result) => JSON.parse(result.body) as Record<string, unknown>;
 const header = (result: Result, name: string) => {
   const headers = (result.headers ?? {}) as Record<string, string | string[]>;
