@@ -2,6 +2,7 @@ import os from 'node:os';
 import { agentBench } from './agent.bench.js';
 import { bundlesBench } from './bundles.bench.js';
 import { editcapBench } from './editcap.bench.js';
+import { evidenceBench } from './evidence.bench.js';
 import { flowsBench } from './flows.bench.js';
 import { httpBench } from './http.bench.js';
 import { liveBench } from './live-capture.js';
@@ -18,6 +19,7 @@ const BENCHES: Record<string, (report: (row: BenchRow) => void) => Promise<Bench
   live: liveBench,
   agent: agentBench,
   bundles: bundlesBench,
+  evidence: evidenceBench,
 };
 
 const loadAverage = () =>

@@ -9,7 +9,8 @@ import { MASTER_KEY_LENGTH, type MasterKey, masterKeyFrom } from './master-key.j
  * The evidence master key file. It holds the 32-byte key in one of three forms, told apart by
  * length: exactly 32 raw bytes; 64 hex digits (what `openssl rand -hex 32` writes, as the
  * capture spec suggests); or base64/base64url of the 32 bytes (44 characters with padding, 43
- * without). Text forms may end with one newline. The file must be a regular file that only its
+ * without). Text forms may end with one newline. 32 bytes that are all printable text are refused
+ * as a passphrase mistaken for a key. The file must be a regular file that only its
  * owner can read or write (mode 0600 or stricter), owned by the user reading it (or root); anything
  * else is refused, naming the file and its mode. No passphrases: the key is random, so no KDF
  * is needed. `wirefleet pcap keygen` writes the hex form.
@@ -33,6 +34,13 @@ const BASE64URL = /^[A-Za-z0-9_-]{43}$/;
 export function parseKeyFile(raw: Uint8Array, file: string): Buffer {
   let key: Buffer | undefined;
   if (raw.length === MASTER_KEY_LENGTH) {
+    // 32 printable characters are a passphrase or a typo, not random bytes (odds ~1e-14).
+    if (raw.every((b) => b >= 0x20 && b <= 0x7e)) {
+      throw new KeyFileError(
+        `key file ${file}: holds 32 characters of text, not a key; write 64 hex digits (wirefleet pcap keygen)`,
+        file,
+      );
+    }
     key = Buffer.from(raw);
   } else {
     const text = Buffer.from(raw)

@@ -50,7 +50,7 @@ export class SegmentDecryptor {
   private offset = 0;
   private segments = 0;
   private open?: OpenSegment;
-  private failed = false;
+  private closed = false;
 
   constructor(private readonly master: MasterKey) {}
 
@@ -61,7 +61,7 @@ export class SegmentDecryptor {
 
   /** Input in (the buffer is kept until parsed: do not reuse it); events out. */
   push(data: Uint8Array): DecryptEvent[] {
-    if (this.failed) throw new Error('decryptor already failed');
+    if (this.closed) throw new Error('decryptor is closed: it refused its input or ended');
     this.queue.push(data);
     const events: DecryptEvent[] = [];
     try {
@@ -75,7 +75,7 @@ export class SegmentDecryptor {
 
   /** End of input: refuses a stream that stops anywhere but right after a final chunk. */
   end(): void {
-    if (this.failed) throw new Error('decryptor already failed');
+    if (this.closed) throw new Error('decryptor is closed: it refused its input or ended');
     this.close();
     const seg = this.open;
     if (seg) {
@@ -265,7 +265,7 @@ export class SegmentDecryptor {
   }
 
   private close(): void {
-    this.failed = true;
+    this.closed = true;
     this.open?.dataKey.fill(0);
   }
 }

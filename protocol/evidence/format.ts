@@ -41,7 +41,8 @@
  * nonce, both by the AAD).
  *
  * What a reader must check, and what each check catches:
- * - the key id equals the key file's (else: the wrong key);
+ * - the key id equals the key file's (else: the wrong key, which is also how a damaged key id
+ *   field reads);
  * - the wrapped key opens (else: the header was altered);
  * - every chunk opens with its own counter and flag (else: a chunk was altered, moved, swapped
  *   with one from another segment (other DK), or its flag or length changed);

@@ -60,6 +60,12 @@ describe('key file forms', () => {
     expect(() => loadKeyFile(file)).toThrow(new RegExp(`key file ${file}: expected 32 raw bytes`));
   });
 
+  it('refuses 32 characters of text as a raw key (a passphrase, not random bytes)', () => {
+    expect(() => loadKeyFile(keyFile('correct horse battery staple 123'))).toThrow(
+      /holds 32 characters of text, not a key/,
+    );
+  });
+
   it('refuses an all-zero key', () => {
     expect(() => loadKeyFile(keyFile(Buffer.alloc(32)))).toThrow(/all zero/);
   });
