@@ -125,7 +125,7 @@ export class SegmentDecryptor {
       try {
         seg.frame = { ...decodeFrameWord(word, seg.chunk), word: Uint8Array.from(word) };
       } catch (error) {
-        throw this.locate(error, seg, `chunk ${seg.chunk + 1}`);
+        throw this.locate(error, seg.index, seg.chunk + 1);
       }
       this.consume(FRAME_WORD_LENGTH);
       return true;
@@ -170,7 +170,7 @@ export class SegmentDecryptor {
     try {
       length = headerLength(this.queue.peek(FIXED_HEADER_LENGTH));
     } catch (error) {
-      throw this.locate(error, { index }, 'header');
+      throw this.locate(error, index);
     }
     if (available < length) return false;
     const bytes = Buffer.from(this.queue.peek(length));
@@ -254,12 +254,12 @@ export class SegmentDecryptor {
     return new EvidenceError(reason, message, { ...where, offset: this.offset });
   }
 
-  /** A format error from the codec, with the segment and unit it was found in. */
-  private locate(error: unknown, seg: { index: number; chunk?: number }, unit: string): unknown {
+  /** A format error from the codec, placed in its segment and, for a length word, its chunk. */
+  private locate(error: unknown, segment: number, chunk?: number): unknown {
     if (!(error instanceof EvidenceError)) return error;
-    const chunk = unit.startsWith('chunk') ? (seg.chunk ?? 0) + 1 : undefined;
-    return this.error(error.reason, `segment ${seg.index}: ${unit}: ${error.message}`, {
-      segment: seg.index,
+    const unit = chunk === undefined ? 'header' : `chunk ${chunk}`;
+    return this.error(error.reason, `segment ${segment}: ${unit}: ${error.message}`, {
+      segment,
       ...(chunk === undefined ? {} : { chunk }),
     });
   }
