@@ -173,7 +173,7 @@ async function decryptFile(input: string, values: CryptValues): Promise<void> {
     await handle.close();
   }
   process.stderr.write(
-    `wirefleet: decrypted ${input} -> ${values.out}: ${stats.segments} segment${stats.segments === 1 ? '' : 's'} (${[...stats.ciphers].join(', ')}, key id ${toHex(master.id)}), ${stats.bytes} bytes${stats.segments > 1 ? ' joined into one pcap' : ''}\n`,
+    `wirefleet: decrypted ${input} -> ${values.out}: ${stats.segments} segment${stats.segments === 1 ? '' : 's'} (${[...stats.ciphers].join(', ')}, key id ${toHex(master.id)}), ${stats.bytes} bytes${stats.segments > 1 ? ' joined into one pcap; each segment verified, their order and completeness not (no window manifest yet)' : ''}\n`,
   );
 }
 
