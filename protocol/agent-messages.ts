@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { segmentUplinkSchema } from './evidence/upload-messages.js';
 
 /**
  * What agents and the cloud say to each other over MQTT: topics and message
@@ -11,12 +12,20 @@ import * as z from 'zod';
 
 export const TOPIC_ROOT = 'wirefleet/v1/agents';
 
-/** Agent → cloud. */
-export const UPLINK_CHANNELS = ['flows', 'heartbeat', 'metrics', 'events', 'replies'] as const;
-/** Cloud → agent. */
-export const DOWNLINK_CHANNELS = ['commands'] as const;
+/** Agent → cloud (`segments`: evidence upload requests, protocol/evidence/upload-messages.ts). */
+export const UPLINK_CHANNELS = [
+  'flows',
+  'heartbeat',
+  'metrics',
+  'events',
+  'replies',
+  'segments',
+] as const;
+/** Cloud → agent (`uploads`: answers to `segments`). */
+export const DOWNLINK_CHANNELS = ['commands', 'uploads'] as const;
 export type UplinkChannel = (typeof UPLINK_CHANNELS)[number];
-export type AgentChannel = UplinkChannel | (typeof DOWNLINK_CHANNELS)[number];
+export type DownlinkChannel = (typeof DOWNLINK_CHANNELS)[number];
+export type AgentChannel = UplinkChannel | DownlinkChannel;
 
 /** Lower-case letters, digits and '-', up to 63 characters (fits an MQTT client id and a DNS label). */
 export const AGENT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -40,7 +49,10 @@ export function parseAgentTopic(
   const agentId = parts[3]!;
   const channel = parts[4] as AgentChannel;
   if (!AGENT_ID_PATTERN.test(agentId)) return undefined;
-  if (!(UPLINK_CHANNELS as readonly string[]).includes(channel) && channel !== 'commands') {
+  if (
+    !(UPLINK_CHANNELS as readonly string[]).includes(channel) &&
+    !(DOWNLINK_CHANNELS as readonly string[]).includes(channel)
+  ) {
     return undefined;
   }
   return { agentId, channel };
@@ -251,4 +263,10 @@ export const UPLINK_SCHEMAS = {
   metrics: metricsSchema,
   events: eventSchema,
   replies: replySchema,
+  segments: segmentUplinkSchema,
 } as const;
+
+/** Whether a channel is one the cloud publishes on (agents may only subscribe to it). */
+export function isDownlinkChannel(channel: string): channel is DownlinkChannel {
+  return (DOWNLINK_CHANNELS as readonly string[]).includes(channel);
+}

@@ -1,4 +1,4 @@
-import type { AgentCommand } from '../../protocol/agent-messages.js';
+import type { AgentCommand, DownlinkChannel } from '../../protocol/agent-messages.js';
 
 /**
  * Delivers a command to one agent on `wirefleet/v1/agents/{agentId}/commands`
@@ -12,4 +12,13 @@ import type { AgentCommand } from '../../protocol/agent-messages.js';
  */
 export interface CommandPublisher {
   publish(agentId: string, command: AgentCommand): Promise<void>;
+}
+
+/**
+ * Publishes any cloud → agent message (`commands`, `uploads`) on the agent's
+ * downlink topic, QoS 1, never retained, as UTF-8 JSON; resolves on the
+ * broker's acceptance like CommandPublisher.publish.
+ */
+export interface DownlinkPublisher {
+  publishDownlink(agentId: string, channel: DownlinkChannel, message: object): Promise<void>;
 }

@@ -1,11 +1,16 @@
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
-import { type AgentCommand, agentTopic, MAX_MESSAGE_BYTES } from '../../protocol/agent-messages.js';
-import type { CommandPublisher } from './command-publisher.js';
+import {
+  type AgentCommand,
+  agentTopic,
+  type DownlinkChannel,
+  MAX_MESSAGE_BYTES,
+} from '../../protocol/agent-messages.js';
+import type { CommandPublisher, DownlinkPublisher } from './command-publisher.js';
 
 /** The ATS data endpoint host, as DescribeEndpoint(iot:Data-ATS) returns it: no scheme, no path. */
 const IOT_DATA_HOST = /^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$/i;
 
-/** The publish did not reach AWS IoT Core (throttled, denied, unreachable). */
+/** A downlink publish (command or upload answer) did not reach AWS IoT Core (throttled, denied, unreachable). */
 export class CommandPublishError extends Error {
   override readonly name = 'CommandPublishError';
 }
@@ -16,21 +21,35 @@ export class IotDataEndpointError extends Error {
 }
 
 /**
- * Commands through the AWS IoT Data Plane (`iot-data:Publish`): QoS 1, never
- * retained, the command as UTF-8 JSON on `wirefleet/v1/agents/<id>/commands`.
- * publish() resolves once IoT Core has accepted the message, like the local
- * publisher's PUBACK, and rejects with CommandPublishError otherwise.
+ * Downlink messages through the AWS IoT Data Plane (`iot-data:Publish`): QoS 1,
+ * never retained, UTF-8 JSON on `wirefleet/v1/agents/<id>/<channel>` — commands
+ * for the API, `uploads` answers for evidence ingest. A publish resolves once
+ * IoT Core has accepted the message, like the local publisher's PUBACK, and
+ * rejects with CommandPublishError otherwise.
  */
-export class IotCommandPublisher implements CommandPublisher {
+export class IotCommandPublisher implements CommandPublisher, DownlinkPublisher {
   constructor(private readonly client: IoTDataPlaneClient) {}
 
-  async publish(agentId: string, command: AgentCommand): Promise<void> {
-    const topic = agentTopic(agentId, 'commands');
-    const payload = Buffer.from(JSON.stringify(command), 'utf8');
+  publish(agentId: string, command: AgentCommand): Promise<void> {
+    return this.send(agentId, 'commands', command, `command ${command.command_id}`);
+  }
+
+  publishDownlink(agentId: string, channel: DownlinkChannel, message: object): Promise<void> {
+    return this.send(agentId, channel, message, `${channel} message`);
+  }
+
+  private async send(
+    agentId: string,
+    channel: DownlinkChannel,
+    message: object,
+    what: string,
+  ): Promise<void> {
+    const topic = agentTopic(agentId, channel);
+    const payload = Buffer.from(JSON.stringify(message), 'utf8');
     // IoT Core rejects larger messages; say so here rather than as an opaque 413.
     if (payload.length > MAX_MESSAGE_BYTES) {
       throw new CommandPublishError(
-        `command ${command.command_id} is ${payload.length} bytes; AWS IoT Core takes at most ${MAX_MESSAGE_BYTES}`,
+        `${what} is ${payload.length} bytes; AWS IoT Core takes at most ${MAX_MESSAGE_BYTES}`,
       );
     }
     try {

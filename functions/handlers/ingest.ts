@@ -1,3 +1,4 @@
+import { iotCommandPublisherFromEnv } from '../api/iot-command-publisher.js';
 import {
   createIngestDeps,
   type IngestDeps,
@@ -17,11 +18,23 @@ import { storeConfigFromEnv } from '../store/config.js';
 let deps: IngestDeps | undefined;
 
 export async function handler(event: unknown): Promise<IngestOutcome> {
-  deps ??= createIngestDeps(storeConfigFromEnv());
+  deps ??= ingestDepsFromEnv();
   const parsed = parseIoTRuleEvent(event);
   if (!parsed.ok) {
     deps.logger.warn('ingest rejected', { reason: parsed.reason });
     return { status: 'rejected', reason: parsed.reason };
   }
   return ingestMessage(deps, parsed.topic, parsed.payload);
+}
+
+/** Evidence uploads are answered through the IoT Data Plane when IOT_DATA_ENDPOINT is set. */
+function ingestDepsFromEnv(): IngestDeps {
+  const config = storeConfigFromEnv();
+  const downlink = iotCommandPublisherFromEnv(process.env, { region: config.region });
+  const ttl = Number(process.env.SEGMENT_UPLOAD_URL_TTL_SECONDS);
+  return createIngestDeps(config, {
+    ...(downlink ? { downlink } : {}),
+    ...(config.segmentRetentionDays ? { segmentRetentionDays: config.segmentRetentionDays } : {}),
+    ...(Number.isInteger(ttl) && ttl >= 60 && ttl <= 3600 ? { uploadUrlTtlSeconds: ttl } : {}),
+  });
 }

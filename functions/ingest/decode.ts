@@ -5,10 +5,12 @@ import {
   type CommandReply,
   type FlowBatch,
   type Heartbeat,
+  isDownlinkChannel,
   MAX_MESSAGE_BYTES,
   parseAgentTopic,
   UPLINK_SCHEMAS,
 } from '../../protocol/agent-messages.js';
+import type { SegmentUplink } from '../../protocol/evidence/upload-messages.js';
 
 /** A validated uplink message; the agent id is the topic's, never the payload's. */
 export type UplinkMessage =
@@ -16,7 +18,8 @@ export type UplinkMessage =
   | { agentId: string; channel: 'heartbeat'; message: Heartbeat }
   | { agentId: string; channel: 'metrics'; message: AgentMetrics }
   | { agentId: string; channel: 'events'; message: AgentEvent }
-  | { agentId: string; channel: 'replies'; message: CommandReply };
+  | { agentId: string; channel: 'replies'; message: CommandReply }
+  | { agentId: string; channel: 'segments'; message: SegmentUplink };
 
 export type DecodeResult =
   | ({ ok: true } & UplinkMessage)
@@ -77,8 +80,8 @@ export function decodeUplink(topic: string, payload: Uint8Array | string): Decod
   if (!parsedTopic) return { ok: false, reason: `not an agent uplink topic: ${oneLine(topic)}` };
   const { agentId, channel } = parsedTopic;
   const fail = (reason: string): DecodeResult => ({ ok: false, reason, agentId, channel });
-  if (channel === 'commands')
-    return fail('commands is a downlink channel; agents do not publish on it');
+  if (isDownlinkChannel(channel))
+    return fail(`${channel} is a downlink channel; agents do not publish on it`);
   const size =
     typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.byteLength;
   if (size > MAX_MESSAGE_BYTES) {

@@ -1,3 +1,5 @@
+import type { DownlinkPublisher } from '../api/command-publisher.js';
+import { DownlinkUnavailableError, SegmentUploads } from '../evidence/segment-uploads.js';
 import { createLogger, type Logger } from '../logger.js';
 import { AgentRepository } from '../store/agents.js';
 import { createStoreClients, type StoreClients } from '../store/clients.js';
@@ -6,6 +8,7 @@ import type { StoreConfig } from '../store/config.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { EventRepository, MetricsHistoryRepository } from '../store/events.js';
 import { FlowRepository } from '../store/flows.js';
+import { SegmentRepository } from '../store/segments.js';
 import { decodeUplink, type UplinkMessage } from './decode.js';
 
 export interface IngestDeps {
@@ -16,6 +19,8 @@ export interface IngestDeps {
   events?: EventRepository;
   /** Without it, only the latest metrics (on the agent's item) are kept. */
   metricsHistory?: MetricsHistoryRepository;
+  /** Evidence uploads (`segments`); without it, segment messages are rejected as unavailable. */
+  segmentUploads?: SegmentUploads;
   logger: Logger;
 }
 
@@ -32,17 +37,42 @@ export type IngestOutcome = {
 /** Repositories for ingest from a store configuration (Lambda, local subscriber). */
 export function createIngestDeps(
   config: StoreConfig,
-  options: { logger?: Logger; clients?: StoreClients } = {},
+  options: {
+    logger?: Logger;
+    clients?: StoreClients;
+    /** Answers agents on `uploads`; evidence uploads are handled only with one. */
+    downlink?: DownlinkPublisher;
+    /** Days a segment is kept (the bucket's lifecycle, PCAP_RETENTION_DAYS). */
+    segmentRetentionDays?: number;
+    uploadUrlTtlSeconds?: number;
+  } = {},
 ): IngestDeps & { clients: StoreClients } {
   const clients = options.clients ?? createStoreClients(config);
+  const logger = options.logger ?? createLogger('ingest');
   return {
+    ...(options.downlink
+      ? {
+          segmentUploads: new SegmentUploads({
+            segments: new SegmentRepository(
+              clients,
+              config.flowsTable,
+              options.segmentRetentionDays,
+            ),
+            s3: clients.s3,
+            bucket: config.pcapBucket,
+            publisher: options.downlink,
+            logger,
+            ...(options.uploadUrlTtlSeconds ? { urlTtlSeconds: options.uploadUrlTtlSeconds } : {}),
+          }),
+        }
+      : {}),
     clients,
     agents: new AgentRepository(clients, config.tenantsTable),
     flows: new FlowRepository(clients, config.flowsTable),
     commands: new CommandRepository(clients, config.flowsTable),
     events: new EventRepository(clients, config.flowsTable),
     metricsHistory: new MetricsHistoryRepository(clients, config.flowsTable),
-    logger: options.logger ?? createLogger('ingest'),
+    logger,
   };
 }
 
@@ -74,6 +104,8 @@ export function storeRefusal(error: unknown): string | undefined {
 
 /** Failures worth retrying: the store, or the network to it. */
 export function isRetryable(error: unknown): boolean {
+  // An answer to an agent that did not go out: every segment answer can be given again.
+  if (error instanceof DownlinkUnavailableError) return true;
   if (error instanceof StoreUnavailableError) return storeRefusal(error) === undefined;
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && NETWORK_ERROR_CODES.has(code);
@@ -178,6 +210,13 @@ async function store(
       }
       if (!deps.events) return { status: 'stored' };
       return { status: await deps.events.put(tenant, m.agentId, event) };
+    }
+    case 'segments': {
+      if (!deps.segmentUploads) {
+        return { status: 'rejected', reason: 'evidence uploads are not configured here' };
+      }
+      const { status, reason } = await deps.segmentUploads.handle(tenant, m.agentId, m.message);
+      return { status, ...(reason ? { reason } : {}) };
     }
     case 'replies': {
       const result = await deps.commands.recordReply(m.agentId, m.message);

@@ -9,6 +9,8 @@ export interface StoreConfig {
   /** Agent uplink data: flow records and agent events (items expire by TTL). */
   flowsTable: string;
   pcapBucket: string;
+  /** Days evidence segments are kept (PCAP_RETENTION_DAYS: the bucket's lifecycle expiry). */
+  segmentRetentionDays?: number;
   /** Set for emulators or S3-compatible stores; unset means AWS itself. */
   dynamoEndpoint?: string;
   s3Endpoint?: string;
@@ -32,7 +34,18 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreC
     packetsTable: env.PACKETS_TABLE ?? DEFAULT_TABLES.packetsTable,
     flowsTable: env.FLOWS_TABLE ?? DEFAULT_TABLES.flowsTable,
     pcapBucket: env.PCAP_BUCKET ?? DEFAULT_TABLES.pcapBucket,
+    ...(retentionDays(env.PCAP_RETENTION_DAYS) !== undefined
+      ? { segmentRetentionDays: retentionDays(env.PCAP_RETENTION_DAYS)! }
+      : {}),
     ...(env.DYNAMODB_ENDPOINT ? { dynamoEndpoint: env.DYNAMODB_ENDPOINT } : {}),
     ...(env.S3_ENDPOINT ? { s3Endpoint: env.S3_ENDPOINT } : {}),
   };
+}
+
+/** A whole number of days, 1..3650, or undefined. */
+function retentionDays(value: string | undefined): number | undefined {
+  const days = Number(value);
+  return value !== undefined && Number.isInteger(days) && days >= 1 && days <= 3650
+    ? days
+    : undefined;
 }

@@ -7,6 +7,7 @@ import { FlowRepository } from './flows.js';
 import { MappingsRepository } from './mappings.js';
 import { PacketRepository } from './packets.js';
 import { PagingSecretRepository } from './paging-secret.js';
+import { SegmentRepository } from './segments.js';
 import { TenantRepository } from './tenants.js';
 
 export interface Repositories {
@@ -19,6 +20,8 @@ export interface Repositories {
   events: EventRepository;
   metricsHistory: MetricsHistoryRepository;
   pagingSecret: PagingSecretRepository;
+  /** Recorded evidence segments (issue 11). */
+  segments: SegmentRepository;
 }
 
 export function createRepositories(clients: StoreClients, config: StoreConfig): Repositories {
@@ -32,5 +35,6 @@ export function createRepositories(clients: StoreClients, config: StoreConfig): 
     events: new EventRepository(clients, config.flowsTable),
     metricsHistory: new MetricsHistoryRepository(clients, config.flowsTable),
     pagingSecret: new PagingSecretRepository(clients, config.tenantsTable),
+    segments: new SegmentRepository(clients, config.flowsTable, config.segmentRetentionDays),
   };
 }

@@ -7,6 +7,8 @@ import type { Logger } from '../../functions/logger.js';
 import {
   AGENT_ID_PATTERN,
   agentTopic,
+  DOWNLINK_CHANNELS,
+  isDownlinkChannel,
   parseAgentTopic,
   TOPIC_ROOT,
   UPLINK_CHANNELS,
@@ -20,7 +22,8 @@ import {
  * be the agent's current, active one in the registry (checked on every
  * connect, so rotation and revocation apply at once). Optionally, on plain
  * TCP, an agent logs in with its id and a password instead. Either way it may
- * publish only its own uplink topics and subscribe only to its own commands,
+ * publish only its own uplink topics (segments included) and subscribe only to
+ * its own downlink topics (commands, uploads),
  * never retained. The in-process ingest subscriber logs in on plain TCP as a
  * service user whose name no agent can take ('$' is not allowed in agent ids).
  */
@@ -199,7 +202,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
       const allowed =
         !packet.retain &&
         (who?.kind === 'service'
-          ? target?.channel === 'commands'
+          ? target !== undefined && isDownlinkChannel(target.channel)
           : who?.kind === 'agent' &&
             target?.agentId === who.id &&
             (UPLINK_CHANNELS as readonly string[]).includes(target.channel));
@@ -213,7 +216,8 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
       const allowed =
         who?.kind === 'service'
           ? subscription.topic.startsWith(`${TOPIC_ROOT}/`)
-          : who?.kind === 'agent' && subscription.topic === agentTopic(who.id, 'commands');
+          : who?.kind === 'agent' &&
+            DOWNLINK_CHANNELS.some((channel) => subscription.topic === agentTopic(who.id, channel));
       if (allowed) return done(null, subscription);
       refused.subscribes++;
       logger.warn('mqtt subscribe refused', { client_id: client?.id, topic: subscription.topic });

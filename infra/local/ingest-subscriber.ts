@@ -1,11 +1,12 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import type { CommandPublisher } from '../../functions/api/command-publisher.js';
+import type { CommandPublisher, DownlinkPublisher } from '../../functions/api/command-publisher.js';
 import { type IngestDeps, ingestMessage } from '../../functions/ingest/index.js';
 import type { Logger } from '../../functions/logger.js';
 import { StoreUnavailableError } from '../../functions/store/errors.js';
 import {
   type AgentCommand,
   agentTopic,
+  type DownlinkChannel,
   TOPIC_ROOT,
   UPLINK_CHANNELS,
 } from '../../protocol/agent-messages.js';
@@ -30,7 +31,7 @@ export interface IngestSubscriberOptions {
   logger: Logger;
 }
 
-export interface IngestSubscriber extends CommandPublisher {
+export interface IngestSubscriber extends CommandPublisher, DownlinkPublisher {
   stats(): {
     messages: number;
     stored: number;
@@ -149,30 +150,34 @@ export async function startIngestSubscriber(
     if (!stopping) logger.warn('command publisher mqtt error', { error: error.message });
   });
 
+  const publishDownlink = async (agentId: string, channel: DownlinkChannel, message: object) => {
+    // mqtt.js would queue a QoS 1 publish while disconnected and settle only on
+    // PUBACK; an API request must not wait for a broker that is not there.
+    if (!commands.connected) throw new Error('the MQTT broker is not connected');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no PUBACK within ${COMMAND_PUBLISH_TIMEOUT_MS} ms`)),
+        COMMAND_PUBLISH_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([
+        commands.publishAsync(agentTopic(agentId, channel), JSON.stringify(message), {
+          qos: 1,
+        }),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
   return {
     stats: () => ({ ...counts, subscribed, in_flight: inFlight.size }),
-    async publish(agentId: string, command: AgentCommand) {
-      // mqtt.js would queue a QoS 1 publish while disconnected and settle only on
-      // PUBACK; an API request must not wait for a broker that is not there.
-      if (!commands.connected) throw new Error('the MQTT broker is not connected');
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no PUBACK within ${COMMAND_PUBLISH_TIMEOUT_MS} ms`)),
-          COMMAND_PUBLISH_TIMEOUT_MS,
-        );
-      });
-      try {
-        await Promise.race([
-          commands.publishAsync(agentTopic(agentId, 'commands'), JSON.stringify(command), {
-            qos: 1,
-          }),
-          timeout,
-        ]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    publish: (agentId: string, command: AgentCommand) =>
+      publishDownlink(agentId, 'commands', command),
+    publishDownlink,
     async stop({ drainMs = 10_000 } = {}) {
       stopping = true;
       let timer: NodeJS.Timeout | undefined;

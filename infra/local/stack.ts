@@ -6,6 +6,7 @@ import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from '../../functions/api/app.js';
 import { createAppDeps } from '../../functions/api/deps.js';
+import { SegmentUploads } from '../../functions/evidence/segment-uploads.js';
 import { LocalCaIdentity } from '../../functions/identity/local-ca.js';
 import { loadOrCreateLocalCa } from '../../functions/identity/local-ca-files.js';
 import { createLogger, type Logger } from '../../functions/logger.js';
@@ -146,9 +147,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // One set of repositories for the broker's auth, ingest and the API, so a
     // password rotated through the API stops working at the broker at once.
     const repositories = createRepositories(clients, config);
+    const ingestLogger = options.logger ?? createLogger('ingest');
     const ingestDeps = {
       ...repositories,
-      logger: options.logger ?? createLogger('ingest'),
+      // Evidence uploads are answered on `uploads` through the subscriber's own publishing connection.
+      segmentUploads: new SegmentUploads({
+        segments: repositories.segments,
+        s3: clients.s3,
+        bucket: config.pcapBucket,
+        publisher: {
+          publishDownlink: (agentId, channel, message) =>
+            ingest
+              ? ingest.publishDownlink(agentId, channel, message)
+              : Promise.reject(new Error('the ingest subscriber is not running')),
+        },
+        logger: ingestLogger,
+      }),
+      logger: ingestLogger,
     };
 
     // The broker (aedes, or an external one), then the subscriber that feeds ingest.
