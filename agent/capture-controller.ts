@@ -30,6 +30,7 @@ import {
   type StopResult,
   ZERO_COUNTERS,
 } from './capture/types.js';
+import type { SegmentRunOptions } from './evidence/recorder.js';
 import type { AgentLogger, AuditEntry } from './log.js';
 
 export { ControlError } from './capture/errors.js';
@@ -53,6 +54,16 @@ export interface CaptureControllerOptions {
   dropRateAlertPct?: number;
   /** At most one drop alert per this many seconds (default 300). */
   dropRateAlertIntervalSec?: number;
+  /** Evidence recording (agent/evidence/recorder.ts); live sessions started while on record. */
+  recorder?: CaptureRecorder;
+}
+
+/** What the controller needs of the evidence recorder. */
+export interface CaptureRecorder {
+  readonly enabled: boolean;
+  runOptions(): SegmentRunOptions | undefined;
+  /** Every segment handed over so far is on disk (or counted as lost). */
+  idle(): Promise<void>;
 }
 
 /**
@@ -135,6 +146,8 @@ export class CaptureController implements CaptureControl {
       }
       const { counters, discarded } = stopped;
       this.ended(session, counters);
+      // The engine handed over its last segment before the run settled; wait for it to be on disk.
+      if (session.recording) await this.options.recorder?.idle();
       return {
         status: 'stopped' as const,
         packets_captured: counters.packets_captured,
@@ -172,7 +185,8 @@ export class CaptureController implements CaptureControl {
       uptime_sec: session ? (Date.now() - session.startedAt) / 1000 : 0,
       // The engine meters every session; there is no capture without flows.
       flow_metering_enabled: true,
-      encryption_enabled: false,
+      encryption_enabled: this.options.recorder?.enabled ?? false,
+      recording: session?.recording ?? false,
       netflow_enabled: this.netflow.enabled,
       ...(session ? { session_id: session.id } : {}),
       ...(info?.file ? { file: info.file } : {}),
@@ -290,6 +304,7 @@ export class CaptureController implements CaptureControl {
         onTick: (stats) => this.watchDrops(stats),
         onTickError: (error) =>
           this.logger.error('capture tick failed', { session_id: id, error: String(error) }),
+        segments: this.options.recorder?.runOptions(),
       });
       this.info = sessionInfo(plan);
     } catch (error) {
@@ -304,6 +319,7 @@ export class CaptureController implements CaptureControl {
       timestamp_source: info.timestamp_source,
       session_id: id,
       ...(info.file ? { file: info.file } : {}),
+      recording: this.session.recording,
     };
   }
 
@@ -363,7 +379,12 @@ export class CaptureController implements CaptureControl {
     outcome: AuditEntry['outcome'],
     fields: Record<string, unknown>,
   ): void {
-    this.logger.audit(action, { ...fields, actor, outcome, encryption: false });
+    this.logger.audit(action, {
+      ...fields,
+      actor,
+      outcome,
+      encryption: this.options.recorder?.enabled ?? false,
+    });
   }
 
   /** Audits a refused (4xx) or failed (anything else) action; returns the error to throw. */

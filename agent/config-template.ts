@@ -100,6 +100,19 @@ export function renderInitConfig(options: InitConfigOptions = {}): string {
   "log": {
     "level": ${q(d.log.level)},
     "audit_file": null
+  },
+
+  // Evidence: the live capture recorded as encrypted pcap segments (never plaintext on disk),
+  // spooled here until the cloud confirms each one. Needs a key file, mode 0600
+  // (wirefleet keygen --out FILE); the control API's encryption/enable turns it on at run time.
+  "evidence": {
+    "enabled": ${d.evidence.enabled},
+    "key_file": null,
+    "cipher": ${q(d.evidence.cipher)},
+    "spool_dir": ${q(`${stateDir}/evidence`)},
+    "max_spool_mb": ${d.evidence.max_spool_mb},
+    "segment_mb": ${d.evidence.segment_mb},
+    "segment_seconds": ${d.evidence.segment_seconds}
   }
 }
 `;

@@ -315,6 +315,7 @@ function secretPaths(config: AgentConfig): string[] {
     config.mqtt.key_file,
     config.control.token_file,
     config.integrity.public_key_file,
+    config.evidence.key_file,
   ].filter((p): p is string => typeof p === 'string');
 }
 
@@ -344,6 +345,12 @@ function checkServicePaths(configPath: string, config: AgentConfig, addonPath: s
     refuse(
       'spool.dir',
       `${config.spool.dir} is read-only to the service (ProtectSystem=strict): use ${STATE_DIR}/spool`,
+    );
+  }
+  if (!writable(config.evidence.spool_dir)) {
+    refuse(
+      'evidence.spool_dir',
+      `${config.evidence.spool_dir} is read-only to the service (ProtectSystem=strict): use ${STATE_DIR}/evidence`,
     );
   }
   if (config.log.audit_file && !writable(config.log.audit_file)) {

@@ -51,6 +51,9 @@ export class FileSession {
     return !this.ended;
   }
 
+  /** The engine cuts pcap segments only from live captures: a replayed file is not recorded. */
+  readonly recording = false;
+
   setSummaryInterval(): void {
     // Files are delivered in engine batches as they are read; there is no interval to change.
   }

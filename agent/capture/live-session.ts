@@ -6,6 +6,7 @@ import {
   type TimestampSource,
 } from '../../native/capture.js';
 import type { FlowRecord, MeterStats } from '../../native/index.js';
+import type { SegmentRunOptions } from '../evidence/recorder.js';
 import type { FlowSink } from './delivery.js';
 import { type SessionCounters, ZERO_COUNTERS } from './types.js';
 
@@ -21,6 +22,8 @@ export interface LiveSessionOptions {
   meter: { maxFlows: number; idleTimeoutS: number; activeTimeoutS: number };
   summaryIntervalSec: number;
   sink: FlowSink;
+  /** Recording: the engine hands its rotating pcap segments to onSegment (fixed for the run). */
+  segments?: SegmentRunOptions | undefined;
   /** Every tick (1 s), with the engine's counters (the drop alarm watches them). */
   onTick: (stats: CaptureStats) => void;
   /** A tick's work threw (it runs from the engine's thread callback, so it must not throw). */
@@ -78,14 +81,16 @@ export class LiveSession {
       promiscuous: options.promiscuous,
       meter: options.meter,
     });
-    this.run = this.capture.run(0, { tickMs: 1000, onTick: (s) => this.tick(s) }).then(
-      (stats) => stats,
-      (error: unknown) => {
-        if (this.stopping) return error instanceof CaptureRunError ? error.stats : undefined;
-        this.fail(error instanceof Error ? error : new Error(String(error)));
-        return undefined;
-      },
-    );
+    this.run = this.capture
+      .run(0, { tickMs: 1000, onTick: (s) => this.tick(s), ...options.segments })
+      .then(
+        (stats) => stats,
+        (error: unknown) => {
+          if (this.stopping) return error instanceof CaptureRunError ? error.stats : undefined;
+          this.fail(error instanceof Error ? error : new Error(String(error)));
+          return undefined;
+        },
+      );
   }
 
   get id(): string {
@@ -94,6 +99,11 @@ export class LiveSession {
 
   get running(): boolean {
     return !this.closed;
+  }
+
+  /** Whether this run hands its packets to the evidence recorder. */
+  get recording(): boolean {
+    return this.options.segments !== undefined;
   }
 
   setSummaryInterval(sec: number): void {

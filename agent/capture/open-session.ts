@@ -1,4 +1,5 @@
 import { type CaptureStats, compileFilter } from '../../native/capture.js';
+import type { SegmentRunOptions } from '../evidence/recorder.js';
 import type { FlowSink } from './delivery.js';
 import { FileSession } from './file-session.js';
 import { LiveSession } from './live-session.js';
@@ -13,6 +14,8 @@ export interface SessionHooks {
   /** Live sessions: the engine's counters, once a second. */
   onTick: (stats: CaptureStats) => void;
   onTickError: (error: unknown) => void;
+  /** Recording on: the run's segment options (live sessions only). */
+  segments?: SegmentRunOptions | undefined;
 }
 
 /** Opens the session a plan describes, metering with the current flow table settings. */
@@ -53,6 +56,7 @@ export function openSession(
     meter,
     summaryIntervalSec: flows.summary_interval_sec,
     sink,
+    segments: hooks.segments,
     onTick: hooks.onTick,
     onTickError: hooks.onTickError,
     onFailed: (error) => hooks.onEnded(session, 'capture_failed', { error: error.message }),

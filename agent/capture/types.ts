@@ -54,6 +54,8 @@ export interface StartResult {
   timestamp_source: string;
   session_id: string;
   file?: string;
+  /** This session records encrypted evidence segments (live capture with recording on). */
+  recording?: boolean;
 }
 
 export interface StopResult {
@@ -76,7 +78,9 @@ export interface CaptureStatus {
   uptime_sec: number;
   /** The engine meters every session into flows; there is no capture without a meter. */
   flow_metering_enabled: boolean;
-  encryption_enabled: false;
+  /** Evidence recording is on (key loaded); `recording` says whether this session records. */
+  encryption_enabled: boolean;
+  recording?: boolean;
   netflow_enabled: boolean;
   session_id?: string;
   file?: string;

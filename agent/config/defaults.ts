@@ -30,6 +30,14 @@ export const configDefaults = {
   alerts: { drop_rate_pct: 1.0 },
   integrity: { public_key_file: '/etc/wirefleet/addon-signing.pub', allow_unsigned: false },
   log: { level: 'info' },
+  evidence: {
+    enabled: false,
+    cipher: 'AES-256-GCM',
+    spool_dir: `${DEFAULT_STATE_DIR}/evidence`,
+    max_spool_mb: 1024,
+    segment_mb: 16,
+    segment_seconds: 60,
+  },
 } as const;
 
 /** A config file that cannot be read or is wrong; the message names the file and the field. */

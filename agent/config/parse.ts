@@ -29,6 +29,7 @@ export interface AgentConfig {
   alerts: FileConfig['alerts'];
   integrity: FileConfig['integrity'];
   log: FileConfig['log'];
+  evidence: FileConfig['evidence'];
 }
 
 /**
@@ -114,6 +115,12 @@ export function parseAgentConfig(
   if (c.flows.active_timeout_sec < c.flows.idle_timeout_sec) {
     fail('flows.active_timeout_sec', 'must be at least flows.idle_timeout_sec');
   }
+  if (c.evidence.enabled && c.evidence.key_file === null) {
+    fail('evidence.key_file', 'recording (evidence.enabled) needs a key file');
+  }
+  if (c.evidence.segment_mb > c.evidence.max_spool_mb) {
+    fail('evidence.max_spool_mb', 'must hold at least one segment (evidence.segment_mb)');
+  }
   const listen = parseListen(c.control.listen)!;
 
   return {
@@ -147,5 +154,10 @@ export function parseAgentConfig(
       signature_file: absOrNull(c.integrity.signature_file),
     },
     log: { ...c.log, audit_file: absOrNull(c.log.audit_file) },
+    evidence: {
+      ...c.evidence,
+      key_file: absOrNull(c.evidence.key_file),
+      spool_dir: abs(c.evidence.spool_dir),
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import * as z from 'zod';
 import { agentIdSchema } from '../../protocol/agent-messages.js';
+import { CIPHER_SUITES, type CipherSuite } from '../../protocol/evidence/format.js';
 import { configDefaults as d } from './defaults.js';
 import { ipv4PrefixProblem, parseListen } from './values.js';
 
@@ -151,6 +152,20 @@ export const fileSchema = z.strictObject({
     .strictObject({
       level: z.enum(['debug', 'info', 'warn', 'error']).default(d.log.level),
       audit_file: optionalPath,
+    })
+    .prefault({}),
+  /** Encrypted pcap recording of the live capture (issue 11); see agent/evidence/recorder.ts. */
+  evidence: z
+    .strictObject({
+      enabled: z.boolean().default(d.evidence.enabled),
+      /** The master key (mode 0600): 64 hex digits, base64 or 32 raw bytes. */
+      key_file: optionalPath,
+      cipher: z.enum(CIPHER_SUITES as [CipherSuite, ...CipherSuite[]]).default(d.evidence.cipher),
+      spool_dir: pathString.default(d.evidence.spool_dir),
+      max_spool_mb: int(1, 1_048_576).default(d.evidence.max_spool_mb),
+      /** A segment is cut at this many MiB of pcap, or segment_seconds, whichever first. */
+      segment_mb: int(1, 64).default(d.evidence.segment_mb),
+      segment_seconds: int(1, 3600).default(d.evidence.segment_seconds),
     })
     .prefault({}),
 });

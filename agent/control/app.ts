@@ -2,10 +2,13 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ControlError, toControlError } from '../capture/errors.js';
 import type { CaptureControl } from '../capture/types.js';
+import type { EvidenceControl } from '../evidence/control.js';
+import type { EvidenceMetrics } from '../evidence/metrics.js';
 import type { AgentLogger } from '../log.js';
 import { bearerToken } from './auth.js';
 import { type ControlEnv, remoteAddress } from './env.js';
 import { errorBody, RequestError } from './errors.js';
+import { evidenceRoutes } from './evidence-routes.js';
 import { captureRoutes } from './routes.js';
 
 export const CONTROL_BASE_PATH = '/packet_capture/capture';
@@ -16,13 +19,23 @@ export interface ControlAppOptions {
   /** The bearer token every request must carry (at least 16 characters). */
   token: string;
   logger: AgentLogger;
+  /** Evidence recording (encryption/enable); without it that route answers 503. */
+  evidence?: EvidenceControl;
+  /** Evidence counters, shown in GET /status as `evidence`. */
+  evidenceMetrics?: () => EvidenceMetrics;
 }
 
 /**
  * The agent's local control API: the seed's capture endpoints over the capture controller.
  * Every route needs the bearer token; every answer is JSON, errors as {"error":{"code","message"}}.
  */
-export function createControlApp({ controller, token, logger }: ControlAppOptions) {
+export function createControlApp({
+  controller,
+  token,
+  logger,
+  evidence,
+  evidenceMetrics,
+}: ControlAppOptions) {
   const app = new Hono<ControlEnv>();
   app.use(async function requestLog(c, next) {
     const started = performance.now();
@@ -44,7 +57,8 @@ export function createControlApp({ controller, token, logger }: ControlAppOption
       },
     }),
   );
-  app.route(CONTROL_BASE_PATH, captureRoutes(controller, logger));
+  app.route(CONTROL_BASE_PATH, captureRoutes(controller, logger, evidenceMetrics));
+  app.route(CONTROL_BASE_PATH, evidenceRoutes(evidence, logger));
 
   app.notFound((c) =>
     c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404),

@@ -5,6 +5,7 @@ import {
   meterConfigureParamsSchema,
 } from '../../protocol/agent-messages.js';
 import type { CaptureControl } from '../capture/types.js';
+import type { EvidenceMetrics } from '../evidence/metrics.js';
 import type { AgentLogger } from '../log.js';
 import { actorOf, type ControlEnv } from './env.js';
 import { errorBody, RequestError } from './errors.js';
@@ -52,8 +53,12 @@ async function actionBody<S extends z.ZodType>(
   }
 }
 
-/** The seed's /packet_capture/capture/* endpoints (no encryption/enable yet: it 404s). */
-export function captureRoutes(controller: CaptureControl, logger: AgentLogger) {
+/** The seed's /packet_capture/capture/* endpoints (encryption/enable: evidence-routes.ts). */
+export function captureRoutes(
+  controller: CaptureControl,
+  logger: AgentLogger,
+  evidenceMetrics?: () => EvidenceMetrics,
+) {
   return new Hono<ControlEnv>()
     .get('/backends', (c) => c.json(controller.backends()))
     .post('/start', async (c) => {
@@ -64,7 +69,12 @@ export function captureRoutes(controller: CaptureControl, logger: AgentLogger) {
       const params = await actionBody(c, stopParamsSchema, 'capture.stop', logger);
       return c.json(await controller.stop(params, actorOf(c)));
     })
-    .get('/status', (c) => c.json(controller.status()))
+    .get('/status', (c) =>
+      c.json({
+        ...controller.status(),
+        ...(evidenceMetrics ? { evidence: evidenceMetrics() } : {}),
+      }),
+    )
     .get('/metrics', (c) => c.json(controller.metrics()))
     .post('/flow/meter/enable', async (c) => {
       const params = await actionBody(c, meterConfigureParamsSchema, 'meter.configure', logger);

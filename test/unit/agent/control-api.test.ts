@@ -400,7 +400,7 @@ describe('control API: validation', () => {
 
 describe('control API: routes', () => {
   it.each([
-    ['POST', '/encryption/enable'],
+    // POST /encryption/enable exists (test/unit/agent/evidence/control-route.test.ts); GET does not.
     ['GET', '/encryption/enable'],
     ['GET', '/start'],
     ['POST', '/status'],
