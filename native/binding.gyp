@@ -28,7 +28,13 @@
         "src/ipfix.c",
         "src/exporter.c",
         "src/export_targets.c",
-        "src/export_pacing.c"
+        "src/export_pacing.c",
+        "binding/tango.cc",
+        "src/tango.c",
+        "src/tango_sig.c",
+        "src/tango_window.c",
+        "src/tango_node.c",
+        "src/siphash.c"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

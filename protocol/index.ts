@@ -12,4 +12,7 @@ export * from './ipv6.js';
 export * from './lisp.js';
 export * from './pcap.js';
 export * from './pcapng.js';
+export * from './siphash.js';
+export * from './tango.js';
+export * from './tango-signature.js';
 export * from './udp.js';

@@ -18,6 +18,7 @@
 #include "flow_text.h"
 #include "options.h"
 #include "records.h"
+#include "tango_binding.h"
 
 namespace {
 
@@ -257,6 +258,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("LiveCapture", InitCapture(env));
   exports.Set("Exporter", InitExporter(env));
   exports.Set("recordLayout", FlowRecordLayout(env));
+  exports.Set("TangoNode", InitTango(env));
   return exports;
 }
 

@@ -61,7 +61,8 @@ wf_tango_node *wf_tango_create(const wf_tango_config *config, char *err, size_t 
 
 void wf_tango_destroy(wf_tango_node *node) {
   if (!node) return;
-  wipe(node, sizeof *node);
+  wipe(&node->send, sizeof node->send); /* the key material; windows and counters are not secret */
+  wipe(node->recv, sizeof node->recv);
   free(node);
 }
 
