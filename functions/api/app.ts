@@ -14,6 +14,7 @@ import { healthRoutes } from './routes/health.js';
 import { mappingsRoutes } from './routes/mappings.js';
 import { packetRoutes } from './routes/packets.js';
 import { routeRoutes } from './routes/route.js';
+import { segmentRoutes } from './routes/segments.js';
 
 export const API_VERSION = VERSION;
 export const MAX_JSON_BODY = 64 * 1024;
@@ -52,7 +53,8 @@ export function createApp(deps: AppDeps) {
     .route('/', mappingsRoutes(deps))
     .route('/', packetRoutes(deps))
     .route('/', agentRoutes(deps))
-    .route('/', flowRoutes(deps));
+    .route('/', flowRoutes(deps))
+    .route('/', segmentRoutes(deps));
 
   const app = new Hono<AppEnv>()
     .use(requestLog(deps.logger))

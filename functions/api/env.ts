@@ -7,9 +7,11 @@ import type { AgentRepository } from '../store/agents.js';
 import type { CommandRepository } from '../store/commands.js';
 import type { EventRepository, MetricsHistoryRepository } from '../store/events.js';
 import type { FlowRepository } from '../store/flows.js';
+import type { ManifestKeyRepository } from '../store/manifest-key.js';
 import type { MappingsRepository } from '../store/mappings.js';
 import type { PacketRepository } from '../store/packets.js';
 import type { PagingSecretRepository } from '../store/paging-secret.js';
+import type { SegmentRepository } from '../store/segments.js';
 import type { Tenant, TenantRepository } from '../store/tenants.js';
 import type { CommandPublisher } from './command-publisher.js';
 
@@ -25,6 +27,10 @@ export interface AppDeps {
   metricsHistory: MetricsHistoryRepository;
   /** Signs page tokens (next_token); shared by every API process through the store. */
   pagingSecret: PagingSecretRepository;
+  /** Recorded evidence segments (issue 11). */
+  segments: SegmentRepository;
+  /** Signs window manifests; shared by every API process through the store. */
+  manifestKey: ManifestKeyRepository;
   /** The tenant's mappings merged with what its agents announce, for routing. */
   agentRouting: AgentRoutingView;
   /** Delivers commands to agents; without one, POST /agents/{id}/commands answers 503. */

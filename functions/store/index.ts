@@ -4,6 +4,7 @@ import { CommandRepository } from './commands.js';
 import type { StoreConfig } from './config.js';
 import { EventRepository, MetricsHistoryRepository } from './events.js';
 import { FlowRepository } from './flows.js';
+import { ManifestKeyRepository } from './manifest-key.js';
 import { MappingsRepository } from './mappings.js';
 import { PacketRepository } from './packets.js';
 import { PagingSecretRepository } from './paging-secret.js';
@@ -22,6 +23,8 @@ export interface Repositories {
   pagingSecret: PagingSecretRepository;
   /** Recorded evidence segments (issue 11). */
   segments: SegmentRepository;
+  /** The Ed25519 key that signs window manifests. */
+  manifestKey: ManifestKeyRepository;
 }
 
 export function createRepositories(clients: StoreClients, config: StoreConfig): Repositories {
@@ -36,5 +39,6 @@ export function createRepositories(clients: StoreClients, config: StoreConfig): 
     metricsHistory: new MetricsHistoryRepository(clients, config.flowsTable),
     pagingSecret: new PagingSecretRepository(clients, config.tenantsTable),
     segments: new SegmentRepository(clients, config.flowsTable, config.segmentRetentionDays),
+    manifestKey: new ManifestKeyRepository(clients, config.tenantsTable),
   };
 }

@@ -12,6 +12,8 @@ import {
   toHex,
 } from '../../protocol/evidence/format.js';
 import { PcapJoiner } from '../../protocol/evidence/pcap-join.js';
+import type { SignedManifest } from '../../protocol/evidence/window-manifest.js';
+import { checkSegmentIdentity, checkWindowFile, loadSignedManifest } from './manifest-check.js';
 import { UsageError } from './options.js';
 import { PendingFile } from './pending-file.js';
 
@@ -23,7 +25,7 @@ import { PendingFile } from './pending-file.js';
  */
 
 export const PCAP_USAGE =
-  'usage: wirefleet pcap encrypt|decrypt --key-file K [--cipher C] [--force] IN -o OUT | pcap keygen -o K (see wirefleet help)';
+  'usage: wirefleet pcap encrypt|decrypt --key-file K [--cipher C] [--manifest M [--manifest-key ID]] [--force] IN -o OUT | pcap keygen -o K (see wirefleet help)';
 
 const READ_SIZE = 256 * 1024;
 
@@ -32,6 +34,8 @@ interface CryptValues {
   out?: string;
   cipher?: string;
   force?: boolean;
+  manifest?: string;
+  'manifest-key'?: string;
 }
 
 /** Dispatches `wirefleet pcap ...`; returns the exit code (errors are thrown to main). */
@@ -54,6 +58,8 @@ export async function runPcapCommand(argv: string[]): Promise<number> {
       out: { type: 'string', short: 'o' },
       cipher: { type: 'string' },
       force: { type: 'boolean' },
+      manifest: { type: 'string' },
+      'manifest-key': { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -63,6 +69,12 @@ export async function runPcapCommand(argv: string[]): Promise<number> {
   if (!values.out) throw new UsageError(`pcap ${sub} needs -o OUT`);
   if (sub === 'decrypt' && values.cipher !== undefined) {
     throw new UsageError('pcap decrypt takes no --cipher: each segment names its own');
+  }
+  if (sub === 'encrypt' && values.manifest !== undefined) {
+    throw new UsageError('pcap encrypt takes no --manifest: windows come from the cloud');
+  }
+  if (values['manifest-key'] !== undefined && values.manifest === undefined) {
+    throw new UsageError('--manifest-key pins the key of a --manifest');
   }
   const input = positionals[0]!;
   if (sub === 'encrypt') await encryptFile(input, values);
@@ -154,11 +166,16 @@ async function encryptFile(input: string, values: CryptValues): Promise<void> {
 
 async function decryptFile(input: string, values: CryptValues): Promise<void> {
   const master = loadKeyFile(values['key-file']!);
+  const signed = values.manifest
+    ? await loadSignedManifest(values.manifest, values['manifest-key'])
+    : undefined;
   const handle = await openInput(input);
   const stats = { segments: 0, bytes: 0, ciphers: new Set<string>() };
   try {
+    // With a manifest, the whole file is checked against it before any plaintext is made.
+    if (signed) await checkWindowFile(handle, signed.manifest);
     await withPendingOutput(values.out!, values.force ?? false, (out) =>
-      decryptInto(handle, master, out, stats),
+      decryptInto(handle, master, out, stats, signed),
     );
   } catch (error) {
     if (error instanceof EvidenceError) {
@@ -173,8 +190,22 @@ async function decryptFile(input: string, values: CryptValues): Promise<void> {
     await handle.close();
   }
   process.stderr.write(
-    `wirefleet: decrypted ${input} -> ${values.out}: ${stats.segments} segment${stats.segments === 1 ? '' : 's'} (${[...stats.ciphers].join(', ')}, key id ${toHex(master.id)}), ${stats.bytes} bytes${stats.segments > 1 ? ' joined into one pcap; each segment verified, their order and completeness not (no window manifest yet)' : ''}\n`,
+    `wirefleet: decrypted ${input} -> ${values.out}: ${stats.segments} segment${stats.segments === 1 ? '' : 's'} (${[...stats.ciphers].join(', ')}, key id ${toHex(master.id)}), ${stats.bytes} bytes${stats.segments > 1 ? ' joined into one pcap' : ''}; ${manifestNote(signed, stats.segments)}\n`,
   );
+}
+
+/** What was and was not proven about the window's composition. */
+function manifestNote(signed: SignedManifest | undefined, segments: number): string {
+  if (!signed) {
+    return segments > 1
+      ? 'each segment verified, their order and completeness not (no --manifest)'
+      : 'segment verified';
+  }
+  const m = signed.manifest;
+  const gaps = Object.entries(m.missing_seqs)
+    .filter(([, seqs]) => seqs.length > 0)
+    .map(([agent, seqs]) => `${agent} seq ${seqs.join(',')}`);
+  return `window ${m.window_id} matches its manifest (signed by key ${signed.signature.key_id}, tenant ${m.tenant}, agents ${m.agent_ids.join(',')})${gaps.length ? `; the cloud holds no segment for ${gaps.join('; ')}` : ''}`;
 }
 
 async function decryptInto(
@@ -182,6 +213,7 @@ async function decryptInto(
   master: MasterKey,
   out: PendingFile,
   stats: { segments: number; bytes: number; ciphers: Set<string> },
+  signed?: SignedManifest,
 ): Promise<void> {
   const decryptor = new SegmentDecryptor(master);
   const joiner = new PcapJoiner();
@@ -189,6 +221,8 @@ async function decryptInto(
     const writes: Uint8Array[] = [];
     for (const event of decryptor.push(bytes)) {
       if (event.type === 'segment') {
+        if (signed)
+          checkSegmentIdentity(signed.manifest.segments, event.index, event.header.segmentId);
         joiner.begin(event.index);
         stats.segments = event.index;
         stats.ciphers.add(event.header.cipher.suite);
@@ -202,6 +236,12 @@ async function decryptInto(
     await out.write(writes);
   }
   decryptor.end();
+  if (signed && stats.segments !== signed.manifest.segments.length) {
+    throw new EvidenceError(
+      'manifest',
+      `the file holds ${stats.segments} segments, the manifest ${signed.manifest.segments.length}`,
+    );
+  }
   const patch = joiner.patch();
   if (patch) await out.writeAt(patch.offset, patch.bytes);
 }

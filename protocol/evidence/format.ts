@@ -111,7 +111,8 @@ export type EvidenceErrorReason =
   | 'truncated'
   | 'trailing-data'
   | 'too-large'
-  | 'pcap-join';
+  | 'pcap-join'
+  | 'manifest';
 
 /**
  * A segment (or a concatenation of segments) that is refused. `segment` and `chunk` count

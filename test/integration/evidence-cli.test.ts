@@ -189,7 +189,7 @@ describe('wirefleet pcap encrypt and decrypt: round trips', () => {
     const window = file('window.wfe', Buffer.concat(sealed));
     const { out, run } = await decryptOk(window);
     expect(run.stderr).toMatch(
-      /3 segments \(AES-256-GCM, AES-128-GCM, ChaCha20-Poly1305, key id [0-9a-f]+\), \d+ bytes joined into one pcap; each segment verified, their order and completeness not \(no window manifest yet\)\n$/,
+      /3 segments \(AES-256-GCM, AES-128-GCM, ChaCha20-Poly1305, key id [0-9a-f]+\), \d+ bytes joined into one pcap; each segment verified, their order and completeness not \(no --manifest\)\n$/,
     );
     expect(readFileSync(out).equals(Buffer.from(writePcap(frames)))).toBe(true);
     expect(

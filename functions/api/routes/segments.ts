@@ -1,0 +1,188 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { type Context, Hono } from 'hono';
+import * as z from 'zod';
+import { agentIdSchema } from '../../../protocol/agent-messages.js';
+import { SEGMENT_ID_PATTERN } from '../../../protocol/evidence/upload-messages.js';
+import { ManifestSigner } from '../../evidence/manifest-signer.js';
+import { AssemblyUnavailableError } from '../../evidence/window-assembly.js';
+import {
+  buildWindowDownload,
+  EmptyWindowError,
+  WindowTooLargeError,
+} from '../../evidence/window-download.js';
+import { pageAfter } from '../../store/query.js';
+import { SEGMENT_LIST_MAX_LIMIT, type SegmentRecord } from '../../store/segments.js';
+import type { AppDeps, AppEnv } from '../env.js';
+import { ApiError, NotFoundError, ValidationError } from '../errors.js';
+import { pageTokensFor } from '../paging.js';
+import { parseWith, readQuery } from '../validate.js';
+import { findTenantAgent } from './agent-credentials.js';
+
+const epochSeconds = z.coerce
+  .number({ message: 'must be epoch seconds' })
+  .finite('must be epoch seconds')
+  .min(0, 'must be epoch seconds (not negative)');
+
+const sinceBeforeUntil = {
+  message: 'since must not be after until',
+  path: ['since'],
+};
+
+export const segmentsQuerySchema = z
+  .strictObject({
+    since: epochSeconds.optional(),
+    until: epochSeconds.optional(),
+    limit: z.coerce
+      .number({ message: 'must be a number' })
+      .int('must be an integer')
+      .min(1, 'must be at least 1')
+      .max(SEGMENT_LIST_MAX_LIMIT, `must be at most ${SEGMENT_LIST_MAX_LIMIT}`)
+      .default(100),
+    next_token: z.string().optional(),
+  })
+  .refine(
+    (q) => q.since === undefined || q.until === undefined || q.since <= q.until,
+    sinceBeforeUntil,
+  );
+
+/** A window is bounded on both sides: an unbounded one would be every segment kept. */
+export const windowQuerySchema = z
+  .strictObject({
+    agent_id: z.array(agentIdSchema).min(1, 'name at least one agent_id').max(50),
+    since: epochSeconds,
+    until: epochSeconds,
+  })
+  .refine((q) => q.since <= q.until, sinceBeforeUntil);
+
+/** A recorded segment as the API shows it (the object key stays internal). */
+export function segmentView(s: SegmentRecord) {
+  return {
+    segment_id: s.segment_id,
+    agent_id: s.agent_id,
+    seq: s.seq,
+    started_at: s.started_at,
+    ended_at: s.ended_at,
+    packets: s.packets,
+    bytes: s.bytes,
+    sha256: s.sha256,
+    cipher: s.cipher,
+    key_id: s.key_id,
+    recorded_at: s.recorded_at,
+    // When the record and (by the bucket lifecycle) the object expire, epoch seconds.
+    retained_until: s.expires_at,
+  };
+}
+
+/**
+ * Evidence segments: an agent's list, one segment's encrypted object, a time window of one or
+ * more agents as one object (assembled in S3) with its signed manifest, and the manifest key.
+ */
+export function segmentRoutes(deps: AppDeps) {
+  const pageTokens = pageTokensFor(deps);
+  const signer = new ManifestSigner(deps.manifestKey);
+  const nowMs = () => deps.now?.() ?? Date.now();
+
+  const presignGet = (key: string, filename: string) =>
+    getSignedUrl(
+      deps.s3,
+      new GetObjectCommand({
+        Bucket: deps.pcapBucket,
+        Key: key,
+        ResponseContentDisposition: `attachment; filename="${filename}"`,
+        ResponseContentType: 'application/octet-stream',
+      }),
+      { expiresIn: deps.urlTtlSeconds, signingDate: new Date(nowMs()) },
+    );
+
+  const wantsJson = (c: Context<AppEnv>) =>
+    (c.req.header('accept') ?? '').includes('application/json');
+
+  return new Hono<AppEnv>()
+    .get('/agents/:id/segments', async (c) => {
+      const agent = await findTenantAgent(deps, c);
+      const { limit, next_token, ...window } = readQuery(c, segmentsQuerySchema);
+      const tenant = c.get('tenant').name;
+      const cursor = await pageTokens.cursor(
+        tenant,
+        `agents/${agent.agentId}/segments`,
+        window,
+        next_token,
+      );
+      const page = await deps.segments.page(tenant, agent.agentId, {
+        ...window,
+        limit,
+        ...pageAfter(cursor.after),
+      });
+      return c.json({
+        segments: page.segments.map(segmentView),
+        next_token: await cursor.tokenFor(page.next),
+      });
+    })
+    .get('/segments/download', async (c) => {
+      const query = parseWith(windowQuerySchema, {
+        ...Object.fromEntries(Object.entries(c.req.query()).filter(([, v]) => v !== '')),
+        agent_id: (c.req.queries('agent_id') ?? []).filter((v) => v !== ''),
+      });
+      const tenant = c.get('tenant').name;
+      const agentIds = [...new Set(query.agent_id)];
+      for (const id of agentIds) {
+        // Another tenant's agent is as unknown here as on /agents/{id}.
+        if (!(await deps.agents.getForTenant(tenant, id))) {
+          throw new NotFoundError(`no agent "${id}"`, 'agent_not_found');
+        }
+      }
+      try {
+        const window = await buildWindowDownload(
+          {
+            segments: deps.segments,
+            signer,
+            s3: deps.s3,
+            bucket: deps.pcapBucket,
+            urlTtlSeconds: deps.urlTtlSeconds,
+            now: nowMs,
+          },
+          tenant,
+          { agentIds, since: query.since, until: query.until },
+        );
+        c.header('Cache-Control', 'no-store');
+        return c.json({
+          url: window.url,
+          expires_at: window.expires_at,
+          bytes: window.bytes,
+          segments: window.segments,
+          manifest: window.signed.manifest,
+          signature: window.signed.signature,
+        });
+      } catch (error) {
+        if (error instanceof EmptyWindowError)
+          throw new NotFoundError(error.message, 'no_segments');
+        if (error instanceof WindowTooLargeError) {
+          throw new ApiError(413, 'window_too_large', error.message);
+        }
+        if (error instanceof AssemblyUnavailableError) {
+          throw new ApiError(501, 'window_assembly_unavailable', error.message);
+        }
+        throw error;
+      }
+    })
+    .get('/segments/:id/download', async (c) => {
+      const id = c.req.param('id');
+      if (!SEGMENT_ID_PATTERN.test(id)) {
+        throw new ValidationError('a segment id is 32 lower-case hex digits');
+      }
+      const segment = await deps.segments.getRecorded(c.get('tenant').name, id);
+      if (!segment) throw new NotFoundError(`no segment "${id}"`, 'segment_not_found');
+      const url = await presignGet(segment.object_key, `segment-${id}.wfe`);
+      c.header('Cache-Control', 'no-store');
+      if (wantsJson(c)) {
+        return c.json({
+          url,
+          expires_at: new Date(nowMs() + deps.urlTtlSeconds * 1000).toISOString(),
+          ...segmentView(segment),
+        });
+      }
+      return c.redirect(url, 302);
+    })
+    .get('/evidence/manifest-key', async (c) => c.json(await signer.publicKey()));
+}

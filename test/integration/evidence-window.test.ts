@@ -1,0 +1,306 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKeyFile } from '../../agent/evidence/key-file.js';
+import { SegmentEncryptor } from '../../agent/evidence/segment-encryptor.js';
+import { assembleWindow, MIN_PART_BYTES } from '../../functions/evidence/window-assembly.js';
+import { AgentRepository } from '../../functions/store/agents.js';
+import {
+  createStoreClients,
+  destroyStoreClients,
+  type StoreClients,
+} from '../../functions/store/clients.js';
+import { TenantRepository } from '../../functions/store/tenants.js';
+import type { CipherSuite } from '../../protocol/evidence/format.js';
+import { writePcap } from '../helpers/capture-gen.js';
+import { manyFlowsScenario } from '../helpers/capture-scenarios.js';
+import { EvidenceTestAgent, putSegment, segmentRequest } from '../helpers/evidence-agent.js';
+import { startTestStack, type TestStack } from '../helpers/local-stack.js';
+import { type MotoS3, startMotoS3 } from '../helpers/moto.js';
+import { tshark } from '../helpers/tshark.js';
+
+/**
+ * Window downloads on the real local stack with moto as its S3 (s3rver has no UploadPartCopy,
+ * see evidence-upload.test.ts): three encrypted segments (one per cipher, one of them over
+ * 5 MiB, two far under it) go up through the MQTT contract, the API assembles the window in S3
+ * without reading them, and `wirefleet pcap decrypt --manifest` turns the one download into one
+ * pcap that tshark reads.
+ */
+
+const CLI = path.resolve('bin/wirefleet.js');
+const AGENT = 'edge-win-1';
+const T0 = 1_700_000_000;
+let moto: MotoS3;
+let stack: TestStack;
+let clients: StoreClients;
+let agent: EvidenceTestAgent;
+let dir: string;
+let keyFile: string;
+let acmeToken: string;
+const frames = manyFlowsScenario(40_000).frames;
+const parts = [frames.slice(0, 70_000), frames.slice(70_000, 75_000), frames.slice(75_000)];
+const ciphers: CipherSuite[] = ['AES-256-GCM', 'AES-128-GCM', 'ChaCha20-Poly1305'];
+const sealed: Buffer[] = [];
+const segmentIds: string[] = [];
+
+function cli(args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, NODE_OPTIONS: '' } },
+      (error, _stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stderr });
+      },
+    );
+  });
+}
+
+beforeAll(async () => {
+  moto = await startMotoS3();
+  stack = await startTestStack({ s3Endpoint: moto.endpoint });
+  clients = createStoreClients(stack.config);
+  dir = mkdtempSync(path.join(os.tmpdir(), 'wirefleet-window-'));
+  keyFile = path.join(dir, 'master.key');
+  const master = createKeyFile(keyFile);
+  const agents = new AgentRepository(clients, stack.config.tenantsTable);
+  const tenants = new TenantRepository(clients, stack.config.tenantsTable);
+  await tenants.create('acme');
+  acmeToken = await tenants.issueToken('acme');
+  const { password } = await agents.register('default', AGENT);
+  agent = await EvidenceTestAgent.connect(stack.mqttUrl, AGENT, password);
+  for (const [seq, part] of parts.entries()) {
+    const encryptor = new SegmentEncryptor(master, { cipher: ciphers[seq]! });
+    const bytes = Buffer.concat([
+      encryptor.header,
+      ...encryptor.push(writePcap(part)),
+      ...encryptor.finish(),
+    ]);
+    sealed.push(bytes);
+    const seg = segmentRequest(bytes, {
+      seq,
+      cipher: ciphers[seq]!,
+      segment_id: Buffer.from(encryptor.segmentId).toString('hex'),
+      packets: part.length,
+    });
+    segmentIds.push(seg.request.segment_id);
+    const answer = await agent.send(seg.request);
+    expect((await putSegment(answer, bytes)).status).toBe(200);
+    const done = await agent.send({ type: 'upload_complete', segment_id: seg.request.segment_id });
+    expect(done.type).toBe('upload_confirmed');
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await agent?.close();
+  if (clients) destroyStoreClients(clients);
+  await stack?.stop();
+  await moto?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const json = async (res: Response) => (await res.json()) as Record<string, any>;
+const windowPath = `/api/v1/segments/download?agent_id=${AGENT}&since=${T0}&until=${T0 + 3 * 60}`;
+
+describe('evidence windows: one link for a time window (local stack with moto S3)', () => {
+  it('has one segment over 5 MiB and two far under it', () => {
+    expect(sealed[0]!.length).toBeGreaterThan(MIN_PART_BYTES);
+    expect(sealed[1]!.length).toBeLessThan(MIN_PART_BYTES / 5);
+    expect(sealed[2]!.length).toBeLessThan(MIN_PART_BYTES / 5);
+  });
+
+  it('lists an agent’s segments oldest first, filtered by time and paged with next_token', async () => {
+    const first = await json(await stack.api(`/api/v1/agents/${AGENT}/segments?limit=2`));
+    expect(first.segments.map((s: any) => s.seq)).toEqual([0, 1]);
+    expect(first.segments[0]).toMatchObject({
+      segment_id: segmentIds[0],
+      agent_id: AGENT,
+      bytes: sealed[0]!.length,
+      cipher: 'AES-256-GCM',
+      packets: parts[0]!.length,
+    });
+    expect(typeof first.next_token).toBe('string');
+    const second = await json(
+      await stack.api(`/api/v1/agents/${AGENT}/segments?limit=2&next_token=${first.next_token}`),
+    );
+    expect(second.segments.map((s: any) => s.seq)).toEqual([2]);
+    expect(second.next_token).toBeNull();
+    // since meets the segment's end, until its start: seq 1 spans T0+60..T0+119.
+    const window = await json(
+      await stack.api(`/api/v1/agents/${AGENT}/segments?since=${T0 + 100}&until=${T0 + 110}`),
+    );
+    expect(window.segments.map((s: any) => s.seq)).toEqual([1]);
+    // A token is bound to its query.
+    const other = await stack.api(
+      `/api/v1/agents/${AGENT}/segments?limit=2&since=1&next_token=${first.next_token}`,
+    );
+    expect(other.status).toBe(400);
+  });
+
+  it('redirects a segment download to a presigned GET of the encrypted object', async () => {
+    const res = await stack.api(`/api/v1/segments/${segmentIds[1]}/download`);
+    expect(res.status).toBe(302);
+    const object = Buffer.from(await (await fetch(res.headers.get('location')!)).arrayBuffer());
+    expect(object.equals(sealed[1]!)).toBe(true);
+    expect((await stack.api('/api/v1/segments/not-an-id/download')).status).toBe(400);
+    expect((await stack.api(`/api/v1/segments/${'0'.repeat(32)}/download`)).status).toBe(404);
+  });
+
+  it('assembles the window in S3 into one object of the segments back to back, and decrypt turns it into one pcap', async () => {
+    const res = await stack.api(windowPath);
+    expect(res.status).toBe(200);
+    const body = await json(res);
+    expect(body.segments).toBe(3);
+    expect(body.manifest.segments.map((e: any) => [e.seq, e.segment_id, e.cipher])).toEqual(
+      segmentIds.map((id, i) => [i, id, ciphers[i]]),
+    );
+    const object = Buffer.from(await (await fetch(body.url)).arrayBuffer());
+    expect(object.equals(Buffer.concat(sealed))).toBe(true);
+    expect(body.bytes).toBe(object.length);
+
+    const windowFile = path.join(dir, 'window.wfe');
+    const manifestFile = path.join(dir, 'window.json');
+    writeFileSync(windowFile, object);
+    writeFileSync(manifestFile, JSON.stringify(body));
+    const keyId = (await json(await stack.api('/api/v1/evidence/manifest-key'))).key_id;
+    const out = path.join(dir, 'window.pcap');
+    const run = await cli([
+      'pcap',
+      'decrypt',
+      '--key-file',
+      keyFile,
+      '--manifest',
+      manifestFile,
+      '--manifest-key',
+      keyId,
+      windowFile,
+      '-o',
+      out,
+    ]);
+    expect(run.stderr).toMatch(/3 segments .* matches its manifest \(signed by key [0-9a-f]{32}/);
+    expect(run.code).toBe(0);
+    expect(readFileSync(out).equals(Buffer.from(writePcap(frames)))).toBe(true);
+    const decoded = await tshark(out, ['-T', 'fields', '-e', 'frame.number']);
+    expect(decoded.split('\n').filter(Boolean)).toHaveLength(frames.length);
+  }, 60_000);
+
+  it('refuses, with nothing written, a window whose segments were swapped, a changed manifest and another key', async () => {
+    const body = await json(await stack.api(windowPath));
+    const manifestFile = path.join(dir, 'm.json');
+    writeFileSync(manifestFile, JSON.stringify(body));
+    const decrypt = async (windowBytes: Buffer, extra: string[] = [], manifest = manifestFile) => {
+      const input = path.join(dir, `in-${randomBytes(4).toString('hex')}.wfe`);
+      const out = path.join(dir, `out-${randomBytes(4).toString('hex')}.pcap`);
+      writeFileSync(input, windowBytes);
+      const run = await cli([
+        'pcap',
+        'decrypt',
+        '--key-file',
+        keyFile,
+        '--manifest',
+        manifest,
+        ...extra,
+        input,
+        '-o',
+        out,
+      ]);
+      expect(() => readFileSync(out)).toThrow();
+      return run;
+    };
+    // Each segment still verifies on its own: only the manifest catches the swap and the drop.
+    const swapped = await decrypt(Buffer.concat([sealed[0]!, sealed[2]!, sealed[1]!]));
+    expect(swapped.code).toBe(2);
+    expect(swapped.stderr).toMatch(/segment 2 .* does not match the manifest/);
+    const dropped = await decrypt(Buffer.concat([sealed[0]!, sealed[1]!]));
+    expect(dropped.code).toBe(2);
+    expect(dropped.stderr).toMatch(/the manifest \d+/);
+
+    const edited = structuredClone(body);
+    edited.manifest.segments.pop();
+    edited.manifest.bytes -= sealed[2]!.length;
+    const editedFile = path.join(dir, 'edited.json');
+    writeFileSync(editedFile, JSON.stringify(edited));
+    const forged = await decrypt(Buffer.concat([sealed[0]!, sealed[1]!]), [], editedFile);
+    expect(forged.code).toBe(2);
+    expect(forged.stderr).toMatch(/signature does not verify/);
+
+    const pinned = await decrypt(Buffer.concat(sealed), ['--manifest-key', 'ab'.repeat(16)]);
+    expect(pinned.code).toBe(2);
+    expect(pinned.stderr).toMatch(/not the pinned/);
+  }, 60_000);
+
+  it('keeps other tenants out: they cannot list, download or window this agent’s segments', async () => {
+    const as = { token: acmeToken };
+    expect((await stack.api(`/api/v1/agents/${AGENT}/segments`, as)).status).toBe(404);
+    expect((await stack.api(`/api/v1/segments/${segmentIds[0]}/download`, as)).status).toBe(404);
+    const window = await stack.api(windowPath, as);
+    expect(window.status).toBe(404);
+    expect((await json(window)).error.code).toBe('agent_not_found');
+  });
+
+  it('validates the window request', async () => {
+    const bad = [
+      `/api/v1/segments/download?since=${T0}&until=${T0 + 1}`,
+      `/api/v1/segments/download?agent_id=${AGENT}&since=${T0 + 10}&until=${T0}`,
+      `/api/v1/segments/download?agent_id=${AGENT}&since=${T0}`,
+      `/api/v1/segments/download?agent_id=Bad_Id&since=${T0}&until=${T0 + 1}`,
+    ];
+    for (const url of bad) {
+      const res = await stack.api(url);
+      expect(res.status, url).toBe(400);
+      expect((await json(res)).error.code, url).toBe('invalid_request');
+    }
+    const empty = await stack.api(
+      `/api/v1/segments/download?agent_id=${AGENT}&since=${T0 + 10_000}&until=${T0 + 20_000}`,
+    );
+    expect(empty.status).toBe(404);
+    expect((await json(empty)).error.code).toBe('no_segments');
+  });
+});
+
+describe('assembleWindow against moto: small segments before, between and after a large one', () => {
+  it('joins [small, large, small, small] into their exact concatenation; moto refuses a small non-final part', async () => {
+    const bucket = stack.config.pcapBucket;
+    const sizes = [100_000, MIN_PART_BYTES + 1000, 50_000, 70_000];
+    const bodies = sizes.map((n) => randomBytes(n));
+    for (const [i, body] of bodies.entries()) {
+      await clients.s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: `tenants/t/assembly/src-${i}`, Body: body }),
+      );
+    }
+    const result = await assembleWindow(
+      bodies.map((b, i) => ({ key: `tenants/t/assembly/src-${i}`, bytes: b.length })),
+      {
+        s3: clients.s3,
+        bucket,
+        key: 'tenants/t/assembly/out',
+        scratchPrefix: 'tenants/t/scratch/',
+      },
+    );
+    // [small + large] joined behind the filler, then [small, small] joined as the last part.
+    expect(result.parts).toBe(2);
+    const out = await clients.s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: 'tenants/t/assembly/out' }),
+    );
+    const bytes = Buffer.from(await out.Body!.transformToByteArray());
+    expect(bytes.equals(Buffer.concat(bodies))).toBe(true);
+
+    // Why the filler: copying the small first segment as a part on its own is refused.
+    await expect(
+      assembleWindow(
+        bodies.map((b, i) => ({ key: `tenants/t/assembly/src-${i}`, bytes: b.length })),
+        {
+          s3: clients.s3,
+          bucket,
+          key: 'tenants/t/assembly/naive',
+          scratchPrefix: 'tenants/t/scratch2/',
+          minPart: 1,
+        },
+      ),
+    ).rejects.toMatchObject({ name: 'EntityTooSmall' });
+  }, 60_000);
+});
