@@ -6,6 +6,7 @@ import {
   exportSchemas,
   preferHeader,
 } from './openapi-exports.js';
+import { segmentPaths, segmentSchemas } from './openapi-segments.js';
 import {
   errorResponse,
   jsonSchema,
@@ -59,6 +60,7 @@ export function openApiDocument(version: string) {
         VisualizeRequest: jsonSchema(visualizeRequestSchema),
         ...agentSchemas,
         ...exportSchemas,
+        ...segmentSchemas,
         Download: {
           type: 'object',
           properties: {
@@ -225,6 +227,7 @@ export function openApiDocument(version: string) {
         },
       },
       ...agentPaths,
+      ...segmentPaths,
     },
   };
 }

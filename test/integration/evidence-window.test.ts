@@ -242,6 +242,19 @@ describe('evidence windows: one link for a time window (local stack with moto S3
     expect((await json(window)).error.code).toBe('agent_not_found');
   });
 
+  it('documents the routes in /openapi.json', async () => {
+    const doc = await json(await stack.api('/openapi.json', { token: null }));
+    for (const route of [
+      '/api/v1/agents/{id}/segments',
+      '/api/v1/segments/{id}/download',
+      '/api/v1/segments/download',
+      '/api/v1/evidence/manifest-key',
+    ]) {
+      expect(doc.paths[route]?.get, route).toBeDefined();
+    }
+    expect(doc.components.schemas.WindowManifest.properties.segments).toBeDefined();
+  });
+
   it('validates the window request', async () => {
     const bad = [
       `/api/v1/segments/download?since=${T0}&until=${T0 + 1}`,

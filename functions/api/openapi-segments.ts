@@ -1,0 +1,179 @@
+import { windowManifestSchema } from '../../protocol/evidence/window-manifest.js';
+import {
+  errorResponse,
+  jsonSchema,
+  limitParam,
+  nextTokenParam,
+  pagedErrors,
+  pagedList,
+  queryParam,
+  standardErrors,
+} from './openapi-shared.js';
+
+/** OpenAPI for evidence segments (functions/api/routes/segments.ts). */
+
+const epochParam = (name: string, description: string, required = false) => ({
+  ...queryParam(name, description, { type: 'number', minimum: 0 }),
+  required,
+});
+
+const segment = {
+  type: 'object',
+  required: [
+    'segment_id',
+    'agent_id',
+    'seq',
+    'started_at',
+    'ended_at',
+    'packets',
+    'bytes',
+    'sha256',
+    'cipher',
+    'key_id',
+    'recorded_at',
+    'retained_until',
+  ],
+  properties: {
+    segment_id: { type: 'string', pattern: '^[0-9a-f]{32}$' },
+    agent_id: { type: 'string' },
+    seq: { type: 'integer', description: 'Per agent, from 0, one higher per segment recorded' },
+    started_at: { type: 'number', description: 'Epoch seconds of the first packet' },
+    ended_at: { type: 'number', description: 'Epoch seconds of the last packet' },
+    packets: { type: 'integer' },
+    bytes: { type: 'integer', description: 'Size of the encrypted object' },
+    sha256: { type: 'string', description: 'SHA-256 of the encrypted object, checked on upload' },
+    cipher: { enum: ['AES-256-GCM', 'AES-128-GCM', 'ChaCha20-Poly1305'] },
+    key_id: { type: 'string', description: 'Which master key opens it (the header key id)' },
+    recorded_at: { type: 'string', format: 'date-time' },
+    retained_until: {
+      type: 'number',
+      description: 'Epoch seconds: the record expires then, the object by the bucket lifecycle',
+    },
+  },
+};
+
+export const segmentSchemas = {
+  Segment: segment,
+  WindowManifest: jsonSchema(windowManifestSchema),
+  WindowDownload: {
+    type: 'object',
+    required: ['url', 'expires_at', 'bytes', 'segments', 'manifest', 'signature'],
+    properties: {
+      url: { type: 'string', description: 'Presigned GET of the window object' },
+      expires_at: { type: 'string', format: 'date-time' },
+      bytes: { type: 'integer' },
+      segments: { type: 'integer' },
+      manifest: { $ref: '#/components/schemas/WindowManifest' },
+      signature: {
+        type: 'object',
+        required: ['alg', 'key_id', 'public_key', 'value'],
+        properties: {
+          alg: { const: 'Ed25519' },
+          key_id: { type: 'string' },
+          public_key: { type: 'string', description: 'SPKI DER, base64' },
+          value: {
+            type: 'string',
+            description: 'Ed25519 over the manifest as JSON with sorted keys and no whitespace',
+          },
+        },
+      },
+    },
+  },
+};
+
+const segmentIdPath = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'Segment id (32 hex digits)',
+  schema: { type: 'string', pattern: '^[0-9a-f]{32}$' },
+};
+
+export const segmentPaths = {
+  '/api/v1/agents/{id}/segments': {
+    get: {
+      summary: "The agent's recorded evidence segments, oldest first",
+      description:
+        'Segments whose [started_at, ended_at] meets [since, until]. Encrypted at the agent; the cloud holds no key to open them.',
+      parameters: [
+        {
+          name: 'id',
+          in: 'path',
+          required: true,
+          description: 'Agent id',
+          schema: { type: 'string' },
+        },
+        epochParam('since', 'Only segments ending at or after this (epoch seconds)'),
+        epochParam('until', 'Only segments starting at or before this (epoch seconds)'),
+        limitParam(1000, 100),
+        nextTokenParam,
+      ],
+      responses: {
+        '200': pagedList('Segments', 'segments', { $ref: '#/components/schemas/Segment' }),
+        '404': errorResponse("Unknown agent (or another tenant's)"),
+        ...pagedErrors,
+      },
+    },
+  },
+  '/api/v1/segments/{id}/download': {
+    get: {
+      summary: 'Redirect to a presigned GET of the encrypted segment',
+      description:
+        'Decrypt with `wirefleet pcap decrypt --key-file K IN -o OUT`. With Accept: application/json, the URL and the segment facts instead of the redirect.',
+      parameters: [segmentIdPath],
+      responses: {
+        '302': { description: 'Redirect to the presigned URL (expires within 15 minutes)' },
+        '200': { description: 'With Accept: application/json: url, expires_at and the segment' },
+        '404': errorResponse('segment_not_found: no such segment in this tenant'),
+        ...standardErrors,
+      },
+    },
+  },
+  '/api/v1/segments/download': {
+    get: {
+      summary: 'One presigned link for a time window of one or more agents',
+      description:
+        "The window's segments (agents in the order given, each agent's by seq) are joined into one object in S3 by multipart copy, without the API reading them, and served with a manifest the cloud signs with Ed25519 (pin its key from /evidence/manifest-key). Save the whole answer as JSON and run `wirefleet pcap decrypt --key-file K --manifest window.json [--manifest-key ID] window.wfe -o window.pcap`.",
+      parameters: [
+        {
+          ...queryParam('agent_id', 'Agent id; repeat for several agents (at most 50)', {
+            type: 'array',
+            items: { type: 'string' },
+          }),
+          required: true,
+          style: 'form',
+          explode: true,
+        },
+        epochParam('since', 'Window start (epoch seconds)', true),
+        epochParam('until', 'Window end (epoch seconds)', true),
+      ],
+      responses: {
+        '200': {
+          description: 'The link and its signed manifest',
+          content: {
+            'application/json': { schema: { $ref: '#/components/schemas/WindowDownload' } },
+          },
+        },
+        '404': errorResponse(
+          "agent_not_found: an agent unknown (or another tenant's); no_segments: nothing recorded in the window",
+        ),
+        '413': errorResponse('window_too_large: more than 200 segments; ask for a shorter window'),
+        '501': errorResponse(
+          'window_assembly_unavailable: the S3 store lacks UploadPartCopy (s3rver)',
+        ),
+        ...standardErrors,
+      },
+    },
+  },
+  '/api/v1/evidence/manifest-key': {
+    get: {
+      summary: 'The Ed25519 public key that signs window manifests, to pin',
+      responses: {
+        '200': {
+          description: 'alg, key_id, public_key (SPKI DER, base64) and pem',
+        },
+        ...standardErrors,
+      },
+    },
+  },
+};
