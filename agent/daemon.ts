@@ -9,6 +9,11 @@ import { CommandHandler } from './commands.js';
 import type { AgentConfig } from './config.js';
 import { createControlApp } from './control/app.js';
 import { startControlServer } from './control/server.js';
+import { createEvidenceControl } from './evidence/control.js';
+import { buildEvidenceMetrics } from './evidence/metrics.js';
+import { type EvidenceEventType, SegmentRecorder } from './evidence/recorder.js';
+import { SegmentSpool } from './evidence/segment-spool.js';
+import { SegmentUploader, uplinkSegmentTransport } from './evidence/uploader.js';
 import { loadVerifiedEngine } from './integrity.js';
 import { type AgentLogger, createAgentLogger } from './log.js';
 import { ensureSecretFile } from './secret-file.js';
@@ -86,18 +91,61 @@ export async function runAgent(
   const uplink = new Uplink(spool, uplinkOptionsFromConfig(config, logger));
   notify = () => uplink.notify();
 
+  // Evidence: encrypted pcap segments, their own bounded spool, uploaded when the cloud asks for
+  // them. The spool opens even with recording off: segments of an earlier run still go up.
+  const raiseEvidence = (
+    type: EvidenceEventType,
+    severity: AgentEvent['severity'],
+    message: string,
+    details?: Record<string, unknown>,
+  ) => raise(type, severity, message, { spool: 'evidence', ...details });
+  const segmentSpool = await SegmentSpool.open({
+    dir: config.evidence.spool_dir,
+    maxBytes: config.evidence.max_spool_mb * 1024 * 1024,
+    logger,
+    onOverflow: (overflow) =>
+      raiseEvidence(
+        'spool_overflow',
+        'warning',
+        'evidence spool full: the oldest segments were dropped',
+        { ...overflow },
+      ),
+  });
+  const recorder = new SegmentRecorder({
+    agentId: config.agent_id,
+    spool: segmentSpool,
+    segmentBytes: config.evidence.segment_mb * 1024 * 1024,
+    segmentSeconds: config.evidence.segment_seconds,
+    logger,
+    onEvent: raiseEvidence,
+  });
+  // A key file that is missing, loose (not 0600) or not a key stops the agent here (KeyFileError).
+  if (config.evidence.enabled) {
+    recorder.enable({ cipher: config.evidence.cipher, keyFile: config.evidence.key_file! });
+  }
+  const uploader = new SegmentUploader({
+    spool: segmentSpool,
+    transport: uplinkSegmentTransport(uplink),
+    logger,
+    onEvent: raiseEvidence,
+  });
+
   function raise(
-    type: AgentEvent['type'],
+    type: AgentEvent['type'] | EvidenceEventType,
     severity: AgentEvent['severity'],
     message: string,
     details?: Record<string, unknown>,
   ): void {
-    if (!(EVENT_TYPES as readonly string[]).includes(type)) return;
+    if (!(EVENT_TYPES as readonly string[]).includes(type)) {
+      // The cloud refuses event types its schema does not list: logged here, not sent.
+      logger.warn('event (type not in the protocol yet: not sent)', { type, message, ...details });
+      return;
+    }
     const event: AgentEvent = {
       schema: 'wirefleet.event/1',
       event_id: randomUUID(),
       sent_at: Date.now() / 1000,
-      type,
+      type: type as AgentEvent['type'],
       severity,
       message,
       ...(details ? { details } : {}),
@@ -138,6 +186,7 @@ export async function runAgent(
     onEvent: raise,
     dropRateAlertPct: config.alerts.drop_rate_pct,
     verifyFirmware: () => integrity.verify(),
+    recorder,
   });
 
   // 3. Cloud commands: validated, carried out once, answered on `replies` with the command id.
@@ -164,12 +213,20 @@ export async function runAgent(
         ),
       ),
     );
+  const evidenceMetrics = () =>
+    buildEvidenceMetrics({
+      recording: recorder.enabled,
+      session_recording: controller.status().recording === true,
+      recorder: recorder.stats(),
+      spool: segmentSpool.stats(),
+      uploader: uploader.stats(),
+    });
   const metrics = () =>
     uplink.publishNow(
       'metrics',
       Buffer.from(
-        JSON.stringify(
-          buildMetrics({
+        JSON.stringify({
+          ...buildMetrics({
             controller: controller.metrics(),
             running: controller.status().running,
             spool: {
@@ -179,7 +236,8 @@ export async function runAgent(
             },
             uplink: uplink.stats(),
           }),
-        ),
+          evidence: evidenceMetrics(),
+        }),
       ),
     );
   // 5. The local control API, then the timers and the uplink. If anything here
@@ -190,7 +248,17 @@ export async function runAgent(
     if (config.control.enabled) {
       const token = ensureControlToken(config.control.token_file);
       control = await startControlServer({
-        app: createControlApp({ controller, token, logger }),
+        app: createControlApp({
+          controller,
+          token,
+          logger,
+          evidence: createEvidenceControl({
+            recorder,
+            status: () => controller.status(),
+            logger,
+          }),
+          evidenceMetrics,
+        }),
         listen: config.control.listen,
       });
       logger.info('control API listening', { url: control.url });
@@ -204,6 +272,7 @@ export async function runAgent(
       metrics();
     });
     uplink.start();
+    uploader.start();
   } catch (error) {
     for (const timer of timers) clearInterval(timer);
     await control?.close().catch(() => undefined);
@@ -245,6 +314,8 @@ export async function runAgent(
       }
       await appendChain;
       await control?.close();
+      await recorder.idle();
+      await uploader.stop();
       await uplink.stop({ drainMs: 5000 });
       await controller.close();
       logger.info('agent stopped', { spool: spool.stats() });

@@ -1,6 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { connect, type MqttClient } from 'mqtt';
-import { agentTopic, type UplinkChannel } from '../protocol/agent-messages.js';
+import { agentTopic, TOPIC_ROOT, type UplinkChannel } from '../protocol/agent-messages.js';
+import {
+  SEGMENT_DOWNLINK_CHANNEL,
+  SEGMENT_UPLINK_CHANNEL,
+} from '../protocol/evidence/upload-messages.js';
 import { Backoff } from './backoff.js';
 import type { AgentLogger } from './log.js';
 import type { DiskSpool, SpoolEntry } from './spool.js';
@@ -75,6 +79,10 @@ export class Uplink extends EventEmitter {
   readonly #backoff: Backoff;
   readonly #commandTopic: string;
   readonly #handlers: Array<(payload: Buffer) => void> = [];
+  /** Evidence uploads: the cloud's answers arrive on `uploads`, our requests go on `segments`. */
+  readonly #uploadsTopic: string;
+  readonly #segmentsTopic: string;
+  readonly #uploadHandlers: Array<(payload: Buffer) => void> = [];
   readonly #inflight: InFlightLedger;
   #conn: Connection | undefined;
   #started = false;
@@ -104,6 +112,34 @@ export class Uplink extends EventEmitter {
       bytesPerSec: this.#options.minLinkBytesPerSec,
     });
     this.#commandTopic = agentTopic(options.agentId, 'commands');
+    this.#uploadsTopic = `${TOPIC_ROOT}/${options.agentId}/${SEGMENT_DOWNLINK_CHANNEL}`;
+    this.#segmentsTopic = `${TOPIC_ROOT}/${options.agentId}/${SEGMENT_UPLINK_CHANNEL}`;
+  }
+
+  get connected(): boolean {
+    return this.#conn?.connected === true && !this.#stopping;
+  }
+
+  /** The cloud's answers to evidence upload requests (raw payloads; the caller validates them). */
+  onUploads(handler: (payload: Buffer) => void): void {
+    this.#uploadHandlers.push(handler);
+  }
+
+  /**
+   * An evidence upload message on `segments`, QoS 1, now: resolves on its PUBACK, rejects when
+   * not connected or when the connection goes first. Not spooled: the segment spool is the
+   * durable state, and the uploader asks again for whatever is still in it.
+   */
+  publishSegmentMessage(payload: string): Promise<void> {
+    const conn = this.#conn;
+    if (!conn?.connected || conn.closing || this.#stopping) {
+      return Promise.reject(new Error('not connected'));
+    }
+    return new Promise((resolve, reject) => {
+      conn.client.publish(this.#segmentsTopic, payload, { qos: 1 }, (err) =>
+        err ? reject(err) : resolve(),
+      );
+    });
   }
 
   /** Starts connecting; an unreachable broker is normal and retried forever. */
@@ -192,8 +228,14 @@ export class Uplink extends EventEmitter {
     this.#conn = conn;
     client.on('connect', () => this.#onConnect(conn));
     client.on('message', (topic, payload) => {
-      if (this.#conn !== conn || topic !== this.#commandTopic) return;
-      for (const handler of this.#handlers) {
+      if (this.#conn !== conn) return;
+      const handlers =
+        topic === this.#commandTopic
+          ? this.#handlers
+          : topic === this.#uploadsTopic
+            ? this.#uploadHandlers
+            : [];
+      for (const handler of handlers) {
         try {
           handler(payload);
         } catch (error) {
@@ -233,6 +275,16 @@ export class Uplink extends EventEmitter {
       }
       conn.ready = true;
       void this.#pump();
+    });
+    // A separate SUBSCRIBE: a broker that refuses `uploads` must not cost the commands.
+    conn.client.subscribe(this.#uploadsTopic, { qos: 1 }, (err, granted) => {
+      if (this.#conn !== conn) return;
+      if (err || granted?.some((g) => g.qos === 128)) {
+        this.#logger.warn('uplink: uploads subscription refused (evidence uploads wait)', {
+          topic: this.#uploadsTopic,
+          error: err?.message,
+        });
+      }
     });
     const tick = Math.max(10, Math.min(1000, this.#options.ackTimeoutMs / 4));
     conn.ackTimer = setInterval(() => this.#checkAckTimeouts(conn), tick);

@@ -1,6 +1,7 @@
 import { type AgentConfig, AgentConfigError, loadAgentConfig } from '../../agent/config.js';
 import { ControlServerError } from '../../agent/control/server.js';
 import { runAgent } from '../../agent/daemon.js';
+import { KeyFileError } from '../../agent/evidence/key-file.js';
 import { AddonIntegrityError } from '../../agent/integrity.js';
 import { readSecretFile, SecretFileError } from '../../agent/secret-file.js';
 import { UsageError } from './options.js';
@@ -57,7 +58,11 @@ export async function runAgentCommand(values: {
     agent = await runAgent(config, { allowUnsigned: values['allow-unsigned'] === true });
   } catch (error) {
     // A bad token file or a refused listen address is configuration: exit 2, no restart.
-    if (error instanceof SecretFileError || error instanceof ControlServerError) {
+    if (
+      error instanceof SecretFileError ||
+      error instanceof ControlServerError ||
+      error instanceof KeyFileError
+    ) {
       process.stderr.write(`wirefleet agent: ${error.message}\n`);
       return EXIT_BAD_CONFIG;
     }
