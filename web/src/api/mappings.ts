@@ -1,13 +1,8 @@
 /** The documents GET and PUT /mappings exchange (functions/routing/mappings.ts mappingsSchema). */
 
-export const WORKLOAD_TYPES = [
-  'local_private',
-  'code_generation',
-  'complex_reasoning',
-  'fast_response',
-  'general',
-] as const;
-export type WorkloadType = (typeof WORKLOAD_TYPES)[number];
+import type { WorkloadType } from './types.js';
+
+export { WORKLOAD_TYPES, type WorkloadType } from './types.js';
 
 export interface Model {
   name: string;

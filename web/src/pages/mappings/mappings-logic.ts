@@ -5,27 +5,9 @@
  * DOM, no React): unit-tested in node (test/unit/web/pages/mappings-logic.test.ts).
  */
 
-import {
-  type EidPrefix,
-  type Locator,
-  type MappingsDocument,
-  type MappingsResponse,
-  type Model,
-  type SourceLocator,
-  WORKLOAD_TYPES,
-  type WorkloadType,
-} from '../../api/mappings.js';
+import type { MappingsDocument, WorkloadType } from '../../api/mappings.js';
 
-export {
-  type EidPrefix,
-  type Locator,
-  type MappingsDocument,
-  type MappingsResponse,
-  type Model,
-  type SourceLocator,
-  WORKLOAD_TYPES,
-  type WorkloadType,
-};
+export * from '../../api/mappings.js';
 
 /** A row's identity for React while it is edited (never sent). */
 interface Keyed {
