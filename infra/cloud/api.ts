@@ -22,6 +22,8 @@ import { type Storage, TENANT_OBJECT_PREFIX } from './storage.js';
 
 /** API Gateway cuts an HTTP API integration at 30 s; the function stops first. */
 export const API_TIMEOUT = Duration.seconds(29);
+/** Window objects and their scratch objects: tenants/<tenant>/windows/... */
+export const WINDOW_OBJECT_PREFIX = 'tenants/*/windows/';
 
 /** Swagger UI's files, read by functions/api/routes/docs.ts through require.resolve at run time. */
 const SWAGGER_FILES = [
@@ -175,6 +177,13 @@ export class Api extends Construct {
         'AbortMultipartUpload',
         'GetObject',
       ]),
+    );
+    // Window downloads delete their scratch objects (functions/evidence/window-assembly.ts).
+    fn.addToRolePolicy(objectStatement(pcapBucket, WINDOW_OBJECT_PREFIX, ['DeleteObject']));
+    acknowledgeWildcard(
+      fn.role,
+      nagBucketObjects(pcapBucket, WINDOW_OBJECT_PREFIX),
+      'Window scratch objects only (tenants/<tenant>/windows/<window id>.scratch/...): a window download joins segments in S3 through scratch objects and deletes them afterwards. Window ids are random per request.',
     );
     acknowledgeWildcard(
       fn.role,

@@ -6,8 +6,15 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { WirefleetFunction } from './function.js';
-import { tableStatement } from './grants.js';
-import { AGENT_TOPIC_ROOT } from './iot.js';
+import {
+  acknowledgeWildcard,
+  iotArn,
+  nagBucketObjects,
+  nagIotResource,
+  objectStatement,
+  tableStatement,
+} from './grants.js';
+import { AGENT_TOPIC_ROOT, UPLOADS_CHANNEL } from './iot.js';
 import { handlerEntry } from './paths.js';
 import type { Storage } from './storage.js';
 
@@ -17,6 +24,8 @@ export const INGEST_SQL_VERSION = '2016-03-23';
 export const INGEST_SQL = `SELECT encode(*, 'base64') AS payload, topic() AS topic FROM '${AGENT_TOPIC_ROOT}/+/+'`;
 export const INGEST_RETRY_ATTEMPTS = 2;
 export const INGEST_MAX_EVENT_AGE = Duration.hours(1);
+/** Evidence segment objects: tenants/<tenant>/agents/<agent>/segments/<id> (functions/store/segments.ts). */
+export const SEGMENT_OBJECT_PREFIX = 'tenants/*/agents/*/segments/';
 
 /**
  * Agent uplink → IoT topic rule → ingest Lambda (asynchronous). Whatever
@@ -32,10 +41,17 @@ export class Ingest extends Construct {
   constructor(
     scope: Construct,
     id: string,
-    props: { storage: Storage; logRetention: RetentionDays },
+    props: {
+      storage: Storage;
+      logRetention: RetentionDays;
+      /** The ATS data endpoint host: evidence upload answers are published through it. */
+      iotDataEndpoint: string;
+      /** Days the bucket keeps objects; segment records expire with them. */
+      pcapRetentionDays: number;
+    },
   ) {
     super(scope, id);
-    const { tables } = props.storage;
+    const { tables, pcapBucket } = props.storage;
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -58,6 +74,9 @@ export class Ingest extends Construct {
         TENANTS_TABLE: tables.tenants.tableName,
         PACKETS_TABLE: tables.packets.tableName,
         FLOWS_TABLE: tables.flows.tableName,
+        PCAP_BUCKET: pcapBucket.bucketName,
+        PCAP_RETENTION_DAYS: String(props.pcapRetentionDays),
+        IOT_DATA_ENDPOINT: props.iotDataEndpoint,
       },
     });
     // What functions/ingest does: read the agent and record heartbeats/metrics on
@@ -74,6 +93,7 @@ export class Ingest extends Construct {
         resources: [this.deadLetterQueue.queueArn],
       }),
     );
+    this.grantEvidence(pcapBucket);
 
     // Async invoke settings. The destination is bound by hand: SqsDestination
     // would also grant GetQueueAttributes and GetQueueUrl, which Lambda does not need.
@@ -132,5 +152,39 @@ export class Ingest extends Construct {
       sourceArn: this.rule.attrArn,
       sourceAccount: Aws.ACCOUNT_ID,
     });
+  }
+
+  /**
+   * Evidence uploads (functions/evidence/segment-uploads.ts): presign PUTs for segment objects
+   * (a presigned URL acts with the signer's s3:PutObject), read one back to check its SHA-256,
+   * delete one that does not match; answer the agent on its uploads topic.
+   */
+  private grantEvidence(pcapBucket: Storage['pcapBucket']): void {
+    const fn = this.handler;
+    fn.addToRolePolicy(
+      objectStatement(pcapBucket, SEGMENT_OBJECT_PREFIX, [
+        'PutObject',
+        'GetObject',
+        'DeleteObject',
+      ]),
+    );
+    const uploadsTopic = `topic/${AGENT_TOPIC_ROOT}/*/${UPLOADS_CHANNEL}`;
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['iot:Publish'],
+        resources: [iotArn(this, uploadsTopic)],
+      }),
+    );
+    acknowledgeWildcard(
+      fn.role,
+      nagBucketObjects(pcapBucket, SEGMENT_OBJECT_PREFIX),
+      'Segment objects only (tenants/<tenant>/agents/<agent>/segments/<id>): the function presigns the PUT for one segment key at a time, with tenant and agent from the agent registry and the MQTT topic, then checks or deletes that object. Keys are per segment, so no fixed ARN can name them.',
+    );
+    acknowledgeWildcard(
+      fn.role,
+      nagIotResource(uploadsTopic),
+      'Answers go to the uploads topic of the agent whose segments message is being handled (the topic names it; IoT Core lets only that agent publish there). Only the uploads channel, no commands, no uplink topics.',
+    );
   }
 }

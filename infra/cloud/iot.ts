@@ -13,8 +13,18 @@ import { iotArn } from './grants.js';
 export const AGENT_POLICY_NAME = 'wirefleet-agent';
 /** An agent's thing is `<prefix><agent id>`; the API's IoT grants are limited to this prefix. */
 export const THING_PREFIX = 'wirefleet-';
-export const UPLINK_CHANNELS = ['flows', 'heartbeat', 'metrics', 'events', 'replies'] as const;
+export const UPLINK_CHANNELS = [
+  'flows',
+  'heartbeat',
+  'metrics',
+  'events',
+  'replies',
+  'segments',
+] as const;
 export const COMMAND_CHANNEL = 'commands';
+/** Evidence upload answers (presigned PUTs, confirmations), published by ingest. */
+export const UPLOADS_CHANNEL = 'uploads';
+const DOWNLINK_CHANNELS = [COMMAND_CHANNEL, UPLOADS_CHANNEL] as const;
 export const AGENT_TOPIC_ROOT = 'wirefleet/v1/agents';
 
 // IoT policy variables, resolved by IoT Core per connection. Plain strings,
@@ -55,14 +65,15 @@ export class AgentIot extends Construct {
             Resource: UPLINK_CHANNELS.map((c) => iotArn(this, `topic/${agentTopic(c)}`)),
           },
           {
+            // Its own downlink channels: commands, and answers to its evidence uploads.
             Effect: 'Allow',
             Action: 'iot:Subscribe',
-            Resource: iotArn(this, `topicfilter/${agentTopic(COMMAND_CHANNEL)}`),
+            Resource: DOWNLINK_CHANNELS.map((c) => iotArn(this, `topicfilter/${agentTopic(c)}`)),
           },
           {
             Effect: 'Allow',
             Action: 'iot:Receive',
-            Resource: iotArn(this, `topic/${agentTopic(COMMAND_CHANNEL)}`),
+            Resource: DOWNLINK_CHANNELS.map((c) => iotArn(this, `topic/${agentTopic(c)}`)),
           },
         ],
       },

@@ -48,7 +48,12 @@ export class WirefleetStack extends Stack {
     const logRetention = settings.logRetentionDays;
     this.storage = new Storage(this, 'Storage', settings);
     this.iot = new AgentIot(this, 'Iot', { logRetention });
-    this.ingest = new Ingest(this, 'Ingest', { storage: this.storage, logRetention });
+    this.ingest = new Ingest(this, 'Ingest', {
+      storage: this.storage,
+      logRetention,
+      iotDataEndpoint: this.iot.dataEndpoint,
+      pcapRetentionDays: settings.pcapRetentionDays,
+    });
 
     if (pcapExportEntry) {
       this.pcapExport = new PcapExport(this, 'PcapExport', {

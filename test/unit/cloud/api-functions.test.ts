@@ -130,11 +130,19 @@ describe('Lambda functions', () => {
       IOT_THING_PREFIX: 'wirefleet-',
     });
     const [, ingest] = functionAt(synth, INGEST);
-    expect(Object.keys(ingest.Properties.Environment.Variables).sort()).toEqual([
+    const ingestEnv = ingest.Properties.Environment.Variables as Record<string, unknown>;
+    expect(Object.keys(ingestEnv).sort()).toEqual([
       'FLOWS_TABLE',
+      'IOT_DATA_ENDPOINT',
       'PACKETS_TABLE',
+      'PCAP_BUCKET',
+      'PCAP_RETENTION_DAYS',
       'TENANTS_TABLE',
     ]);
+    // Evidence uploads: answers through the same endpoint the API publishes commands to.
+    expect(ingestEnv.IOT_DATA_ENDPOINT).toEqual(env.IOT_DATA_ENDPOINT);
+    expect(ingestEnv.PCAP_BUCKET).toEqual(env.PCAP_BUCKET);
+    expect(ingestEnv.PCAP_RETENTION_DAYS).toBe('30');
   });
 
   it('has no export function and no PCAP_EXPORT_FUNCTION without an export entry', () => {

@@ -66,6 +66,21 @@ const WILDCARD_ALLOW_LIST: { why: string; resource: RegExp; actions: string[] }[
     actions: ['iot:Publish'],
   },
   {
+    why: 'evidence upload answers (ingest) to any agent, only on its uploads topic',
+    resource: new RegExp(`^${literal(`${IOT}topic/wirefleet/v1/agents/*/uploads`)}$`),
+    actions: ['iot:Publish'],
+  },
+  {
+    why: 'evidence segment objects (ingest presigns their PUT, checks and deletes them)',
+    resource: /^<StoragePcapBucket[0-9A-F]{8}\.Arn>\/tenants\/\*\/agents\/\*\/segments\/\*$/,
+    actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'],
+  },
+  {
+    why: 'window scratch objects (the API deletes them after joining a window)',
+    resource: /^<StoragePcapBucket[0-9A-F]{8}\.Arn>\/tenants\/\*\/windows\/\*$/,
+    actions: ['s3:DeleteObject'],
+  },
+  {
     why: 'PCAP objects under the tenant prefix (tenants/<tenant>/...)',
     resource: /^<StoragePcapBucket[0-9A-F]{8}\.Arn>\/tenants\/\*$/,
     actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'],
@@ -231,15 +246,19 @@ describe('IAM: each function role holds exactly its grants', () => {
       .sort();
   };
 
-  it('ingest: reads agents and writes what agents send; nothing on packets, no Query', () => {
+  it('ingest: reads agents and writes what agents send; nothing on packets, no Query; segment objects and uploads answers only', () => {
     expect(grantsOf('IngestHandlerRole')).toEqual([
       'dynamodb:GetItem on <StorageFlowsTable.Arn>',
       'dynamodb:GetItem on <StorageTenantsTable.Arn>',
       'dynamodb:PutItem on <StorageFlowsTable.Arn>',
       'dynamodb:UpdateItem on <StorageFlowsTable.Arn>',
       'dynamodb:UpdateItem on <StorageTenantsTable.Arn>',
+      'iot:Publish on arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:topic/wirefleet/v1/agents/*/uploads',
       'logs:CreateLogStream on <IngestHandlerLogs.Arn>',
       'logs:PutLogEvents on <IngestHandlerLogs.Arn>',
+      's3:DeleteObject on <StoragePcapBucket.Arn>/tenants/*/agents/*/segments/*',
+      's3:GetObject on <StoragePcapBucket.Arn>/tenants/*/agents/*/segments/*',
+      's3:PutObject on <StoragePcapBucket.Arn>/tenants/*/agents/*/segments/*',
       'sqs:SendMessage on <IngestDeadLetterQueue.Arn>',
     ]);
   });

@@ -149,19 +149,23 @@ describe('iot: the agent policy and the data endpoint', () => {
         {
           Effect: 'Allow',
           Action: 'iot:Publish',
-          Resource: ['flows', 'heartbeat', 'metrics', 'events', 'replies'].map((channel) =>
-            iotArnJoin(`topic/wirefleet/v1/agents/${AGENT}/${channel}`),
+          Resource: ['flows', 'heartbeat', 'metrics', 'events', 'replies', 'segments'].map(
+            (channel) => iotArnJoin(`topic/wirefleet/v1/agents/${AGENT}/${channel}`),
           ),
         },
         {
           Effect: 'Allow',
           Action: 'iot:Subscribe',
-          Resource: iotArnJoin(`topicfilter/wirefleet/v1/agents/${AGENT}/commands`),
+          Resource: ['commands', 'uploads'].map((channel) =>
+            iotArnJoin(`topicfilter/wirefleet/v1/agents/${AGENT}/${channel}`),
+          ),
         },
         {
           Effect: 'Allow',
           Action: 'iot:Receive',
-          Resource: iotArnJoin(`topic/wirefleet/v1/agents/${AGENT}/commands`),
+          Resource: ['commands', 'uploads'].map((channel) =>
+            iotArnJoin(`topic/wirefleet/v1/agents/${AGENT}/${channel}`),
+          ),
         },
       ],
     });
