@@ -118,6 +118,7 @@ export async function runAgent(
     segmentSeconds: config.evidence.segment_seconds,
     logger,
     onEvent: raiseEvidence,
+    onRecorded: () => uploader.notify(),
   });
   // A key file that is missing, loose (not 0600) or not a key stops the agent here (KeyFileError).
   if (config.evidence.enabled) {

@@ -31,6 +31,8 @@ export interface RecorderOptions {
   segmentSeconds: number;
   logger?: AgentLogger;
   onEvent?: EvidenceEvent;
+  /** A segment is durable in the spool (the uploader's cue). */
+  onRecorded?: () => void;
 }
 
 export interface RecordingState {
@@ -178,6 +180,7 @@ export class SegmentRecorder {
           packets: meta.packets,
           bytes: meta.bytes,
         });
+        this.#options.onRecorded?.();
       })
       .catch((error: unknown) => this.#failed(info, error, meta.seq));
     this.#pending.add(write);
