@@ -31,10 +31,13 @@ Usage:
   wirefleet pcap encrypt --key-file K [--cipher AES-256-GCM|AES-128-GCM|ChaCha20-Poly1305]
                         [--force] IN -o OUT
                                                  seal a file (a capture) as an evidence segment
-  wirefleet pcap decrypt --key-file K [--force] IN -o OUT
+  wirefleet pcap decrypt --key-file K [--manifest M [--manifest-key ID]] [--force] IN -o OUT
                                                  verify and decrypt one segment, or several
                                                  concatenated (joined into one pcap); OUT appears
-                                                 only if everything verified
+                                                 only if everything verified. --manifest: the
+                                                 JSON of GET /segments/download; its Ed25519
+                                                 signature, size and every segment's SHA-256 are
+                                                 checked first (ID pins the signing key)
   wirefleet pcap keygen -o K | wirefleet keygen --out K
                                                  a new random evidence master key file (0600)
   wirefleet agent init [--out FILE] [--id ID] [--mqtt-url URL] [--force]

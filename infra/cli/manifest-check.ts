@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';
-import { EvidenceError, toHex } from '../../protocol/evidence/format.js';
+import { EvidenceError, type SegmentHeader, toHex } from '../../protocol/evidence/format.js';
 import {
   canonicalManifestBytes,
   type SignedManifest,
@@ -105,14 +105,22 @@ export async function checkWindowFile(
   }
 }
 
-/** Checks that segment `index` (from 1) of the decrypted stream is the entry's segment. */
+/**
+ * Checks that segment `index` (from 1) of the decrypted stream is the entry's segment: its
+ * header's segment id, cipher and key id are the ones the cloud recorded.
+ */
 export function checkSegmentIdentity(
   entries: WindowEntry[],
   index: number,
-  segmentId: Uint8Array,
+  header: Pick<SegmentHeader, 'segmentId' | 'keyId' | 'cipher'>,
 ): void {
   const entry = entries[index - 1];
-  if (!entry || entry.segment_id !== toHex(segmentId)) {
+  if (
+    !entry ||
+    entry.segment_id !== toHex(header.segmentId) ||
+    entry.key_id !== toHex(header.keyId) ||
+    entry.cipher !== header.cipher.suite
+  ) {
     throw refuse(`segment ${index} is not the one the manifest lists there`);
   }
 }

@@ -221,8 +221,7 @@ async function decryptInto(
     const writes: Uint8Array[] = [];
     for (const event of decryptor.push(bytes)) {
       if (event.type === 'segment') {
-        if (signed)
-          checkSegmentIdentity(signed.manifest.segments, event.index, event.header.segmentId);
+        if (signed) checkSegmentIdentity(signed.manifest.segments, event.index, event.header);
         joiner.begin(event.index);
         stats.segments = event.index;
         stats.ciphers.add(event.header.cipher.suite);

@@ -85,6 +85,7 @@ beforeAll(async () => {
       seq,
       cipher: ciphers[seq]!,
       segment_id: Buffer.from(encryptor.segmentId).toString('hex'),
+      key_id: Buffer.from(master.id).toString('hex'),
       packets: part.length,
     });
     segmentIds.push(seg.request.segment_id);
