@@ -243,6 +243,73 @@ describe.skipIf(!isRoot)('agent evidence recording (veth, real agent process, lo
     expect(readdirSync(path.join(work, 'evidence', 'segments'))).toEqual([]);
   });
 
+  async function control(method: 'POST', p: string, body: unknown) {
+    const res = await fetch(`${controlUrl}/packet_capture/capture${p}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  }
+
+  it('turns recording on through encryption/enable, and records only what the BPF filter passes', async () => {
+    const spoolDir = path.join(work, 'evidence-api');
+    const deadPort = await freePort();
+    const agent = start(
+      variant('api', {
+        mqtt: { ...config.mqtt, url: `mqtts://127.0.0.1:${deadPort}` },
+        capture: { ...config.capture, autostart: false },
+        evidence: { ...config.evidence, enabled: false, key_file: null, spool_dir: spoolDir },
+      }),
+    );
+    try {
+      await eventually(
+        async () => ((await status()).running === false ? true : undefined),
+        'the control API',
+      );
+      expect((await status()).encryption_enabled).toBe(false);
+      // A capture started before recording was on keeps running unrecorded.
+      expect((await control('POST', '/start', {})).status).toBe(200);
+      const enabled = await control('POST', '/encryption/enable', {
+        cipher_suite: 'ChaCha20-Poly1305',
+        key_file: keyFile,
+      });
+      expect(enabled.status).toBe(200);
+      expect(enabled.body).toMatchObject({
+        status: 'enabled',
+        cipher_suite: 'ChaCha20-Poly1305',
+        key_file: keyFile,
+        applies: 'next_start',
+      });
+      expect(await status()).toMatchObject({ encryption_enabled: true, recording: false });
+      expect((await control('POST', '/stop', {})).status).toBe(200);
+      const started = await control('POST', '/start', { filter_expr: `udp dst port ${PORT}` });
+      expect(started.body).toMatchObject({ status: 'started', recording: true });
+      sendUdpFromNamespace(nsB, [
+        { host: addrA, port: PORT, count: 300, sizes: Array(300).fill(700) },
+        { host: addrA, port: PORT + 1, count: 300, sizes: Array(300).fill(900) },
+      ]);
+      await eventually(async () => {
+        const m = await metrics();
+        return m.packets_captured >= 300 ? m : undefined;
+      }, 'the filtered datagrams captured');
+      // A graceful stop seals the open segment and waits until it is on disk.
+      expect((await control('POST', '/stop', { graceful: true })).status).toBe(200);
+      const evidence = (await status()).evidence;
+      expect(evidence.packets_recorded).toBe(300);
+      const segmentsDir = path.join(spoolDir, 'segments');
+      const names = readdirSync(segmentsDir).sort();
+      expect(names.length).toBe(evidence.segments_recorded);
+      const joined = Buffer.concat(names.map((name) => readFileSync(path.join(segmentsDir, name))));
+      for (const magic of PCAP_MAGICS) expect(joined.includes(magic)).toBe(false);
+      expect(joined[9]).toBe(3); // cipher id 3: ChaCha20-Poly1305
+      const sizes = udpPayloadSizes(await decryptWithCli(keyFile, joined, 'filtered'));
+      expect(sizes).toEqual(Array(300).fill(700));
+    } finally {
+      await agent.kill9();
+    }
+  });
+
   it('records encrypted offline, survives kill -9 mid-upload, and stores every segment once', async () => {
     const spoolDir = path.join(work, 'evidence');
     const segmentsDir = path.join(spoolDir, 'segments');
