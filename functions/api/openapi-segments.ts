@@ -157,7 +157,9 @@ export const segmentPaths = {
         '404': errorResponse(
           "agent_not_found: an agent unknown (or another tenant's); no_segments: nothing recorded in the window",
         ),
-        '413': errorResponse('window_too_large: more than 200 segments; ask for a shorter window'),
+        '413': errorResponse(
+          'window_too_large: more than 200 segments or 2 GiB; ask for a shorter window',
+        ),
         '501': errorResponse(
           'window_assembly_unavailable: the S3 store lacks UploadPartCopy (s3rver)',
         ),

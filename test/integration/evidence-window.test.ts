@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyFile } from '../../agent/evidence/key-file.js';
 import { SegmentEncryptor } from '../../agent/evidence/segment-encryptor.js';
@@ -277,9 +277,9 @@ describe('evidence windows: one link for a time window (local stack with moto S3
 });
 
 describe('assembleWindow against moto: small segments before, between and after a large one', () => {
-  it('joins [small, large, small, small] into their exact concatenation; moto refuses a small non-final part', async () => {
+  it('joins [small, large, then five small] into their exact concatenation; moto refuses a small non-final part', async () => {
     const bucket = stack.config.pcapBucket;
-    const sizes = [100_000, MIN_PART_BYTES + 1000, 50_000, 70_000];
+    const sizes = [100_000, MIN_PART_BYTES + 1000, 50_000, 70_000, 30_000, 20_000, 10_000];
     const bodies = sizes.map((n) => randomBytes(n));
     for (const [i, body] of bodies.entries()) {
       await clients.s3.send(
@@ -295,13 +295,21 @@ describe('assembleWindow against moto: small segments before, between and after 
         scratchPrefix: 'tenants/t/scratch/',
       },
     );
-    // [small + large] joined behind the filler, then [small, small] joined as the last part.
+    // [small + large] joined behind the filler, then the five small ones joined (a tree of
+    // pairwise merges, an odd one carried up) as the last part.
     expect(result.parts).toBe(2);
+    // group 1: 2 appends + 1 merge; group 2: 5 appends + 4 merges; the window: 2 parts.
+    expect(result.copies).toBe(2 * 2 + 1 * 2 + 5 * 2 + 4 * 2 + 2);
     const out = await clients.s3.send(
       new GetObjectCommand({ Bucket: bucket, Key: 'tenants/t/assembly/out' }),
     );
     const bytes = Buffer.from(await out.Body!.transformToByteArray());
     expect(bytes.equals(Buffer.concat(bodies))).toBe(true);
+    // No scratch object is left behind.
+    const left = await clients.s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'tenants/t/scratch/' }),
+    );
+    expect(left.KeyCount ?? 0).toBe(0);
 
     // Why the filler: copying the small first segment as a part on its own is refused.
     await expect(
