@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { presignSegmentPut } from '../../functions/evidence/presign-upload.js';
 import { AgentRepository } from '../../functions/store/agents.js';
 import {
   createStoreClients,
@@ -151,6 +152,25 @@ describe('evidence uploads over MQTT (aedes + ingest + dynalite + s3rver)', () =
     expect(
       await agent.send({ type: 'upload_complete', segment_id: seg.request.segment_id }),
     ).toEqual({ type: 'upload_confirmed', segment_id: seg.request.segment_id });
+  });
+
+  it('is refused by s3rver once expired (s3rver checks X-Amz-Date + X-Amz-Expires, not the signature)', async () => {
+    const bytes = randomBytes(1000);
+    const seg = segmentRequest(bytes, { seq: 9 });
+    const put = await presignSegmentPut(
+      clients.s3,
+      {
+        bucket: stack.config.pcapBucket,
+        key: segmentObjectKey('default', AGENT, seg.request.segment_id),
+        bytes: bytes.length,
+        sha256: seg.request.sha256,
+      },
+      // Signed 301 s ago for 300 s.
+      { ttlSeconds: 300, nowMs: Date.now() - 301_000 },
+    );
+    const res = await fetch(put.url, { method: 'PUT', headers: put.headers, body: bytes });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain('Request has expired');
   });
 
   it('refuses a completion with no object, and one nobody asked for', async () => {
