@@ -33,6 +33,11 @@ export interface RecorderOptions {
   onEvent?: EvidenceEvent;
   /** A segment is durable in the spool (the uploader's cue). */
   onRecorded?: () => void;
+  /**
+   * Sealed bytes waiting for the disk at most (default 256 MiB). Past it a new segment is
+   * dropped and counted rather than memory growing while the disk lags behind the capture.
+   */
+  maxPendingBytes?: number;
 }
 
 export interface RecordingState {
@@ -65,6 +70,7 @@ export class SegmentRecorder {
   #cipher: CipherSuite = 'AES-256-GCM';
   #keyFile: string | null = null;
   readonly #pending = new Set<Promise<void>>();
+  #pendingBytes = 0;
   readonly #stats: RecorderStats = {
     segments_recorded: 0,
     bytes_recorded: 0,
@@ -168,6 +174,16 @@ export class SegmentRecorder {
       // The engine's buffer is ours now: no plaintext outlives the sealing.
       pcap.fill(0);
     }
+    const limit = this.#options.maxPendingBytes ?? 256 * 1024 * 1024;
+    if (this.#pendingBytes + meta.bytes > limit && this.#pendingBytes > 0) {
+      const behind = new Error(
+        `the disk is ${this.#pendingBytes} bytes behind the capture (limit ${limit}); segment dropped`,
+      );
+      this.#failed(info, behind, meta.seq);
+      return;
+    }
+    this.#pendingBytes += meta.bytes;
+    const bytes = meta.bytes;
     const write = spool
       .add(meta, sealed)
       .then(() => {
@@ -184,7 +200,10 @@ export class SegmentRecorder {
       })
       .catch((error: unknown) => this.#failed(info, error, meta.seq));
     this.#pending.add(write);
-    void write.finally(() => this.#pending.delete(write));
+    void write.finally(() => {
+      this.#pending.delete(write);
+      this.#pendingBytes -= bytes;
+    });
   }
 
   /** Resolves when every segment handed over so far is on disk (or counted as failed). */

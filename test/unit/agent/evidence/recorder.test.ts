@@ -152,3 +152,30 @@ describe('SegmentRecorder', () => {
     expect(spool.list()).toEqual([]);
   });
 });
+
+describe('SegmentRecorder under a lagging disk', () => {
+  it('drops and counts segments past maxPendingBytes instead of holding them in memory', async () => {
+    const spool = await SegmentSpool.open({ dir: path.join(root, 'lag'), maxBytes: 16 << 20 });
+    const events: EvidenceEventType[] = [];
+    const recorder = new SegmentRecorder({
+      agentId: 'edge-7',
+      spool,
+      segmentBytes: 1 << 20,
+      segmentSeconds: 5,
+      maxPendingBytes: 50_000,
+      onEvent: (type) => events.push(type),
+    });
+    recorder.enable({ cipher: 'AES-256-GCM', keyFile });
+    // Handed over back to back, before any write can finish: about 31 KB sealed each.
+    for (let i = 0; i < 4; i++) {
+      recorder.record(pcapSegment(100), { sequence: i, packets: 100, first_seen: i, last_seen: i });
+    }
+    await recorder.idle();
+    expect(recorder.stats()).toMatchObject({ segments_recorded: 1, write_failures: 3 });
+    expect(events).toEqual(['recording_failed', 'recording_failed', 'recording_failed']);
+    // The numbers of dropped segments stay used: the next one follows them.
+    recorder.record(pcapSegment(10), { sequence: 4, packets: 10, first_seen: 9, last_seen: 9 });
+    await recorder.idle();
+    expect(spool.list().map((s) => s.meta.seq)).toEqual([0, 4]);
+  });
+});
