@@ -13,8 +13,18 @@ export interface MotoS3 {
 }
 
 export async function startMotoS3(): Promise<MotoS3> {
+  try {
+    return await launch('moto_server', []);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    // No console script on PATH: the module itself, as pip installs it.
+    return launch('python3', ['-m', 'moto.server']);
+  }
+}
+
+async function launch(command: string, prefix: string[]): Promise<MotoS3> {
   const port = await freePort();
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+  const child: ChildProcess = spawn(command, [...prefix, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -25,10 +35,14 @@ export async function startMotoS3(): Promise<MotoS3> {
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('error', (error) =>
-      reject(new Error(`moto_server did not start (pip package moto): ${error.message}`)),
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      reject(
+        new Error(
+          `${command} ${prefix.join(' ')} exited with ${code} (moto's S3 server: pip install 'moto[server]'): ${log.slice(-500)}`,
+        ),
+      ),
     );
-    child.once('exit', (code) => reject(new Error(`moto_server exited with ${code}: ${log}`)));
   });
   return {
     endpoint: `http://127.0.0.1:${port}`,
