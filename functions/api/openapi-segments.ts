@@ -57,9 +57,14 @@ export const segmentSchemas = {
   WindowManifest: jsonSchema(windowManifestSchema),
   WindowDownload: {
     type: 'object',
-    required: ['url', 'expires_at', 'bytes', 'segments', 'manifest', 'signature'],
+    required: ['url', 'manifest_url', 'expires_at', 'bytes', 'segments', 'manifest', 'signature'],
     properties: {
       url: { type: 'string', description: 'Presigned GET of the window object' },
+      manifest_url: {
+        type: 'string',
+        description:
+          'Presigned GET of {manifest, signature}, kept beside the object (what --manifest reads)',
+      },
       expires_at: { type: 'string', format: 'date-time' },
       bytes: { type: 'integer' },
       segments: { type: 'integer' },

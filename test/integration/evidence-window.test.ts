@@ -162,6 +162,9 @@ describe('evidence windows: one link for a time window (local stack with moto S3
     const object = Buffer.from(await (await fetch(body.url)).arrayBuffer());
     expect(object.equals(Buffer.concat(sealed))).toBe(true);
     expect(body.bytes).toBe(object.length);
+    // The same signed manifest is kept beside the object.
+    const kept = await (await fetch(body.manifest_url)).json();
+    expect(kept).toEqual({ manifest: body.manifest, signature: body.signature });
 
     const windowFile = path.join(dir, 'window.wfe');
     const manifestFile = path.join(dir, 'window.json');

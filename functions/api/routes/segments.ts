@@ -148,6 +148,7 @@ export function segmentRoutes(deps: AppDeps) {
         c.header('Cache-Control', 'no-store');
         return c.json({
           url: window.url,
+          manifest_url: window.manifest_url,
           expires_at: window.expires_at,
           bytes: window.bytes,
           segments: window.segments,
