@@ -230,17 +230,22 @@ export class SegmentSpool {
     return this.#entries.find((e) => e.meta.segment_id === segmentId);
   }
 
-  /** The cloud has it: delete it (after recording its sequence, so it is never reused). */
+  /**
+   * The cloud has it: delete it. The state (its sequence, the counters) is written first, so a
+   * sequence is never reused; a crash between the two leaves the file, and the next run asks
+   * again and is confirmed at once (counted twice in uploaded_*, never lost). It leaves the
+   * index only once the file is gone, so stats() never runs ahead of the disk.
+   */
   confirm(segmentId: string): Promise<boolean> {
     return this.#serial(async () => {
       const entry = this.get(segmentId);
       if (!entry) return false;
-      this.#unindex(entry);
       this.#state.uploaded_segments += 1;
       this.#state.uploaded_bytes += entry.meta.bytes;
       await this.#writeState();
       await unlink(entry.path).catch(ignoreMissing);
       await fsyncDir(this.#segmentsDir);
+      this.#unindex(entry);
       return true;
     });
   }
@@ -250,7 +255,6 @@ export class SegmentSpool {
     return this.#serial(async () => {
       const entry = this.get(segmentId);
       if (!entry) return false;
-      this.#unindex(entry);
       this.#state.refused_segments += 1;
       await this.#writeState();
       await rename(entry.path, path.join(this.#refusedDir, path.basename(entry.path))).catch(
@@ -258,6 +262,7 @@ export class SegmentSpool {
       );
       await fsyncDir(this.#refusedDir);
       await fsyncDir(this.#segmentsDir);
+      this.#unindex(entry);
       this.#logger.warn('evidence spool: segment moved to refused/', {
         seq: entry.meta.seq,
         segment_id: segmentId,

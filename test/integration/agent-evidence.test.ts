@@ -165,7 +165,13 @@ describe.skipIf(!isRoot)('agent evidence recording (veth, real agent process, lo
       id: AGENT,
       dir: work,
       patch: {
-        capture: { interface: vethA, file: null, backend: 'afpacket' },
+        // Only the test's datagrams: no IPv6 router solicitation lands in a later segment.
+        capture: {
+          interface: vethA,
+          file: null,
+          backend: 'afpacket',
+          filter: `udp dst port ${PORT}`,
+        },
         control: { listen: `127.0.0.1:${controlPort}`, token_file: tokenFile },
         mqtt: { reconnect_min_ms: 100, reconnect_max_ms: 1000 },
         heartbeat: { interval_sec: 1, metrics_interval_sec: 1 },
@@ -258,7 +264,7 @@ describe.skipIf(!isRoot)('agent evidence recording (veth, real agent process, lo
     const agent = start(
       variant('api', {
         mqtt: { ...config.mqtt, url: `mqtts://127.0.0.1:${deadPort}` },
-        capture: { ...config.capture, autostart: false },
+        capture: { ...config.capture, autostart: false, filter: '' },
         evidence: { ...config.evidence, enabled: false, key_file: null, spool_dir: spoolDir },
       }),
     );
@@ -336,7 +342,7 @@ describe.skipIf(!isRoot)('agent evidence recording (veth, real agent process, lo
       const m = await metrics();
       // Every captured packet sealed (the last segment closes on its 1 s timer).
       const all = s.evidence.packets_recorded;
-      return all >= DATAGRAMS && all === m.packets_captured ? s.evidence : undefined;
+      return all === DATAGRAMS && all === m.packets_captured ? s.evidence : undefined;
     }, 'every datagram recorded');
     expect(recorded.spool.depth_segments).toBeGreaterThanOrEqual(8);
     expect(recorded.upload.uploaded_segments).toBe(0);
@@ -390,7 +396,7 @@ describe.skipIf(!isRoot)('agent evidence recording (veth, real agent process, lo
       const s = await status();
       const m = await metrics();
       const all = s.evidence.packets_recorded;
-      const sealed = all >= LIVE_DATAGRAMS && all === m.packets_captured;
+      const sealed = all === LIVE_DATAGRAMS && all === m.packets_captured;
       return sealed && s.evidence.spool.depth_segments === 0 ? s.evidence : undefined;
     }, 'live segments uploaded');
     expect(live.segments_recorded).toBeGreaterThanOrEqual(2);
