@@ -14,14 +14,18 @@ import {
   objectStatement,
   tableStatement,
 } from './grants.js';
-import { AGENT_TOPIC_ROOT, UPLOADS_CHANNEL } from './iot.js';
+import { AGENT_TOPIC_ROOT, DOWNLINK_CHANNELS, UPLOADS_CHANNEL } from './iot.js';
 import { handlerEntry } from './paths.js';
 import type { Storage } from './storage.js';
 
 export const INGEST_RULE_NAME = 'wirefleet_ingest';
 export const INGEST_SQL_VERSION = '2016-03-23';
-/** encode(*) needs SQL 2016-03-23; binary payloads reach Lambda as base64 inside JSON. */
-export const INGEST_SQL = `SELECT encode(*, 'base64') AS payload, topic() AS topic FROM '${AGENT_TOPIC_ROOT}/+/+'`;
+/**
+ * encode(*) needs SQL 2016-03-23; binary payloads reach Lambda as base64 inside JSON. The
+ * cloud's own downlink messages (commands, uploads) match the same filter; the WHERE keeps
+ * them from invoking ingest only to be refused.
+ */
+export const INGEST_SQL = `SELECT encode(*, 'base64') AS payload, topic() AS topic FROM '${AGENT_TOPIC_ROOT}/+/+' WHERE ${DOWNLINK_CHANNELS.map((c) => `topic(5) <> '${c}'`).join(' AND ')}`;
 export const INGEST_RETRY_ATTEMPTS = 2;
 export const INGEST_MAX_EVENT_AGE = Duration.hours(1);
 /** Evidence segment objects: tenants/<tenant>/agents/<agent>/segments/<id> (functions/store/segments.ts). */

@@ -8,24 +8,26 @@ import {
   PhysicalResourceId,
 } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import {
+  TOPIC_ROOT as AGENT_TOPIC_ROOT,
+  DOWNLINK_CHANNELS,
+  type DownlinkChannel,
+  UPLINK_CHANNELS,
+} from '../../protocol/agent-messages.js';
 import { iotArn } from './grants.js';
 
 export const AGENT_POLICY_NAME = 'wirefleet-agent';
 /** An agent's thing is `<prefix><agent id>`; the API's IoT grants are limited to this prefix. */
 export const THING_PREFIX = 'wirefleet-';
-export const UPLINK_CHANNELS = [
-  'flows',
-  'heartbeat',
-  'metrics',
-  'events',
-  'replies',
-  'segments',
-] as const;
-export const COMMAND_CHANNEL = 'commands';
+/** Topics and channels come from the protocol the agents and the cloud share. */
+export {
+  DOWNLINK_CHANNELS,
+  TOPIC_ROOT as AGENT_TOPIC_ROOT,
+  UPLINK_CHANNELS,
+} from '../../protocol/agent-messages.js';
+export const COMMAND_CHANNEL = 'commands' satisfies DownlinkChannel;
 /** Evidence upload answers (presigned PUTs, confirmations), published by ingest. */
-export const UPLOADS_CHANNEL = 'uploads';
-const DOWNLINK_CHANNELS = [COMMAND_CHANNEL, UPLOADS_CHANNEL] as const;
-export const AGENT_TOPIC_ROOT = 'wirefleet/v1/agents';
+export const UPLOADS_CHANNEL = 'uploads' satisfies DownlinkChannel;
 
 // IoT policy variables, resolved by IoT Core per connection. Plain strings,
 // not template interpolation, and never inside Fn::Sub.

@@ -30,7 +30,7 @@ describe('ingest: IoT topic rule, DLQ and async invoke settings', () => {
     expect(rule.Properties.RuleName).toBe('wirefleet_ingest');
     const payload = rule.Properties.TopicRulePayload;
     expect(payload.Sql).toBe(
-      "SELECT encode(*, 'base64') AS payload, topic() AS topic FROM 'wirefleet/v1/agents/+/+'",
+      "SELECT encode(*, 'base64') AS payload, topic() AS topic FROM 'wirefleet/v1/agents/+/+' WHERE topic(5) <> 'commands' AND topic(5) <> 'uploads'",
     );
     expect(payload.AwsIotSqlVersion).toBe('2016-03-23');
     expect(payload.RuleDisabled).toBe(false);
