@@ -88,11 +88,15 @@ type Script = (
   attempt: number,
 ) => 'normal' | 'refuse_retry' | 'refuse_for_good' | 'bad_url';
 
+/** What to do on an upload_complete: answer it, or cut the agent off instead (an outage). */
+type OnComplete = (seq: number, count: number) => 'confirm' | 'drop_agent';
+
 /** TEST-ONLY: plays the cloud's side of the upload contract (not functions/ingest). */
-async function startTestResponder(script: Script) {
+async function startTestResponder(script: Script, onComplete: OnComplete = () => 'confirm') {
   const client = await mqtt.connectAsync(mqttUrl, { clientId: 'test-responder' });
   const attempts = new Map<number, number>();
   const puts = new Map<string, number>();
+  const completes = new Map<number, number>();
   const requests = new Map<string, { bytes: number; sha256: string; seq: number }>();
   await client.subscribeAsync(`wirefleet/v1/agents/${AGENT}/segments`, { qos: 1 });
   const answer = (message: SegmentDownlink) =>
@@ -108,6 +112,15 @@ async function startTestResponder(script: Script) {
         const attempt = (attempts.get(message.seq) ?? 0) + 1;
         attempts.set(message.seq, attempt);
         requests.set(id, message);
+        // As the cloud does: a segment it already holds is confirmed at once, never uploaded twice.
+        const held = await s3
+          .send(new HeadObjectCommand({ Bucket: BUCKET, Key: objectKey(id) }))
+          .then((head) => head.ContentLength === message.bytes)
+          .catch(() => false);
+        if (held) {
+          await answer({ type: 'upload_confirmed', segment_id: id });
+          return;
+        }
         const what = script(message, attempt);
         if (what === 'refuse_retry' || what === 'refuse_for_good') {
           await answer({
@@ -138,6 +151,16 @@ async function startTestResponder(script: Script) {
         return;
       }
       const declared = requests.get(id)!;
+      const count = (completes.get(declared.seq) ?? 0) + 1;
+      completes.set(declared.seq, count);
+      if (onComplete(declared.seq, count) === 'drop_agent') {
+        // The agent's connection dies after its PUT, before any confirmation reaches it.
+        // aedes keeps its connected clients by id (not in its typings).
+        (broker as unknown as { clients: Record<string, { close(): void }> }).clients[
+          AGENT
+        ]?.close();
+        return;
+      }
       const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: objectKey(id) }));
       expect(head.ContentLength).toBe(declared.bytes);
       puts.set(id, (puts.get(id) ?? 0) + 1);
@@ -151,6 +174,7 @@ async function startTestResponder(script: Script) {
   return {
     attempts,
     puts,
+    completes,
     objectKey,
     close: () => client.endAsync(),
   };
@@ -230,6 +254,60 @@ describe('SegmentUploader over real aedes and s3rver, cloud played by a TEST-ONL
       ]);
       for (const s of [segments[0]!, segments[2]!, segments[3]!]) {
         expect(responder.puts.get(s.meta.segment_id)).toBe(1);
+        const object = await s3.send(
+          new GetObjectCommand({ Bucket: BUCKET, Key: responder.objectKey(s.meta.segment_id) }),
+        );
+        const bytes = Buffer.from(await object.Body!.transformToByteArray());
+        expect(createHash('sha256').update(bytes).digest('hex')).toBe(s.meta.sha256);
+      }
+    } finally {
+      await uploader.stop();
+      await uplink.stop({ drainMs: 0 });
+      await responder.close();
+    }
+  });
+
+  it('an outage after the PUT and before the confirmation: asked again, confirmed at once, stored once', async () => {
+    const responder = await startTestResponder(
+      () => 'normal',
+      (seq, count) => (seq === 1 && count === 1 ? 'drop_agent' : 'confirm'),
+    );
+    const spool = await SegmentSpool.open({
+      dir: path.join(work, 'evidence-2'),
+      maxBytes: 64 << 20,
+    });
+    const segments = [0, 1, 2].map((seq) => sealed(spool.nextSeq(), 150_000 + seq));
+    for (const s of segments) await spool.add(s.meta, s.parts);
+    const flowSpool = await DiskSpool.open({ dir: path.join(work, 'spool-2'), maxBytes: 1 << 20 });
+    const uplink = new Uplink(flowSpool, {
+      url: mqttUrl,
+      agentId: AGENT,
+      logger: silentAgentLogger,
+      reconnectMinMs: 100,
+      reconnectMaxMs: 300,
+    });
+    const uploader = new SegmentUploader({
+      spool,
+      transport: uplinkSegmentTransport(uplink),
+      retryMinMs: 20,
+      retryMaxMs: 100,
+      answerTimeoutMs: 5000,
+    });
+    try {
+      uplink.start();
+      uploader.start();
+      await eventually(
+        async () => (spool.list().length === 0 ? true : undefined),
+        'the spool drained',
+      );
+      expect(uplink.stats().reconnects).toBeGreaterThanOrEqual(1);
+      // Segment 1 was PUT once and its completion lost with the connection; asked again, the
+      // cloud already had it and confirmed without a second upload.
+      expect(responder.completes.get(1)).toBe(1);
+      expect(responder.attempts.get(1)).toBe(2);
+      expect(uploader.stats()).toMatchObject({ confirmed: 3, puts: 3, refused: 0 });
+      expect(uploader.stats().failed_attempts).toBeGreaterThanOrEqual(1);
+      for (const s of segments) {
         const object = await s3.send(
           new GetObjectCommand({ Bucket: BUCKET, Key: responder.objectKey(s.meta.segment_id) }),
         );
