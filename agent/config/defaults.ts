@@ -33,7 +33,6 @@ export const configDefaults = {
   evidence: {
     enabled: false,
     cipher: 'AES-256-GCM',
-    spool_dir: `${DEFAULT_STATE_DIR}/evidence`,
     max_spool_mb: 1024,
     segment_mb: 16,
     segment_seconds: 60,

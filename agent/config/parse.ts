@@ -29,7 +29,7 @@ export interface AgentConfig {
   alerts: FileConfig['alerts'];
   integrity: FileConfig['integrity'];
   log: FileConfig['log'];
-  evidence: FileConfig['evidence'];
+  evidence: Omit<FileConfig['evidence'], 'spool_dir'> & { spool_dir: string };
 }
 
 /**
@@ -157,7 +157,10 @@ export function parseAgentConfig(
     evidence: {
       ...c.evidence,
       key_file: absOrNull(c.evidence.key_file),
-      spool_dir: abs(c.evidence.spool_dir),
+      spool_dir:
+        c.evidence.spool_dir === undefined
+          ? path.join(path.dirname(abs(c.spool.dir)), 'evidence')
+          : abs(c.evidence.spool_dir),
     },
   };
 }

@@ -161,7 +161,8 @@ export const fileSchema = z.strictObject({
       /** The master key (mode 0600): 64 hex digits, base64 or 32 raw bytes. */
       key_file: optionalPath,
       cipher: z.enum(CIPHER_SUITES as [CipherSuite, ...CipherSuite[]]).default(d.evidence.cipher),
-      spool_dir: pathString.default(d.evidence.spool_dir),
+      /** Default: `evidence` beside spool.dir (parse.ts), so one state directory holds both. */
+      spool_dir: pathString.optional(),
       max_spool_mb: int(1, 1_048_576).default(d.evidence.max_spool_mb),
       /** A segment is cut at this many MiB of pcap, or segment_seconds, whichever first. */
       segment_mb: int(1, 64).default(d.evidence.segment_mb),

@@ -37,6 +37,19 @@ describe('agent config: evidence', () => {
     });
   });
 
+  it('keeps its spool beside the flow spool unless told otherwise', () => {
+    const c = parseAgentConfig(
+      JSON.stringify({
+        agent_id: 'edge-1',
+        mqtt: { url: 'mqtt://127.0.0.1:1883' },
+        capture: { interface: 'eth0' },
+        spool: { dir: 'state/spool' },
+      }),
+      { baseDir: '/home/ops/agent' },
+    );
+    expect(c.evidence.spool_dir).toBe('/home/ops/agent/state/evidence');
+  });
+
   it('resolves paths against the config file and takes the spec ciphers', () => {
     expect(
       parse({
