@@ -9,11 +9,8 @@ import { CommandHandler } from './commands.js';
 import type { AgentConfig } from './config.js';
 import { createControlApp } from './control/app.js';
 import { startControlServer } from './control/server.js';
-import { createEvidenceControl } from './evidence/control.js';
-import { buildEvidenceMetrics } from './evidence/metrics.js';
-import { type EvidenceEventType, SegmentRecorder } from './evidence/recorder.js';
-import { SegmentSpool } from './evidence/segment-spool.js';
-import { SegmentUploader, uplinkSegmentTransport } from './evidence/uploader.js';
+import type { EvidenceEventType } from './evidence/recorder.js';
+import { openEvidence } from './evidence/setup.js';
 import { loadVerifiedEngine } from './integrity.js';
 import { type AgentLogger, createAgentLogger } from './log.js';
 import { ensureSecretFile } from './secret-file.js';
@@ -91,45 +88,14 @@ export async function runAgent(
   const uplink = new Uplink(spool, uplinkOptionsFromConfig(config, logger));
   notify = () => uplink.notify();
 
-  // Evidence: encrypted pcap segments, their own bounded spool, uploaded when the cloud asks for
-  // them. The spool opens even with recording off: segments of an earlier run still go up.
+  // Evidence: encrypted pcap segments in their own bounded spool, uploaded when the cloud asks.
   const raiseEvidence = (
     type: EvidenceEventType,
     severity: AgentEvent['severity'],
     message: string,
     details?: Record<string, unknown>,
   ) => raise(type, severity, message, { spool: 'evidence', ...details });
-  const segmentSpool = await SegmentSpool.open({
-    dir: config.evidence.spool_dir,
-    maxBytes: config.evidence.max_spool_mb * 1024 * 1024,
-    logger,
-    onOverflow: (overflow) =>
-      raiseEvidence(
-        'spool_overflow',
-        'warning',
-        'evidence spool full: the oldest segments were dropped',
-        { ...overflow },
-      ),
-  });
-  const recorder = new SegmentRecorder({
-    agentId: config.agent_id,
-    spool: segmentSpool,
-    segmentBytes: config.evidence.segment_mb * 1024 * 1024,
-    segmentSeconds: config.evidence.segment_seconds,
-    logger,
-    onEvent: raiseEvidence,
-    onRecorded: () => uploader.notify(),
-  });
-  // A key file that is missing, loose (not 0600) or not a key stops the agent here (KeyFileError).
-  if (config.evidence.enabled) {
-    recorder.enable({ cipher: config.evidence.cipher, keyFile: config.evidence.key_file! });
-  }
-  const uploader = new SegmentUploader({
-    spool: segmentSpool,
-    transport: uplinkSegmentTransport(uplink),
-    logger,
-    onEvent: raiseEvidence,
-  });
+  const evidence = await openEvidence({ config, uplink, logger, onEvent: raiseEvidence });
 
   function raise(
     type: AgentEvent['type'] | EvidenceEventType,
@@ -187,7 +153,7 @@ export async function runAgent(
     onEvent: raise,
     dropRateAlertPct: config.alerts.drop_rate_pct,
     verifyFirmware: () => integrity.verify(),
-    recorder,
+    ...(evidence ? { recorder: evidence.recorder } : {}),
   });
 
   // 3. Cloud commands: validated, carried out once, answered on `replies` with the command id.
@@ -214,14 +180,9 @@ export async function runAgent(
         ),
       ),
     );
-  const evidenceMetrics = () =>
-    buildEvidenceMetrics({
-      recording: recorder.enabled,
-      session_recording: controller.status().recording === true,
-      recorder: recorder.stats(),
-      spool: segmentSpool.stats(),
-      uploader: uploader.stats(),
-    });
+  const evidenceMetrics = evidence
+    ? () => evidence.metrics(controller.status().recording === true)
+    : undefined;
   const metrics = () =>
     uplink.publishNow(
       'metrics',
@@ -237,7 +198,7 @@ export async function runAgent(
             },
             uplink: uplink.stats(),
           }),
-          evidence: evidenceMetrics(),
+          ...(evidenceMetrics ? { evidence: evidenceMetrics() } : {}),
         }),
       ),
     );
@@ -253,12 +214,9 @@ export async function runAgent(
           controller,
           token,
           logger,
-          evidence: createEvidenceControl({
-            recorder,
-            status: () => controller.status(),
-            logger,
-          }),
-          evidenceMetrics,
+          ...(evidence
+            ? { evidence: evidence.control(() => controller.status()), evidenceMetrics }
+            : {}),
         }),
         listen: config.control.listen,
       });
@@ -273,7 +231,7 @@ export async function runAgent(
       metrics();
     });
     uplink.start();
-    uploader.start();
+    evidence?.uploader.start();
   } catch (error) {
     for (const timer of timers) clearInterval(timer);
     await control?.close().catch(() => undefined);
@@ -315,8 +273,8 @@ export async function runAgent(
       }
       await appendChain;
       await control?.close();
-      await recorder.idle();
-      await uploader.stop();
+      await evidence?.recorder.idle();
+      await evidence?.uploader.stop();
       await uplink.stop({ drainMs: 5000 });
       await controller.close();
       logger.info('agent stopped', { spool: spool.stats() });

@@ -40,7 +40,10 @@ export function evidenceRoutes(evidence: EvidenceControl | undefined, logger: Ag
     }
     if (!evidence) {
       return c.json(
-        errorBody('recording_unavailable', 'this agent runs without evidence recording'),
+        errorBody(
+          'recording_unavailable',
+          'evidence recording is unavailable on this agent: its evidence spool could not be opened (see its log)',
+        ),
         503,
       );
     }

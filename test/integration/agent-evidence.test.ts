@@ -249,6 +249,34 @@ describe.skipIf(!isRoot)('agent evidence recording (veth, real agent process, lo
     expect(readdirSync(path.join(work, 'evidence', 'segments'))).toEqual([]);
   });
 
+  it('with recording off, an evidence spool that cannot open leaves the agent running without it', async () => {
+    const notADir = path.join(work, 'a-file');
+    writeFileSync(notADir, 'not a directory');
+    const agent = start(
+      variant('nospool', {
+        mqtt: { ...config.mqtt, url: `mqtts://127.0.0.1:${await freePort()}` },
+        evidence: { enabled: false, spool_dir: path.join(notADir, 'evidence') },
+      }),
+    );
+    try {
+      const s = await eventually(async () => {
+        const current = await status();
+        return current.running ? current : undefined;
+      }, 'the capture running');
+      expect(s.encryption_enabled).toBe(false);
+      expect(s.evidence).toBeUndefined();
+      const refused = await control('POST', '/encryption/enable', {
+        cipher_suite: 'AES-256-GCM',
+        key_file: keyFile,
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.body.error.code).toBe('recording_unavailable');
+      expect(agent.output()).toMatch(/evidence spool cannot open/);
+    } finally {
+      await agent.kill9();
+    }
+  });
+
   async function control(method: 'POST', p: string, body: unknown) {
     const res = await fetch(`${controlUrl}/packet_capture/capture${p}`, {
       method,

@@ -163,4 +163,44 @@ describe('POST /packet_capture/capture/encryption/enable', () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('key_file_refused');
   });
+
+  it('an agent without evidence (its spool could not open) says recording is unavailable', async () => {
+    const app = createControlApp({
+      controller: new CaptureController({
+        agentId: 'edge-1',
+        capture: {
+          interface: 'eth0',
+          backend: 'afpacket',
+          buffer_size_mb: 64,
+          snaplen: 0,
+          filter: '',
+          timestamp_source: 'kernel',
+          promiscuous: false,
+          replay_loop_sec: 0,
+        },
+        flows: {
+          table_size: 4096,
+          idle_timeout_sec: 30,
+          active_timeout_sec: 120,
+          summary_interval_sec: 5,
+        },
+        logger: createAgentLogger({ write: () => {} }),
+        onFlows: () => {},
+        onEvent: () => {},
+        verifyFirmware: () => ({ status: 'valid', message: 'ok' }),
+      }),
+      token: TOKEN,
+      logger: createAgentLogger({ write: () => {} }),
+    });
+    createKeyFile(keyFile);
+    const res = await app.request(URL_, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ cipher_suite: 'AES-256-GCM', key_file: keyFile }),
+    });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+      'recording_unavailable',
+    );
+  });
 });
