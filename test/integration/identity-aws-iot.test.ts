@@ -384,6 +384,28 @@ describe('agentIdentityFromEnv (AGENT_IDENTITY, IOT_*)', () => {
     expect(provider?.clientId('edge-1')).toBe('wirefleet-edge-1');
   });
 
+  it('without a client passed in, makes its own for the region and calls AWS IoT through it', async () => {
+    iotMock.reset();
+    iotMock.on(UpdateCertificateCommand).resolves({});
+    const deactivated: string[] = [];
+    const recording = {
+      deactivateCertificate: async (_agent: string, id: string) => {
+        deactivated.push(id);
+      },
+    } as unknown as Parameters<typeof agentIdentityFromEnv>[1];
+    const provider = agentIdentityFromEnv(
+      { AGENT_IDENTITY: 'aws-iot', IOT_DATA_ENDPOINT: ENDPOINT, IOT_AGENT_POLICY: POLICY },
+      recording,
+      { logger: silentLogger, region: 'eu-west-1' },
+    );
+    await provider!.deactivate('lazy-edge', { id: 'c'.repeat(64), arn: `${ARN_PREFIX}:cert/x` });
+    const calls = iotMock.commandCalls(UpdateCertificateCommand);
+    expect(calls.map((c) => c.args[0].input)).toEqual([
+      { certificateId: 'c'.repeat(64), newStatus: 'INACTIVE' },
+    ]);
+    expect(deactivated).toEqual(['c'.repeat(64)]);
+  });
+
   it('fails at start when half configured', () => {
     const base = {
       AGENT_IDENTITY: 'aws-iot',
