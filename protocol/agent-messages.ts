@@ -158,8 +158,41 @@ export const metricsSchema = z.object({
     write_failed_records: count.optional(),
   }),
   uplink: z.object({ connected: z.boolean(), published: count, acked: count, reconnects: count }),
+  /** Evidence recording (issue 11); present when the agent has an evidence spool. */
+  evidence: z
+    .object({
+      /** A key is loaded: live captures started now record. */
+      recording_enabled: z.boolean(),
+      /** The running capture records. */
+      session_recording: z.boolean(),
+      segments_recorded: count,
+      bytes_recorded: count,
+      packets_recorded: count,
+      /** Sealed segments that could not be written (lost, counted). */
+      write_failures: count,
+      spool: z.object({
+        depth_segments: count,
+        depth_bytes: count,
+        dropped_segments: count,
+        dropped_bytes: count,
+        refused_segments: count,
+        /** -1 before the first segment. */
+        last_seq: z.number().int().min(-1),
+      }),
+      upload: z.object({
+        /** Since the spool was created (kept across restarts). */
+        uploaded_segments: count,
+        uploaded_bytes: count,
+        /** This run. */
+        failed_attempts: count,
+        uploading: z.string().max(64).nullable(),
+        last_error: z.string().max(500).nullable(),
+      }),
+    })
+    .optional(),
 });
 export type AgentMetrics = z.infer<typeof metricsSchema>;
+export type EvidenceMetrics = NonNullable<AgentMetrics['evidence']>;
 
 export const EVENT_TYPES = [
   'agent_started',
@@ -170,6 +203,10 @@ export const EVENT_TYPES = [
   'drop_rate_high',
   'spool_overflow',
   'integrity_unverified',
+  /** Evidence: a sealed segment was lost before the disk took it. */
+  'recording_failed',
+  /** Evidence: the cloud refused a segment for good (kept in refused/). */
+  'segment_refused',
 ] as const;
 
 export const eventSchema = z.object({

@@ -1,36 +1,10 @@
+import type { EvidenceMetrics } from '../../protocol/agent-messages.js';
 import type { RecorderStats } from './recorder.js';
 import type { SegmentSpoolStats } from './segment-spool.js';
 import type { UploaderStats } from './uploader.js';
 
 /** Evidence recording as the agent's metrics message and the control API's status show it. */
-export interface EvidenceMetrics {
-  /** A key is loaded: live captures started now record. */
-  recording_enabled: boolean;
-  /** The running capture records. */
-  session_recording: boolean;
-  segments_recorded: number;
-  bytes_recorded: number;
-  packets_recorded: number;
-  /** Segments that could not be written (lost). */
-  write_failures: number;
-  spool: {
-    depth_segments: number;
-    depth_bytes: number;
-    dropped_segments: number;
-    dropped_bytes: number;
-    refused_segments: number;
-    last_seq: number;
-  };
-  upload: {
-    /** Since the spool was created (kept across restarts). */
-    uploaded_segments: number;
-    uploaded_bytes: number;
-    /** This run. */
-    failed_attempts: number;
-    uploading: string | null;
-    last_error: string | null;
-  };
-}
+export type { EvidenceMetrics } from '../../protocol/agent-messages.js';
 
 export function buildEvidenceMetrics(input: {
   recording: boolean;
@@ -60,7 +34,8 @@ export function buildEvidenceMetrics(input: {
       uploaded_bytes: spool.uploaded_bytes,
       failed_attempts: uploader.failed_attempts,
       uploading: uploader.uploading,
-      last_error: uploader.last_error,
+      // The cloud takes at most 500 characters here (protocol/agent-messages.ts).
+      last_error: uploader.last_error?.slice(0, 500) ?? null,
     },
   };
 }
