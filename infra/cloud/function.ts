@@ -21,8 +21,8 @@ export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
  *   exactly the one Lambda runs, with the SDK version from package-lock.json
  *   rather than whatever the runtime ships that month (and no doubt whether
  *   the runtime carries lib-storage and s3-request-presigner). The cost, for
- *   the API (esbuild 0.28.2, SDK 3.1178, measured 2026-12-04): 994,029 B
- *   minified (295,309 B gzip) with the SDK bundled, cold import 121 ms.
+ *   the API (esbuild 0.28.2, SDK 3.1178, measured 2026-12-04): 1,015,638 B
+ *   minified (301,922 B gzip) with the SDK bundled, cold import 128 ms.
  *   zod is imported as a namespace everywhere (`import * as z from 'zod'`),
  *   which lets esbuild drop its unused locales: `import { z }` kept all of
  *   zod and made the API 1,347,469 B. bench/bundles.bench.ts prints the
