@@ -1,5 +1,5 @@
 /*
- * Bounds-checked byte access shared by parse.c and file_reader.c.
+ * Bounds-checked byte access shared by the parsers, readers and writers.
  *
  * Callers check wf_have() before each read so that no pointer is ever formed
  * past the end of the buffer; the readers below then take a base pointer and
@@ -41,6 +41,17 @@ static inline uint16_t wf_rd16(const uint8_t *b, size_t off, int big_endian) {
 
 static inline uint32_t wf_rd32(const uint8_t *b, size_t off, int big_endian) {
   return big_endian ? wf_be32(b, off) : wf_le32(b, off);
+}
+
+/* Big-endian writers; the caller has checked that the bytes fit. */
+static inline void wf_put_be16(uint8_t *b, uint16_t v) {
+  b[0] = (uint8_t)(v >> 8);
+  b[1] = (uint8_t)v;
+}
+
+static inline void wf_put_be32(uint8_t *b, uint32_t v) {
+  wf_put_be16(b, (uint16_t)(v >> 16));
+  wf_put_be16(b + 2, (uint16_t)v);
 }
 
 #endif

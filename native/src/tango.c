@@ -36,21 +36,12 @@ const char *wf_tango_result_name(int result) {
   }
 }
 
-static void put16(uint8_t *b, uint16_t v) {
-  b[0] = (uint8_t)(v >> 8);
-  b[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *b, uint32_t v) {
-  put16(b, (uint16_t)(v >> 16));
-  put16(b + 2, (uint16_t)v);
-}
 
 void wf_tango_header_write(uint8_t out[WF_TANGO_HEADER_LEN], const wf_tango_header *h) {
   out[0] = h->path_id & 0x07;
-  put16(out + 1, (uint16_t)(h->timestamp & WF_TANGO_TS_MASK));
-  put32(out + 3, h->signature);
-  put16(out + 7, h->seq);
+  wf_put_be16(out + 1, (uint16_t)(h->timestamp & WF_TANGO_TS_MASK));
+  wf_put_be32(out + 3, h->signature);
+  wf_put_be16(out + 7, h->seq);
   out[9] = h->book & 0x01;
 }
 
@@ -106,26 +97,26 @@ int wf_tango_frame_write(const wf_tango_path_config *path, const wf_tango_wire *
 
   memcpy(out, path->next_hop_mac, 6);
   memcpy(out + 6, path->local_mac, 6);
-  put16(out + 12, ETHERTYPE_IPV6);
+  wf_put_be16(out + 12, ETHERTYPE_IPV6);
 
   uint8_t *ip6 = out + WF_TANGO_ETH_LEN;
   const uint8_t tclass = inner_len >= 2 ? in_place[1] : 0; /* inner DSCP + ECN */
-  put32(ip6, (uint32_t)6 << 28 | (uint32_t)tclass << 20);
-  put16(ip6 + 4, (uint16_t)udp_len);
+  wf_put_be32(ip6, (uint32_t)6 << 28 | (uint32_t)tclass << 20);
+  wf_put_be16(ip6 + 4, (uint16_t)udp_len);
   ip6[6] = IPPROTO_UDP_;
   ip6[7] = wire->hop_limit;
   memcpy(ip6 + 8, path->local_addr, 16);
   memcpy(ip6 + 24, path->peer_addr, 16);
 
   uint8_t *udp = ip6 + WF_TANGO_IPV6_LEN;
-  put16(udp, wire->udp_port);
-  put16(udp + 2, wire->udp_port);
-  put16(udp + 4, (uint16_t)udp_len);
-  put16(udp + 6, 0);
+  wf_put_be16(udp, wire->udp_port);
+  wf_put_be16(udp + 2, wire->udp_port);
+  wf_put_be16(udp + 4, (uint16_t)udp_len);
+  wf_put_be16(udp + 6, 0);
   wf_tango_header_write(udp + WF_TANGO_UDP_LEN, h);
 
   const uint16_t sum = (uint16_t)~fold(sum_words(udp, udp_len, pseudo_sum(ip6 + 8, ip6 + 24, udp_len)));
-  put16(udp + 6, sum == 0 ? 0xffff : sum); /* RFC 768: a computed 0 is sent as all ones */
+  wf_put_be16(udp + 6, sum == 0 ? 0xffff : sum); /* RFC 768: a computed 0 is sent as all ones */
   return (int)frame_len;
 }
 

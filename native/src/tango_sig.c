@@ -29,20 +29,12 @@
  */
 #include <string.h>
 
+#include "bytes.h"
 #include "siphash.h"
 #include "tango.h"
 
 #define SIG_VERSION 1
 
-static void put16(uint8_t *b, uint16_t v) {
-  b[0] = (uint8_t)(v >> 8);
-  b[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *b, uint32_t v) {
-  put16(b, (uint16_t)(v >> 16));
-  put16(b + 2, (uint16_t)v);
-}
 
 static uint64_t le64(const uint8_t *b) {
   uint64_t v = 0;
@@ -72,17 +64,17 @@ static void message_head(uint8_t *m, const wf_tango_keys *k, uint8_t side, uint8
   m[1] = side;
   m[2] = path_id;
   m[3] = 0;
-  put32(m + 4, k->epoch);
+  wf_put_be32(m + 4, k->epoch);
 }
 
 uint32_t wf_tango_tag(const wf_tango_keys *k, uint8_t side, uint8_t path_id, uint64_t tick,
                       uint16_t seq, uint64_t inner_digest) {
   uint8_t m[28], out[8];
   message_head(m, k, side, path_id);
-  put32(m + 8, (uint32_t)(tick >> 32));
-  put32(m + 12, (uint32_t)tick);
-  put16(m + 16, seq);
-  put16(m + 18, 0);
+  wf_put_be32(m + 8, (uint32_t)(tick >> 32));
+  wf_put_be32(m + 12, (uint32_t)tick);
+  wf_put_be16(m + 16, seq);
+  wf_put_be16(m + 18, 0);
   for (int i = 0; i < 8; i++) m[20 + i] = (uint8_t)(inner_digest >> (8 * i)); /* D's output bytes */
   siphash(m, sizeof m, k->tag, out, 8);
   return (uint32_t)le64(out);
@@ -91,7 +83,7 @@ uint32_t wf_tango_tag(const wf_tango_keys *k, uint8_t side, uint8_t path_id, uin
 uint8_t wf_tango_book(const wf_tango_keys *k, uint8_t side, uint8_t path_id, uint16_t seq) {
   uint8_t m[10], out[8];
   message_head(m, k, side, path_id);
-  put16(m + 8, seq);
+  wf_put_be16(m + 8, seq);
   siphash(m, sizeof m, k->book, out, 8);
   return out[0] & 1;
 }
