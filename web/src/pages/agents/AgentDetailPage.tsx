@@ -16,6 +16,7 @@ import {
 import { CommandPanel } from './CommandPanel.js';
 import { EventsPanel } from './EventsPanel.js';
 import { MetricsPanel } from './MetricsPanel.js';
+import { SegmentsPanel } from './SegmentsPanel.js';
 
 const REFRESH_MS = 5_000;
 /** Metrics samples drawn: 10 minutes at the default 5 s interval. */
@@ -116,6 +117,7 @@ export function AgentDetailPage({ agentId }: { agentId: string }) {
             <CommandPanel agent={data.agent} recent={data.commands} onReply={polling.refresh} />
             <EventsPanel agentId={agentId} newest={data.events} />
           </div>
+          <SegmentsPanel agentId={agentId} />
         </>
       )}
     </section>

@@ -1,0 +1,292 @@
+import { type FormEvent, useEffect, useState } from 'react';
+import { requestCaptureLink } from '../../api/downloads.js';
+import { saveLink } from '../../api/save.js';
+import { useApi } from '../../app/api-context.js';
+import { type Column, DataTable } from '../../components/DataTable.js';
+import { Field } from '../../components/Field.js';
+import { LoadMore } from '../../components/LoadMore.js';
+import { EmptyState, ErrorMessage, Loading } from '../../components/Status.js';
+import { Time } from '../../components/Time.js';
+import { formatBytes, formatCount } from '../../format.js';
+import { usePolling } from '../../hooks/usePolling.js';
+import {
+  describeMissing,
+  listedRange,
+  manifestFilename,
+  manifestFileText,
+  mergeSegments,
+  SEGMENTS_PAGE,
+  type SegmentPage,
+  type SegmentView,
+  segmentFilename,
+  shortHex,
+  toLocalInput,
+  type WindowDownloadView,
+  windowQuery,
+} from './segment-logic.js';
+
+const REFRESH_MS = 30_000;
+
+function SegmentDownload({ segment }: { segment: SegmentView }) {
+  const api = useApi();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error>();
+  async function download() {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const link = await requestCaptureLink(
+        api,
+        `/segments/${encodeURIComponent(segment.segment_id)}/download`,
+        {},
+      );
+      saveLink({ url: link.url, filename: segmentFilename(segment.segment_id) });
+    } catch (failure) {
+      setError(failure as Error);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <>
+      <button
+        type="button"
+        className="button button-small"
+        disabled={busy}
+        aria-label={`Download segment ${segment.seq}`}
+        onClick={download}
+      >
+        {busy ? 'Preparing…' : 'Download'}
+      </button>
+      {error ? <ErrorMessage error={error} title={`Segment ${segment.seq}`} /> : null}
+    </>
+  );
+}
+
+const COLUMNS: Column<SegmentView>[] = [
+  { key: 'seq', header: 'Seq', align: 'right', render: (s) => formatCount(s.seq) },
+  {
+    key: 'time',
+    header: 'Time range',
+    title: 'Local time; UTC in the tooltip',
+    render: (s) => (
+      <>
+        <Time value={s.started_at * 1000} /> – <Time value={s.ended_at * 1000} />
+      </>
+    ),
+  },
+  { key: 'packets', header: 'Packets', align: 'right', render: (s) => formatCount(s.packets) },
+  { key: 'bytes', header: 'Size', align: 'right', render: (s) => formatBytes(s.bytes) },
+  { key: 'cipher', header: 'Cipher', className: 'mono', render: (s) => s.cipher },
+  {
+    key: 'key',
+    header: 'Key id',
+    className: 'mono',
+    render: (s) => <span title={s.key_id}>{shortHex(s.key_id, 8)}</span>,
+  },
+  {
+    key: 'sha',
+    header: 'SHA-256',
+    className: 'mono',
+    render: (s) => <span title={s.sha256}>{shortHex(s.sha256)}</span>,
+  },
+  { key: 'download', header: 'File', render: (s) => <SegmentDownload segment={s} /> },
+];
+
+/** Saves the signed manifest the API answered, as the file `pcap decrypt --manifest` reads. */
+function saveManifest(window: WindowDownloadView) {
+  const blob = new Blob([manifestFileText(window)], { type: 'application/json' });
+  const url = URL.createObjectURL(blob);
+  saveLink({ url, filename: manifestFilename(window.manifest.window_id) });
+  // The click has started the download; the object URL can go once it has been read.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+function WindowDownloadForm({
+  agentId,
+  range,
+}: {
+  agentId: string;
+  range: { since: number; until: number };
+}) {
+  const api = useApi();
+  const [since, setSince] = useState(() => toLocalInput(range.since));
+  const [until, setUntil] = useState(() => toLocalInput(range.until));
+  const [touched, setTouched] = useState(false);
+  const [fieldErrors, setFieldErrors] = useState<{ since?: string; until?: string }>({});
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error>();
+  const [result, setResult] = useState<WindowDownloadView>();
+
+  // Follow the listed range until the user edits the form.
+  useEffect(() => {
+    if (touched) return;
+    setSince(toLocalInput(range.since));
+    setUntil(toLocalInput(range.until));
+  }, [range.since, range.until, touched]);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const parsed = windowQuery(agentId, since, until);
+    if ('errors' in parsed) {
+      setFieldErrors(parsed.errors);
+      return;
+    }
+    setFieldErrors({});
+    setBusy(true);
+    setError(undefined);
+    setResult(undefined);
+    try {
+      const { data } = await api.get<WindowDownloadView>('/segments/download', parsed.query, {
+        headers: { Accept: 'application/json' },
+      });
+      setResult(data);
+    } catch (failure) {
+      setError(failure as Error);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const missing = result ? describeMissing(result.manifest.missing_seqs) : undefined;
+  return (
+    <form className="segment-window" aria-labelledby="segment-window-title" onSubmit={submit}>
+      <h3 id="segment-window-title">Download window</h3>
+      <p className="panel-note">
+        One encrypted object assembled in the cloud from every segment in the window, with its
+        signed manifest (decrypt it with{' '}
+        <code>wirefleet pcap decrypt --manifest FILE --key-file K</code>).
+      </p>
+      <div className="form-row">
+        <Field label="Window from" error={fieldErrors.since}>
+          <input
+            type="datetime-local"
+            value={since}
+            onChange={(e) => {
+              setTouched(true);
+              setSince(e.target.value);
+            }}
+          />
+        </Field>
+        <Field label="Window to" error={fieldErrors.until}>
+          <input
+            type="datetime-local"
+            value={until}
+            onChange={(e) => {
+              setTouched(true);
+              setUntil(e.target.value);
+            }}
+          />
+        </Field>
+        <div className="form-actions">
+          <button type="submit" className="button button-primary" disabled={busy}>
+            {busy ? 'Assembling…' : 'Prepare window'}
+          </button>
+        </div>
+      </div>
+      {error ? <ErrorMessage error={error} title="Could not prepare the window" /> : null}
+      {result ? (
+        <div className="segment-window-result" role="status">
+          <p>
+            {formatCount(result.segments)} segment{result.segments === 1 ? '' : 's'},{' '}
+            {formatBytes(result.bytes)}; the links expire at{' '}
+            <Time value={new Date(result.expires_at)} />.
+          </p>
+          {missing ? (
+            <p className="panel-note">Sequence numbers the cloud has no record of: {missing}</p>
+          ) : null}
+          <p className="form-actions">
+            <a className="button button-primary" href={result.url} rel="noopener" download>
+              Download encrypted window
+            </a>
+            <button type="button" className="button" onClick={() => saveManifest(result)}>
+              Save manifest
+            </button>
+          </p>
+        </div>
+      ) : null}
+    </form>
+  );
+}
+
+/** The agent's recorded evidence segments, oldest first as the API pages them, and the window download. */
+export function SegmentsPanel({ agentId }: { agentId: string }) {
+  const api = useApi();
+  const base = `/agents/${encodeURIComponent(agentId)}/segments`;
+  const first = usePolling(
+    (signal) =>
+      api.get<SegmentPage>(base, { limit: SEGMENTS_PAGE }, { signal }).then((r) => r.data),
+    { intervalMs: REFRESH_MS, deps: [api, base] },
+  );
+  const [more, setMore] = useState<SegmentPage>();
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<Error>();
+  const segments = mergeSegments(first.data?.segments ?? [], more?.segments ?? []);
+  const nextToken = more ? more.next_token : (first.data?.next_token ?? null);
+  // With nothing listed, the form offers the last hour.
+  const [fallback] = useState(() => {
+    const now = Math.ceil(Date.now() / 60_000) * 60_000;
+    return { since: now - 3_600_000, until: now };
+  });
+  const range = listedRange(segments) ?? fallback;
+
+  async function loadMore(token: string) {
+    setLoading(true);
+    setError(undefined);
+    try {
+      const { data } = await api.get<SegmentPage>(base, {
+        limit: SEGMENTS_PAGE,
+        next_token: token,
+      });
+      setMore((prev) => ({
+        segments: [...(prev?.segments ?? []), ...data.segments],
+        next_token: data.next_token,
+      }));
+    } catch (failure) {
+      setError(failure as Error);
+    } finally {
+      setLoading(false);
+    }
+  }
+
+  return (
+    <section className="panel segments-panel" aria-labelledby="agent-segments-title">
+      <div className="panel-header">
+        <h2 id="agent-segments-title">Evidence segments</h2>
+        {segments.length > 0 ? (
+          <span className="muted">{formatCount(segments.length)} shown, oldest first</span>
+        ) : null}
+      </div>
+      {first.error ? (
+        <ErrorMessage error={first.error} title="Could not load evidence segments" />
+      ) : !first.data ? (
+        <Loading label="Loading evidence segments…" />
+      ) : segments.length === 0 ? (
+        <EmptyState title="No evidence segments">
+          <p>
+            Enable recording on the agent (<code>evidence.enabled</code>, or{' '}
+            <code>POST /packet_capture/capture/encryption/enable</code>).
+          </p>
+        </EmptyState>
+      ) : (
+        <>
+          <DataTable
+            caption={`Evidence segments of ${agentId}`}
+            columns={COLUMNS}
+            rows={segments}
+            rowKey={(s) => s.segment_id}
+          />
+          {error ? <ErrorMessage error={error} title="Could not load more segments" /> : null}
+          <LoadMore
+            nextToken={nextToken}
+            loading={loading}
+            onLoadMore={loadMore}
+            label="Load more segments"
+            endLabel="All segments kept are shown"
+          />
+        </>
+      )}
+      <WindowDownloadForm agentId={agentId} range={range} />
+    </section>
+  );
+}
