@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { signedManifestSchema } from '../../../../protocol/evidence/window-manifest.js';
 import {
   describeMissing,
   fromLocalInput,
@@ -23,7 +24,7 @@ function segment(seq: number, startedAt: number, endedAt: number): SegmentView {
     packets: 10,
     bytes: 4096,
     sha256: 'ab'.repeat(32),
-    cipher: 'aes-256-gcm',
+    cipher: 'AES-256-GCM',
     key_id: 'cd'.repeat(16),
     recorded_at: new Date(endedAt * 1000).toISOString(),
     retained_until: endedAt + 86_400,
@@ -99,6 +100,46 @@ describe('window manifest', () => {
     const text = manifestFileText({ manifest, signature });
     expect(JSON.parse(text)).toEqual({ manifest, signature });
     expect(text.endsWith('\n')).toBe(true);
+  });
+
+  it('writes a file the CLI takes as a signed window manifest, unchanged', () => {
+    const manifest = {
+      format: 'wirefleet.window-manifest/1',
+      window_id: '1a'.repeat(16),
+      tenant: 'default',
+      agent_ids: ['edge-1'],
+      since: 100,
+      until: 400,
+      created_at: '2026-01-05T10:00:00.000Z',
+      bytes: 4096,
+      segments: [
+        {
+          agent_id: 'edge-1',
+          seq: 1,
+          segment_id: '0f'.repeat(16),
+          sha256: 'ab'.repeat(32),
+          bytes: 4096,
+          offset: 0,
+          started_at: 100,
+          ended_at: 160,
+          packets: 10,
+          cipher: 'AES-256-GCM',
+          key_id: 'cd'.repeat(16),
+        },
+      ],
+      missing_seqs: { 'edge-1': [] },
+    };
+    const signature = {
+      alg: 'Ed25519',
+      key_id: 'ef'.repeat(16),
+      public_key: 'cGs=',
+      value: 'c2ln',
+    };
+    const parsed = signedManifestSchema.safeParse(
+      JSON.parse(manifestFileText({ manifest, signature })),
+    );
+    expect(parsed.success).toBe(true);
+    expect(parsed.data).toEqual({ manifest, signature });
   });
 
   it('describes the gaps per agent, and none when there are none', () => {

@@ -155,7 +155,7 @@ function WindowDownloadForm({
       <p className="panel-note">
         One encrypted object assembled in the cloud from every segment in the window, with its
         signed manifest (decrypt it with{' '}
-        <code>wirefleet pcap decrypt --manifest FILE --key-file K</code>).
+        <code>wirefleet pcap decrypt --key-file K --manifest M IN -o OUT</code>).
       </p>
       <div className="form-row">
         <Field label="Window from" error={fieldErrors.since}>
