@@ -1,5 +1,13 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  EvidenceTestAgent,
+  putSegment,
+  segmentRequest,
+  type TestSegment,
+} from '../helpers/evidence-agent.js';
 import {
   type ConsoleStack,
   DESKTOP,
@@ -16,17 +24,46 @@ import {
 
 /** An agent registered with a password that never connects, so it has recorded nothing. */
 const AGENT = 'evidence-edge-1';
+/** An agent that uploads segments the way the agent's uploader does (MQTT + presigned PUT). */
+const RECORDER = 'evidence-edge-2';
+/** One more than the panel's first page (SEGMENTS_PAGE = 50), so paging is exercised. */
+const RECORDED = 51;
 
 describeInBrowser('Evidence segments on the agent page (real Chromium, real local stack)', () => {
   let stack: ConsoleStack;
   let browser: Browser;
+  const uploaded: TestSegment[] = [];
+
+  /** Records segments through the cloud's real upload path: request, PUT to s3rver, confirm. */
+  async function recordSegments(): Promise<void> {
+    const registered = await stack.api('/agents', { method: 'POST', json: { agent_id: RECORDER } });
+    expect(registered.status).toBe(201);
+    const { mqtt } = (await registered.json()) as { mqtt: { url: string; password: string } };
+    const agent = await EvidenceTestAgent.connect(mqtt.url, RECORDER, mqtt.password);
+    try {
+      for (let seq = 0; seq < RECORDED; seq++) {
+        const seg = segmentRequest(randomBytes(1000 + seq), { seq });
+        const answer = await agent.send(seg.request);
+        expect((await putSegment(answer, seg.bytes)).status).toBe(200);
+        const confirmed = await agent.send({
+          type: 'upload_complete',
+          segment_id: seg.request.segment_id,
+        });
+        expect(confirmed.type).toBe('upload_confirmed');
+        uploaded.push(seg);
+      }
+    } finally {
+      await agent.close();
+    }
+  }
 
   beforeAll(async () => {
     stack = await startConsoleStack({ localAgent: 'off' });
     browser = await launchBrowser();
     const registered = await stack.api('/agents', { method: 'POST', json: { agent_id: AGENT } });
     expect(registered.status).toBe(201);
-  });
+    await recordSegments();
+  }, 120_000);
   afterAll(async () => {
     await browser?.close();
     await stack?.stop();
@@ -92,6 +129,82 @@ describeInBrowser('Evidence segments on the agent page (real Chromium, real loca
       await expectNoSeriousA11yViolations(page, 'agent segments (empty)');
       await saveScreenshot(page, 'agent-segments-empty');
       errors.allow(/status of 404/);
+      errors.assertNone();
+    } finally {
+      await close();
+    }
+  });
+
+  it('lists recorded segments, pages them, downloads one and shows why a window cannot be assembled here', async () => {
+    const { page, errors, close } = await openPage(browser, DESKTOP);
+    try {
+      await signIn(page, stack);
+      await goTo(page, `#/agents/${RECORDER}`, `Agent ${RECORDER}`);
+      const panel = page.getByRole('region', { name: 'Evidence segments' });
+      const table = panel.getByRole('table', { name: `Evidence segments of ${RECORDER}` });
+      const rows = table.locator('tbody tr');
+      await rows.first().waitFor();
+      expect(await rows.count()).toBe(50);
+
+      // Oldest first, as the API pages them: seq 0 is the first row.
+      const first = uploaded[0] as TestSegment;
+      const cells = await rows.first().locator('td').allTextContents();
+      expect(cells.slice(0, 1)).toEqual(['0']);
+      expect(cells[2]).toBe('10');
+      expect(cells[4]).toBe('AES-256-GCM');
+      expect(cells[5]).toBe(`${first.request.key_id.slice(0, 8)}…`);
+      expect(cells[6]).toBe(`${first.request.sha256.slice(0, 12)}…`);
+      await rows.first().getByTitle(first.request.sha256).waitFor();
+      // Local time shown, UTC in the tooltip.
+      const started = rows.first().locator('time').first();
+      expect(await started.getAttribute('datetime')).toBe(
+        new Date(first.request.started_at * 1000).toISOString(),
+      );
+      expect(await started.getAttribute('title')).toContain('UTC');
+
+      await panel.getByRole('button', { name: 'Load more segments' }).click();
+      await panel.getByText('All segments kept are shown').waitFor();
+      expect(await rows.count()).toBe(RECORDED);
+      expect(await rows.last().locator('td').first().textContent()).toBe(String(RECORDED - 1));
+
+      // The per-segment download is the encrypted object as uploaded, under the API's name.
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        panel.getByRole('button', { name: 'Download segment 0', exact: true }).click(),
+      ]);
+      expect(download.suggestedFilename()).toBe(`segment-${first.request.segment_id}.wfe`);
+      const saved = await download.path();
+      expect(Buffer.compare(await readFile(saved), first.bytes)).toBe(0);
+
+      // The window form starts at the listed range; s3rver cannot assemble it, and the page
+      // shows the API's 501 in its own words.
+      const from = await panel.getByLabel('Window from').inputValue();
+      const last = uploaded[RECORDED - 1] as TestSegment;
+      const [sinceMs, untilMs] = await page.evaluate(
+        ([a, b]) => [new Date(a as string).getTime(), new Date(b as string).getTime()],
+        [from, await panel.getByLabel('Window to').inputValue()],
+      );
+      expect(sinceMs).toBeLessThanOrEqual(first.request.started_at * 1000);
+      expect(sinceMs).toBeGreaterThan(first.request.started_at * 1000 - 60_000);
+      expect(untilMs).toBeGreaterThanOrEqual(last.request.ended_at * 1000);
+      expect(untilMs).toBeLessThan(last.request.ended_at * 1000 + 60_000);
+      await panel.getByRole('button', { name: 'Prepare window' }).click();
+      const alert = panel.getByRole('alert');
+      await alert.waitFor();
+      const refused = await stack.api(
+        `/segments/download?agent_id=${RECORDER}&since=${sinceMs / 1000}&until=${untilMs / 1000}`,
+        { headers: { Accept: 'application/json' } },
+      );
+      expect(refused.status).toBe(501);
+      const body = (await refused.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('window_assembly_unavailable');
+      const shown = await alert.textContent();
+      expect(shown).toContain(body.error.code);
+      expect(shown).toContain(body.error.message);
+
+      await expectNoSeriousA11yViolations(page, 'agent segments (recorded)');
+      await saveScreenshot(page, 'agent-segments-recorded');
+      errors.allow(/status of 501/);
       errors.assertNone();
     } finally {
       await close();
