@@ -7,6 +7,7 @@ import { flowsBench } from './flows.bench.js';
 import { httpBench } from './http.bench.js';
 import { liveBench } from './live-capture.js';
 import { pcapBench } from './pcap.bench.js';
+import { recordingBench } from './recording.bench.js';
 import { routingBench } from './routing.bench.js';
 import { type BenchRow, formatRow, machineInfo, markdownTable } from './stats.js';
 
@@ -20,6 +21,7 @@ const BENCHES: Record<string, (report: (row: BenchRow) => void) => Promise<Bench
   agent: agentBench,
   bundles: bundlesBench,
   evidence: evidenceBench,
+  recording: recordingBench,
 };
 
 const loadAverage = () =>
