@@ -1,15 +1,21 @@
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  canonicalManifestBytes,
+  signedManifestSchema,
+} from '../../protocol/evidence/window-manifest.js';
 import {
   EvidenceTestAgent,
   putSegment,
   segmentRequest,
   type TestSegment,
 } from '../helpers/evidence-agent.js';
+import { type MotoS3, motoAvailable, startMotoS3 } from '../helpers/moto.js';
 import {
   type ConsoleStack,
+  chromiumAvailable,
   DESKTOP,
   describeInBrowser,
   expectNoSeriousA11yViolations,
@@ -29,40 +35,46 @@ const RECORDER = 'evidence-edge-2';
 /** One more than the panel's first page (SEGMENTS_PAGE = 50), so paging is exercised. */
 const RECORDED = 51;
 
+/** Records segments through the cloud's real upload path: request, PUT to S3, confirm. */
+async function recordSegments(
+  stack: ConsoleStack,
+  agentId: string,
+  count: number,
+): Promise<TestSegment[]> {
+  const registered = await stack.api('/agents', { method: 'POST', json: { agent_id: agentId } });
+  expect(registered.status).toBe(201);
+  const { mqtt } = (await registered.json()) as { mqtt: { url: string; password: string } };
+  const agent = await EvidenceTestAgent.connect(mqtt.url, agentId, mqtt.password);
+  const uploaded: TestSegment[] = [];
+  try {
+    for (let seq = 0; seq < count; seq++) {
+      const seg = segmentRequest(randomBytes(1000 + seq), { seq });
+      const answer = await agent.send(seg.request);
+      expect((await putSegment(answer, seg.bytes)).status).toBe(200);
+      const confirmed = await agent.send({
+        type: 'upload_complete',
+        segment_id: seg.request.segment_id,
+      });
+      expect(confirmed.type).toBe('upload_confirmed');
+      uploaded.push(seg);
+    }
+  } finally {
+    await agent.close();
+  }
+  return uploaded;
+}
+
 describeInBrowser('Evidence segments on the agent page (real Chromium, real local stack)', () => {
   let stack: ConsoleStack;
   let browser: Browser;
-  const uploaded: TestSegment[] = [];
-
-  /** Records segments through the cloud's real upload path: request, PUT to s3rver, confirm. */
-  async function recordSegments(): Promise<void> {
-    const registered = await stack.api('/agents', { method: 'POST', json: { agent_id: RECORDER } });
-    expect(registered.status).toBe(201);
-    const { mqtt } = (await registered.json()) as { mqtt: { url: string; password: string } };
-    const agent = await EvidenceTestAgent.connect(mqtt.url, RECORDER, mqtt.password);
-    try {
-      for (let seq = 0; seq < RECORDED; seq++) {
-        const seg = segmentRequest(randomBytes(1000 + seq), { seq });
-        const answer = await agent.send(seg.request);
-        expect((await putSegment(answer, seg.bytes)).status).toBe(200);
-        const confirmed = await agent.send({
-          type: 'upload_complete',
-          segment_id: seg.request.segment_id,
-        });
-        expect(confirmed.type).toBe('upload_confirmed');
-        uploaded.push(seg);
-      }
-    } finally {
-      await agent.close();
-    }
-  }
+  let uploaded: TestSegment[] = [];
 
   beforeAll(async () => {
     stack = await startConsoleStack({ localAgent: 'off' });
     browser = await launchBrowser();
     const registered = await stack.api('/agents', { method: 'POST', json: { agent_id: AGENT } });
     expect(registered.status).toBe(201);
-    await recordSegments();
+    uploaded = await recordSegments(stack, RECORDER, RECORDED);
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -211,3 +223,91 @@ describeInBrowser('Evidence segments on the agent page (real Chromium, real loca
     }
   });
 });
+
+const MOTO = motoAvailable();
+if (!MOTO) {
+  console.warn(
+    'segments browser window test: skipped, moto is not installed (S3 with UploadPartCopy; s3rver has none). It comes from PyPI: pip install "moto[server]"',
+  );
+}
+
+describe.skipIf(!chromiumAvailable || !MOTO)(
+  'Evidence window download on the agent page (real Chromium, local stack with moto as its S3)',
+  () => {
+    const WINDOW_AGENT = 'evidence-edge-3';
+    let moto: MotoS3;
+    let stack: ConsoleStack;
+    let browser: Browser;
+    let uploaded: TestSegment[] = [];
+
+    beforeAll(async () => {
+      moto = await startMotoS3();
+      stack = await startConsoleStack({ localAgent: 'off', env: { S3_ENDPOINT: moto.endpoint } });
+      browser = await launchBrowser();
+      uploaded = await recordSegments(stack, WINDOW_AGENT, 3);
+    }, 120_000);
+    afterAll(async () => {
+      await browser?.close();
+      await stack?.stop();
+      await stopLeftoverStacks();
+      await moto?.stop();
+    });
+
+    it('offers the assembled window and saves its signed manifest as window-<id>.manifest.json', async () => {
+      const { page, errors, close } = await openPage(browser, DESKTOP);
+      try {
+        await signIn(page, stack);
+        await goTo(page, `#/agents/${WINDOW_AGENT}`, `Agent ${WINDOW_AGENT}`);
+        const panel = page.getByRole('region', { name: 'Evidence segments' });
+        await panel.getByRole('table').locator('tbody tr').nth(2).waitFor();
+        await panel.getByRole('button', { name: 'Prepare window' }).click();
+        const link = panel.getByRole('link', { name: 'Download encrypted window' });
+        await link.waitFor();
+        await panel.getByText('3 segments').waitFor();
+
+        const [download] = await Promise.all([
+          page.waitForEvent('download'),
+          panel.getByRole('button', { name: 'Save manifest' }).click(),
+        ]);
+        const saved = signedManifestSchema.parse(
+          JSON.parse(await readFile(await download.path(), 'utf8')),
+        );
+        const { manifest, signature } = saved;
+        expect(download.suggestedFilename()).toBe(`window-${manifest.window_id}.manifest.json`);
+        expect(manifest.segments.map((e) => e.segment_id)).toEqual(
+          uploaded.map((u) => u.request.segment_id),
+        );
+        // Signed by the cloud's key, over exactly the manifest saved.
+        const key = (await (await stack.api('/evidence/manifest-key')).json()) as {
+          key_id: string;
+        };
+        expect(signature.key_id).toBe(key.key_id);
+        const publicKey = createPublicKey({
+          key: Buffer.from(signature.public_key, 'base64'),
+          format: 'der',
+          type: 'spki',
+        });
+        expect(
+          verify(
+            null,
+            canonicalManifestBytes(manifest),
+            publicKey,
+            Buffer.from(signature.value, 'base64'),
+          ),
+        ).toBe(true);
+
+        // The link is the window object: the segments back to back, as the manifest says.
+        const href = await link.getAttribute('href');
+        const object = Buffer.from(await (await fetch(href as string)).arrayBuffer());
+        expect(Buffer.compare(object, Buffer.concat(uploaded.map((u) => u.bytes)))).toBe(0);
+        expect(object.length).toBe(manifest.bytes);
+
+        await expectNoSeriousA11yViolations(page, 'agent segments (window ready)');
+        await saveScreenshot(page, 'agent-segments-window');
+        errors.assertNone();
+      } finally {
+        await close();
+      }
+    });
+  },
+);
