@@ -12,12 +12,13 @@
  * prints the full-speed result, then searches for the highest paced rate that the capture takes
  * with zero kernel drops. Figures, not assertions.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchRow } from './stats.js';
+import { floodBedNames, setUpFloodBed, sh } from './veth-flood.js';
 
 const standalone =
   process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
@@ -26,53 +27,10 @@ const SENDERS = Number((standalone && process.argv[3]) || 1);
 /** Halvings of the paced rate when the full-speed trial dropped packets. */
 const SEARCH_STEPS = 4;
 const CLI = path.resolve('bin/wirefleet.js');
-const id = process.pid.toString(36).slice(-5);
-const nsA = `wfbench-a-${id}`;
-const nsB = `wfbench-b-${id}`;
-const vethA = `wfba${id}`;
-const vethB = `wfbb${id}`;
-const addrA = '10.250.0.1';
-const addrB = '10.250.0.2';
-// The flood goes to an address whose static neighbour entry is a foreign MAC: frames reach the
-// capture side (taps see every frame on the veth) and its IP layer drops them at once
-// (PACKET_OTHERHOST), so the receiving stack costs little and the sender gets further.
-const floodAddr = '10.250.0.9';
-const FOREIGN_MAC = '02:00:00:00:00:09';
+const _id = process.pid.toString(36).slice(-5);
+const NAMES = floodBedNames('bench', '10.250.0');
+const { nsA, nsB, vethA, floodAddr } = NAMES;
 
-const SENDER_C = String.raw`
-#define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
-int main(int argc, char **argv) {
-  const char *host = argv[1]; double seconds = atof(argv[2]); double rate = atof(argv[3]);
-  int s = socket(AF_INET, SOCK_DGRAM, 0);
-  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9999)};
-  inet_pton(AF_INET, host, &to.sin_addr);
-  if (connect(s, (struct sockaddr *)&to, sizeof to) < 0) { perror("connect"); return 1; }
-  enum { B = 64 };
-  char payload[18] = "wirefleet-bench!!";
-  struct mmsghdr msgs[B]; struct iovec iov[B];
-  memset(msgs, 0, sizeof msgs);
-  for (int i = 0; i < B; i++) { iov[i].iov_base = payload; iov[i].iov_len = sizeof payload; msgs[i].msg_hdr.msg_iov = &iov[i]; msgs[i].msg_hdr.msg_iovlen = 1; }
-  unsigned long long sent = 0; double t0 = now(), t;
-  while ((t = now()) - t0 < seconds) {
-    if (rate > 0 && sent >= (t - t0) * rate) continue;  /* paced: spin until the next batch is due */
-    int n = sendmmsg(s, msgs, B, 0);
-    if (n > 0) sent += n;
-  }
-  printf("%llu %.3f\n", sent, now() - t0);
-  return 0;
-}
-`;
-
-const sh = (cmd: string, args: string[]) =>
-  execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-const ip = (...args: string[]) => sh('ip', args);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Trial {
@@ -272,30 +230,9 @@ export async function liveBench(report: (row: BenchRow) => void = () => {}): Pro
     return [];
   }
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'wf-bench-'));
-  const sender = path.join(tmp, 'udp-flood');
-  writeFileSync(`${sender}.c`, SENDER_C);
-  sh('cc', ['-O2', '-o', sender, `${sender}.c`]);
-  ip('netns', 'add', nsA);
-  ip('netns', 'add', nsB);
+  const bed = setUpFloodBed(NAMES, tmp);
+  const { sender } = bed;
   try {
-    ip('link', 'add', vethA, 'netns', nsA, 'type', 'veth', 'peer', 'name', vethB, 'netns', nsB);
-    ip('-n', nsA, 'addr', 'add', `${addrA}/24`, 'dev', vethA);
-    ip('-n', nsB, 'addr', 'add', `${addrB}/24`, 'dev', vethB);
-    ip('-n', nsA, 'link', 'set', vethA, 'up');
-    ip('-n', nsB, 'link', 'set', vethB, 'up');
-    ip(
-      '-n',
-      nsB,
-      'neigh',
-      'replace',
-      floodAddr,
-      'lladdr',
-      FOREIGN_MAC,
-      'dev',
-      vethB,
-      'nud',
-      'permanent',
-    );
     console.log(
       `live: ${SECONDS} s per trial, ${SENDERS} sender process(es), 60-byte UDP frames on a veth pair, filter "udp port 9999", 64 MiB buffers`,
     );
@@ -320,13 +257,7 @@ export async function liveBench(report: (row: BenchRow) => void = () => {}): Pro
     }
     return rows;
   } finally {
-    for (const ns of [nsA, nsB]) {
-      try {
-        ip('netns', 'del', ns);
-      } catch {
-        // already gone
-      }
-    }
+    bed.remove();
     rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -15,57 +15,22 @@
  * over that wall time). Figures, not assertions; the verdict line says whether recording added
  * kernel drops at a rate where the capture without it had none.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configDefaults } from '../agent/config/defaults.js';
 import type { CaptureStats } from '../native/capture.js';
 import type { BenchRow } from './stats.js';
+import { floodBedNames, setUpFloodBed, sh } from './veth-flood.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const SECONDS = Number(process.env.BENCH_RECORDING_SECONDS ?? 3);
 const ROUNDS = 3;
-const id = process.pid.toString(36).slice(-5);
-const nsA = `wfrec-a-${id}`;
-const nsB = `wfrec-b-${id}`;
-const vethA = `wfra${id}`;
-const vethB = `wfrb${id}`;
-// As in live-capture.ts: frames go to a foreign MAC, so the capture side's stack drops them at once.
-const floodAddr = '10.251.0.9';
-const FOREIGN_MAC = '02:00:00:00:00:09';
-
-const SENDER_C = String.raw`
-#define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
-int main(int argc, char **argv) {
-  const char *host = argv[1]; double seconds = atof(argv[2]); double rate = atof(argv[3]);
-  int s = socket(AF_INET, SOCK_DGRAM, 0);
-  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9999)};
-  inet_pton(AF_INET, host, &to.sin_addr);
-  if (connect(s, (struct sockaddr *)&to, sizeof to) < 0) { perror("connect"); return 1; }
-  enum { B = 64 };
-  char payload[18] = "wirefleet-bench!!";
-  struct mmsghdr msgs[B]; struct iovec iov[B];
-  memset(msgs, 0, sizeof msgs);
-  for (int i = 0; i < B; i++) { iov[i].iov_base = payload; iov[i].iov_len = sizeof payload; msgs[i].msg_hdr.msg_iov = &iov[i]; msgs[i].msg_hdr.msg_iovlen = 1; }
-  unsigned long long sent = 0; double t0 = now(), t;
-  while ((t = now()) - t0 < seconds) {
-    if (rate > 0 && sent >= (t - t0) * rate) continue;
-    int n = sendmmsg(s, msgs, B, 0);
-    if (n > 0) sent += n;
-  }
-  printf("%llu %.3f\n", sent, now() - t0);
-  return 0;
-}
-`;
+const _id = process.pid.toString(36).slice(-5);
+const NAMES = floodBedNames('rec', '10.251.0');
+const { nsA, nsB, vethA, floodAddr } = NAMES;
 
 /** What the capture process prints on stdout when it is done (one JSON line). */
 interface CaptureReport {
@@ -173,9 +138,6 @@ async function captureChild(iface: string, seconds: number, record: boolean, dir
   process.stdout.write(`${JSON.stringify({ ...report, flows })}\n`);
 }
 
-const sh = (cmd: string, args: string[]) =>
-  execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-const ip = (...args: string[]) => sh('ip', args);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Trial extends CaptureReport {
@@ -323,30 +285,9 @@ export async function recordingBench(
     return [];
   }
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'wf-bench-rec-'));
-  const sender = path.join(tmp, 'udp-flood');
-  writeFileSync(`${sender}.c`, SENDER_C);
-  sh('cc', ['-O2', '-o', sender, `${sender}.c`]);
-  ip('netns', 'add', nsA);
-  ip('netns', 'add', nsB);
+  const bed = setUpFloodBed(NAMES, tmp);
+  const { sender } = bed;
   try {
-    ip('link', 'add', vethA, 'netns', nsA, 'type', 'veth', 'peer', 'name', vethB, 'netns', nsB);
-    ip('-n', nsA, 'addr', 'add', '10.251.0.1/24', 'dev', vethA);
-    ip('-n', nsB, 'addr', 'add', '10.251.0.2/24', 'dev', vethB);
-    ip('-n', nsA, 'link', 'set', vethA, 'up');
-    ip('-n', nsB, 'link', 'set', vethB, 'up');
-    ip(
-      '-n',
-      nsB,
-      'neigh',
-      'replace',
-      floodAddr,
-      'lladdr',
-      FOREIGN_MAC,
-      'dev',
-      vethB,
-      'nud',
-      'permanent',
-    );
     console.log(
       `recording: ${SECONDS} s per trial, 60-byte UDP frames on a veth pair, afpacket, ${configDefaults.capture.buffer_size_mb} MiB ring, ${configDefaults.evidence.cipher} segments of ${configDefaults.evidence.segment_mb} MiB / ${configDefaults.evidence.segment_seconds} s; CPU is the capture process's, all threads, from listening until its last segment is on disk`,
     );
@@ -369,13 +310,7 @@ export async function recordingBench(
     }
     return rows;
   } finally {
-    for (const ns of [nsA, nsB]) {
-      try {
-        ip('netns', 'del', ns);
-      } catch {
-        // already gone
-      }
-    }
+    bed.remove();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
