@@ -1,10 +1,10 @@
-import { useState } from 'react';
 import { useApi } from '../../app/api-context.js';
 import { type Column, DataTable } from '../../components/DataTable.js';
 import { LoadMore } from '../../components/LoadMore.js';
 import { EmptyState, ErrorMessage } from '../../components/Status.js';
 import { Time } from '../../components/Time.js';
 import { formatCount } from '../../format.js';
+import { useMorePages } from '../../hooks/useMorePages.js';
 import {
   type AgentEvent,
   describeDetails,
@@ -45,30 +45,16 @@ const COLUMNS: Column<AgentEvent>[] = [
 /** The agent's events, newest first; older pages on request (kept while the newest refresh). */
 export function EventsPanel({ agentId, newest }: { agentId: string; newest: Part<EventPage> }) {
   const api = useApi();
-  const [older, setOlder] = useState<EventPage>();
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<Error>();
-  const events = mergeEvents(newest.value?.events ?? [], older?.events ?? []);
-  const nextToken = older ? older.next_token : (newest.value?.next_token ?? null);
-
-  async function loadOlder(token: string) {
-    setLoading(true);
-    setError(undefined);
-    try {
-      const { data } = await api.get<EventPage>(`/agents/${encodeURIComponent(agentId)}/events`, {
-        limit: EVENTS_PAGE,
-        next_token: token,
-      });
-      setOlder((prev) => ({
-        events: [...(prev?.events ?? []), ...data.events],
-        next_token: data.next_token,
-      }));
-    } catch (failure) {
-      setError(failure as Error);
-    } finally {
-      setLoading(false);
-    }
-  }
+  const older = useMorePages(newest.value?.next_token, async (token) => {
+    const { data } = await api.get<EventPage>(`/agents/${encodeURIComponent(agentId)}/events`, {
+      limit: EVENTS_PAGE,
+      next_token: token,
+    });
+    return { items: data.events, next_token: data.next_token };
+  });
+  const events = mergeEvents(newest.value?.events ?? [], older.items);
+  const { nextToken, loading, error } = older;
+  const loadOlder = older.load;
 
   return (
     <section className="panel events-panel" aria-labelledby="agent-events-title">

@@ -8,6 +8,7 @@ import { LoadMore } from '../../components/LoadMore.js';
 import { EmptyState, ErrorMessage, Loading } from '../../components/Status.js';
 import { Time } from '../../components/Time.js';
 import { formatBytes, formatCount } from '../../format.js';
+import { useMorePages } from '../../hooks/useMorePages.js';
 import { usePolling } from '../../hooks/usePolling.js';
 import {
   describeMissing,
@@ -218,36 +219,19 @@ export function SegmentsPanel({ agentId }: { agentId: string }) {
       api.get<SegmentPage>(base, { limit: SEGMENTS_PAGE }, { signal }).then((r) => r.data),
     { intervalMs: REFRESH_MS, deps: [api, base] },
   );
-  const [more, setMore] = useState<SegmentPage>();
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<Error>();
-  const segments = mergeSegments(first.data?.segments ?? [], more?.segments ?? []);
-  const nextToken = more ? more.next_token : (first.data?.next_token ?? null);
+  const more = useMorePages(first.data?.next_token, async (token) => {
+    const { data } = await api.get<SegmentPage>(base, { limit: SEGMENTS_PAGE, next_token: token });
+    return { items: data.segments, next_token: data.next_token };
+  });
+  const segments = mergeSegments(first.data?.segments ?? [], more.items);
+  const { nextToken, loading, error } = more;
+  const loadMore = more.load;
   // With nothing listed, the form offers the last hour.
   const [fallback] = useState(() => {
     const now = Math.ceil(Date.now() / 60_000) * 60_000;
     return { since: now - 3_600_000, until: now };
   });
   const range = listedRange(segments) ?? fallback;
-
-  async function loadMore(token: string) {
-    setLoading(true);
-    setError(undefined);
-    try {
-      const { data } = await api.get<SegmentPage>(base, {
-        limit: SEGMENTS_PAGE,
-        next_token: token,
-      });
-      setMore((prev) => ({
-        segments: [...(prev?.segments ?? []), ...data.segments],
-        next_token: data.next_token,
-      }));
-    } catch (failure) {
-      setError(failure as Error);
-    } finally {
-      setLoading(false);
-    }
-  }
 
   return (
     <section className="panel segments-panel" aria-labelledby="agent-segments-title">
