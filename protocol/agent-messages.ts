@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { segmentUplinkSchema } from './evidence/upload-messages.js';
+import { tangoPathsSchema } from './tango-paths.js';
 
 /**
  * What agents and the cloud say to each other over MQTT: topics and message
@@ -12,7 +13,10 @@ import { segmentUplinkSchema } from './evidence/upload-messages.js';
 
 export const TOPIC_ROOT = 'wirefleet/v1/agents';
 
-/** Agent → cloud (`segments`: evidence upload requests, protocol/evidence/upload-messages.ts). */
+/**
+ * Agent → cloud (`segments`: evidence upload requests, protocol/evidence/upload-messages.ts;
+ * `paths`: Tango per-path measurements, protocol/tango-paths.ts).
+ */
 export const UPLINK_CHANNELS = [
   'flows',
   'heartbeat',
@@ -20,6 +24,7 @@ export const UPLINK_CHANNELS = [
   'events',
   'replies',
   'segments',
+  'paths',
 ] as const;
 /** Cloud → agent (`uploads`: answers to `segments`). */
 export const DOWNLINK_CHANNELS = ['commands', 'uploads'] as const;
@@ -301,6 +306,7 @@ export const UPLINK_SCHEMAS = {
   events: eventSchema,
   replies: replySchema,
   segments: segmentUplinkSchema,
+  paths: tangoPathsSchema,
 } as const;
 
 /** Whether a channel is one the cloud publishes on (agents may only subscribe to it). */

@@ -11,6 +11,7 @@ import type { ManifestKeyRepository } from '../store/manifest-key.js';
 import type { MappingsRepository } from '../store/mappings.js';
 import type { PacketRepository } from '../store/packets.js';
 import type { PagingSecretRepository } from '../store/paging-secret.js';
+import type { PathsRepository } from '../store/paths.js';
 import type { SegmentRepository } from '../store/segments.js';
 import type { Tenant, TenantRepository } from '../store/tenants.js';
 import type { CommandPublisher } from './command-publisher.js';
@@ -25,6 +26,8 @@ export interface AppDeps {
   commands: CommandRepository;
   events: EventRepository;
   metricsHistory: MetricsHistoryRepository;
+  /** Tango per-path measurements from agents (issue 12). */
+  paths: PathsRepository;
   /** Signs page tokens (next_token); shared by every API process through the store. */
   pagingSecret: PagingSecretRepository;
   /** Recorded evidence segments (issue 11). */

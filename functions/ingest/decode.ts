@@ -11,6 +11,7 @@ import {
   UPLINK_SCHEMAS,
 } from '../../protocol/agent-messages.js';
 import type { SegmentUplink } from '../../protocol/evidence/upload-messages.js';
+import type { TangoPathsMessage } from '../../protocol/tango-paths.js';
 
 /** A validated uplink message; the agent id is the topic's, never the payload's. */
 export type UplinkMessage =
@@ -19,7 +20,8 @@ export type UplinkMessage =
   | { agentId: string; channel: 'metrics'; message: AgentMetrics }
   | { agentId: string; channel: 'events'; message: AgentEvent }
   | { agentId: string; channel: 'replies'; message: CommandReply }
-  | { agentId: string; channel: 'segments'; message: SegmentUplink };
+  | { agentId: string; channel: 'segments'; message: SegmentUplink }
+  | { agentId: string; channel: 'paths'; message: TangoPathsMessage };
 
 export type DecodeResult =
   | ({ ok: true } & UplinkMessage)

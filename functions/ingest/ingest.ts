@@ -8,6 +8,7 @@ import type { StoreConfig } from '../store/config.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { EventRepository, MetricsHistoryRepository } from '../store/events.js';
 import { FlowRepository } from '../store/flows.js';
+import { PathsRepository } from '../store/paths.js';
 import { SegmentRepository } from '../store/segments.js';
 import { decodeUplink, type UplinkMessage } from './decode.js';
 
@@ -19,6 +20,8 @@ export interface IngestDeps {
   events?: EventRepository;
   /** Without it, only the latest metrics (on the agent's item) are kept. */
   metricsHistory?: MetricsHistoryRepository;
+  /** Tango per-path measurements; without it, paths messages are rejected as unavailable. */
+  paths?: PathsRepository;
   /** Evidence uploads (`segments`); without it, segment messages are rejected as unavailable. */
   segmentUploads?: SegmentUploads;
   logger: Logger;
@@ -72,6 +75,7 @@ export function createIngestDeps(
     commands: new CommandRepository(clients, config.flowsTable),
     events: new EventRepository(clients, config.flowsTable),
     metricsHistory: new MetricsHistoryRepository(clients, config.flowsTable),
+    paths: new PathsRepository(clients, config.flowsTable),
     logger,
   };
 }
@@ -217,6 +221,12 @@ async function store(
       }
       const { status, reason } = await deps.segmentUploads.handle(tenant, m.agentId, m.message);
       return { status, ...(reason ? { reason } : {}) };
+    }
+    case 'paths': {
+      if (!deps.paths) return { status: 'rejected', reason: 'paths are not stored here' };
+      const { latest, history } = await deps.paths.record(tenant, m.agentId, m.message);
+      // Like metrics: an older message joins the history without replacing the latest.
+      return { status: history === 'duplicate' ? 'duplicate' : latest };
     }
     case 'replies': {
       const result = await deps.commands.recordReply(m.agentId, m.message);

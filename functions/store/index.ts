@@ -8,6 +8,7 @@ import { ManifestKeyRepository } from './manifest-key.js';
 import { MappingsRepository } from './mappings.js';
 import { PacketRepository } from './packets.js';
 import { PagingSecretRepository } from './paging-secret.js';
+import { PathsRepository } from './paths.js';
 import { SegmentRepository } from './segments.js';
 import { TenantRepository } from './tenants.js';
 
@@ -20,6 +21,8 @@ export interface Repositories {
   commands: CommandRepository;
   events: EventRepository;
   metricsHistory: MetricsHistoryRepository;
+  /** Tango per-path measurements from agents (issue 12). */
+  paths: PathsRepository;
   pagingSecret: PagingSecretRepository;
   /** Recorded evidence segments (issue 11). */
   segments: SegmentRepository;
@@ -37,6 +40,7 @@ export function createRepositories(clients: StoreClients, config: StoreConfig): 
     commands: new CommandRepository(clients, config.flowsTable),
     events: new EventRepository(clients, config.flowsTable),
     metricsHistory: new MetricsHistoryRepository(clients, config.flowsTable),
+    paths: new PathsRepository(clients, config.flowsTable),
     pagingSecret: new PagingSecretRepository(clients, config.tenantsTable),
     segments: new SegmentRepository(clients, config.flowsTable, config.segmentRetentionDays),
     manifestKey: new ManifestKeyRepository(clients, config.tenantsTable),

@@ -149,7 +149,7 @@ describe('iot: the agent policy and the data endpoint', () => {
         {
           Effect: 'Allow',
           Action: 'iot:Publish',
-          Resource: ['flows', 'heartbeat', 'metrics', 'events', 'replies', 'segments'].map(
+          Resource: ['flows', 'heartbeat', 'metrics', 'events', 'replies', 'segments', 'paths'].map(
             (channel) => iotArnJoin(`topic/wirefleet/v1/agents/${AGENT}/${channel}`),
           ),
         },
