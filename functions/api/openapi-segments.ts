@@ -166,7 +166,7 @@ export const segmentPaths = {
           'window_too_large: more than 200 segments or 2 GiB; ask for a shorter window',
         ),
         '501': errorResponse(
-          'window_assembly_unavailable: the S3 store lacks UploadPartCopy (s3rver)',
+          'window_assembly_unavailable: the S3 store lacks UploadPartCopy (plain s3rver, without the local stack)',
         ),
         ...standardErrors,
       },

@@ -51,7 +51,7 @@ export function planWindow(sources: AssemblySource[], minPart = MIN_PART_BYTES):
   return parts;
 }
 
-/** The store lacks UploadPartCopy (s3rver answers NotImplemented): windows cannot be assembled. */
+/** The store lacks UploadPartCopy (plain s3rver answers NotImplemented): windows cannot be assembled. */
 export class AssemblyUnavailableError extends Error {
   override readonly name = 'AssemblyUnavailableError';
 }
@@ -218,7 +218,7 @@ async function multipartCopy(
       .catch(() => undefined);
     if ((error as { name?: string }).name === 'NotImplemented') {
       throw new AssemblyUnavailableError(
-        'this S3 store does not implement UploadPartCopy (s3rver does not; AWS S3 and moto do), so windows cannot be assembled here',
+        'this S3 store does not implement UploadPartCopy (plain s3rver does not; AWS S3, moto and the local stack do), so windows cannot be assembled here',
         { cause: error },
       );
     }

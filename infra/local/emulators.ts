@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { installPartCopy } from './s3rver-part-copy.js';
 
 export interface RunningEmulator {
   endpoint: string;
@@ -63,7 +64,7 @@ export async function startDynalite(options: {
   };
 }
 
-/** s3rver in this process, storing objects under `directory`. */
+/** s3rver in this process, storing objects under `directory`, with UploadPartCopy added. */
 export async function startS3rver(options: {
   directory: string;
   host: string;
@@ -76,6 +77,7 @@ export async function startS3rver(options: {
     directory: options.directory,
     silent: true,
   });
+  installPartCopy(server);
   const address = await server.run();
   // s3rver.close() is httpServer.close(): it would wait for every download however long.
   const { httpServer } = server as unknown as { httpServer: Server };

@@ -30,3 +30,17 @@ declare module 's3rver' {
     close(): Promise<void>;
   }
 }
+
+// s3rver internals that infra/local/s3rver-part-copy.ts builds on (s3rver 3.7 has no exports map).
+declare module 's3rver/lib/middleware/authentication.js' {
+  export default function authentication(): (
+    ctx: unknown,
+    next: () => Promise<unknown>,
+  ) => Promise<unknown>;
+}
+declare module 's3rver/lib/models/error.js' {
+  export default class S3Error extends Error {
+    constructor(code: string, message?: string, detail?: Record<string, string>);
+    code: string;
+  }
+}

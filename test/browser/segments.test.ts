@@ -12,7 +12,6 @@ import {
   segmentRequest,
   type TestSegment,
 } from '../helpers/evidence-agent.js';
-import { type MotoS3, motoAvailable, startMotoS3 } from '../helpers/moto.js';
 import {
   type ConsoleStack,
   chromiumAvailable,
@@ -147,7 +146,7 @@ describeInBrowser('Evidence segments on the agent page (real Chromium, real loca
     }
   });
 
-  it('lists recorded segments, pages them, downloads one and shows why a window cannot be assembled here', async () => {
+  it('lists recorded segments, pages them, downloads one and prepares the window of all of them', async () => {
     const { page, errors, close } = await openPage(browser, DESKTOP);
     try {
       await signIn(page, stack);
@@ -188,8 +187,8 @@ describeInBrowser('Evidence segments on the agent page (real Chromium, real loca
       const saved = await download.path();
       expect(Buffer.compare(await readFile(saved), first.bytes)).toBe(0);
 
-      // The window form starts at the listed range; s3rver cannot assemble it, and the page
-      // shows the API's 501 in its own words.
+      // The window form starts at the listed range, and the window of all of them is assembled
+      // (s3rver with the local stack's UploadPartCopy).
       const from = await panel.getByLabel('Window from').inputValue();
       const last = uploaded[RECORDED - 1] as TestSegment;
       const [sinceMs, untilMs] = await page.evaluate(
@@ -201,22 +200,11 @@ describeInBrowser('Evidence segments on the agent page (real Chromium, real loca
       expect(untilMs).toBeGreaterThanOrEqual(last.request.ended_at * 1000);
       expect(untilMs).toBeLessThan(last.request.ended_at * 1000 + 60_000);
       await panel.getByRole('button', { name: 'Prepare window' }).click();
-      const alert = panel.getByRole('alert');
-      await alert.waitFor();
-      const refused = await stack.api(
-        `/segments/download?agent_id=${RECORDER}&since=${sinceMs / 1000}&until=${untilMs / 1000}`,
-        { headers: { Accept: 'application/json' } },
-      );
-      expect(refused.status).toBe(501);
-      const body = (await refused.json()) as { error: { code: string; message: string } };
-      expect(body.error.code).toBe('window_assembly_unavailable');
-      const shown = await alert.textContent();
-      expect(shown).toContain(body.error.code);
-      expect(shown).toContain(body.error.message);
+      await panel.getByRole('link', { name: 'Download encrypted window' }).waitFor();
+      await panel.getByText(`${RECORDED} segments`).waitFor();
 
       await expectNoSeriousA11yViolations(page, 'agent segments (recorded)');
       await saveScreenshot(page, 'agent-segments-recorded');
-      errors.allow(/status of 501/);
       errors.assertNone();
     } finally {
       await close();
@@ -224,25 +212,16 @@ describeInBrowser('Evidence segments on the agent page (real Chromium, real loca
   });
 });
 
-const MOTO = motoAvailable();
-if (!MOTO) {
-  console.warn(
-    'segments browser window test: skipped, moto is not installed (S3 with UploadPartCopy; s3rver has none). It comes from PyPI: pip install "moto[server]"',
-  );
-}
-
-describe.skipIf(!chromiumAvailable || !MOTO)(
-  'Evidence window download on the agent page (real Chromium, local stack with moto as its S3)',
+describe.skipIf(!chromiumAvailable)(
+  'Evidence window download on the agent page (real Chromium, local stack)',
   () => {
     const WINDOW_AGENT = 'evidence-edge-3';
-    let moto: MotoS3;
     let stack: ConsoleStack;
     let browser: Browser;
     let uploaded: TestSegment[] = [];
 
     beforeAll(async () => {
-      moto = await startMotoS3();
-      stack = await startConsoleStack({ localAgent: 'off', env: { S3_ENDPOINT: moto.endpoint } });
+      stack = await startConsoleStack({ localAgent: 'off' });
       browser = await launchBrowser();
       uploaded = await recordSegments(stack, WINDOW_AGENT, 3);
     }, 120_000);
@@ -250,7 +229,6 @@ describe.skipIf(!chromiumAvailable || !MOTO)(
       await browser?.close();
       await stack?.stop();
       await stopLeftoverStacks();
-      await moto?.stop();
     });
 
     it('offers the assembled window and saves its signed manifest as window-<id>.manifest.json', async () => {

@@ -37,8 +37,9 @@ import { sendUdpFromNamespace } from '../helpers/udp-sender.js';
 // pair as encrypted evidence segments, first with its broker unreachable, then uploads them
 // through the real local stack: aedes with the agent ACL, the ingest subscriber (which presigns
 // and records), dynalite and s3rver. A kill -9 lands in the middle of the uploads; after a
-// restart every segment is in S3 exactly once, byte for byte, and the stored window decrypts
-// (wirefleet pcap decrypt, a real process) to exactly the datagrams that were sent.
+// restart every segment is in S3 exactly once, byte for byte, and the one-link window the API
+// assembles decrypts (wirefleet pcap decrypt --manifest, a real process) to exactly the
+// datagrams that were sent.
 
 const isRoot = process.getuid?.() === 0;
 const work = mkdtempSync(path.join(os.tmpdir(), 'wirefleet-agent-evidence-'));
@@ -459,5 +460,34 @@ describe.skipIf(!isRoot)('agent evidence recording (veth, real agent process, lo
     }
     const fromS3 = udpPayloadSizes(await decryptWithCli(keyFile, Buffer.concat(stored), 'stored'));
     expect(fromS3.length).toBe(DATAGRAMS + LIVE_DATAGRAMS);
+
+    // 6. What an investigator does: one link for the whole time window, assembled inside S3,
+    // decrypted against the cloud's signed manifest into exactly the datagrams that were sent.
+    const since = Math.min(...segments.map((s) => s.started_at));
+    const until = Math.max(...segments.map((s) => s.ended_at));
+    const res = await stack.api(
+      `/api/v1/segments/download?agent_id=${AGENT}&since=${since}&until=${until}`,
+    );
+    expect(res.status).toBe(200);
+    const window = (await res.json()) as { url: string; segments: number; bytes: number };
+    expect(window.segments).toBe(total);
+    const windowFile = path.join(work, 'window.wfe');
+    const manifestFile = path.join(work, 'window.manifest.json');
+    const windowPcap = path.join(work, 'window.pcap');
+    writeFileSync(windowFile, Buffer.from(await (await fetch(window.url)).arrayBuffer()));
+    writeFileSync(manifestFile, JSON.stringify(window));
+    await wirefleet([
+      'pcap',
+      'decrypt',
+      '--key-file',
+      keyFile,
+      '--manifest',
+      manifestFile,
+      windowFile,
+      '-o',
+      windowPcap,
+    ]);
+    const fromWindow = udpPayloadSizes(readFileSync(windowPcap));
+    expect(fromWindow).toEqual(Array(DATAGRAMS + LIVE_DATAGRAMS).fill(SIZE));
   }, 300_000);
 });

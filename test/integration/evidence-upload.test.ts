@@ -106,12 +106,15 @@ describe('evidence uploads over MQTT (aedes + ingest + dynalite + s3rver)', () =
     const listed = await segments.page('default', AGENT, { limit: 10 });
     expect(listed.segments.map((s) => s.segment_id)).toEqual([seg.request.segment_id]);
 
-    // s3rver has no UploadPartCopy: a window cannot be assembled here, and the API says so.
+    // The window of this one segment is assembled in s3rver (UploadPartCopy, added by the
+    // local stack) and is the uploaded object.
     const window = await stack.api(
       `/api/v1/segments/download?agent_id=${AGENT}&since=${seg.request.started_at}&until=${seg.request.ended_at}`,
     );
-    expect(window.status).toBe(501);
-    expect(((await window.json()) as any).error.code).toBe('window_assembly_unavailable');
+    expect(window.status).toBe(200);
+    const assembled = (await window.json()) as { url: string };
+    const object = Buffer.from(await (await fetch(assembled.url)).arrayBuffer());
+    expect(object.equals(seg.bytes)).toBe(true);
 
     // A repeated request for a recorded segment is confirmed at once: no second upload.
     expect(await agent.send(seg.request)).toEqual({
