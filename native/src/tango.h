@@ -173,6 +173,14 @@ uint64_t wf_tango_inner_digest(const wf_tango_keys *k, const uint8_t *inner, siz
  */
 uint32_t wf_tango_tag(const wf_tango_keys *k, uint8_t side, uint8_t path_id, uint64_t tick,
                       uint16_t seq, uint64_t inner_digest);
+/* Tag domains (byte 3 of the tag message): data frames sign under DATA; control frames (the
+ * route updates of wf_tango_encapsulate_control) under CONTROL, which data frames never use, so a
+ * host's own packet that looks like a route update is delivered as data and never applied. */
+#define WF_TANGO_DOMAIN_DATA 0
+#define WF_TANGO_DOMAIN_CONTROL 1
+/* wf_tango_tag in a chosen domain (wf_tango_tag is the DATA domain). */
+uint32_t wf_tango_tag_domain(const wf_tango_keys *k, uint8_t domain, uint8_t side, uint8_t path_id,
+                             uint64_t tick, uint16_t seq, uint64_t inner_digest);
 /* The book bit: a keyed PRF of the sequence number (and sender side, path, epoch). */
 uint8_t wf_tango_book(const wf_tango_keys *k, uint8_t side, uint8_t path_id, uint16_t seq);
 
@@ -223,6 +231,32 @@ void wf_tango_set_clock_offset(wf_tango_node *node, int64_t peer_minus_local_ns)
 int wf_tango_encapsulate(wf_tango_node *node, uint8_t path_id, const uint8_t *inner,
                          size_t inner_len, uint64_t now_ns, uint8_t *out, size_t cap);
 
+/*
+ * Route updates: the spec's embedded encoding. The inner packet is IPv4 (20 bytes, 0.0.0.0 to
+ * 0.0.0.0: it never leaves the receiving node) / UDP with source port = class (0..15) and
+ * destination port = path (0..7), every other port bit zero / 8 bytes: the sender's clock in
+ * epoch ns when it issued the update, big-endian. Copies go out on every path, so they can
+ * arrive out of order; the receiver applies only the newest per class (issued_ns).
+ */
+#define WF_TANGO_ROUTE_UPDATE_LEN 36
+typedef struct wf_tango_route_update {
+  uint8_t class_id;   /* 0..15 */
+  uint8_t path_id;    /* 0..7 */
+  uint64_t issued_ns;
+} wf_tango_route_update;
+
+/* Writes the 36-byte inner packet (checksums computed). */
+void wf_tango_route_update_write(uint8_t out[WF_TANGO_ROUTE_UPDATE_LEN], const wf_tango_route_update *u);
+/* 1 if `inner` (a checked IPv4 packet of len bytes) has the embedded encoding: an unfragmented
+ * UDP datagram with the class/path port pattern (u filled; issued_ns 0 if the payload is shorter
+ * than 8 bytes), else 0. Says nothing about who sent it: only the CONTROL tag does. */
+int wf_tango_route_update_read(const uint8_t *inner, size_t len, wf_tango_route_update *u);
+
+/* As wf_tango_encapsulate, for a route update signed in the CONTROL domain (same path sequence
+ * numbers, so the receiver's replay window covers updates too). */
+int wf_tango_encapsulate_control(wf_tango_node *node, uint8_t path_id, const wf_tango_route_update *u,
+                                 uint64_t now_ns, uint8_t *out, size_t cap);
+
 /* An accepted packet. */
 typedef struct wf_tango_delivery {
   uint8_t path_id;
@@ -235,6 +269,7 @@ typedef struct wf_tango_delivery {
   uint8_t traffic_class;   /* outer (0 from wf_tango_receive_payload unless the caller passes it) */
   uint8_t reordered;       /* arrived after a higher sequence number */
   uint8_t resync;          /* started a new window: first packet, idle path, or sender restart */
+  uint8_t control;         /* signed in the CONTROL domain: a route update from the peer */
 } wf_tango_delivery;
 
 /* Verifies one received Ethernet frame at receive time now_ns. WF_TANGO_OK fills out and

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "tango_internal.h"
 
 #define TICK_NS ((uint64_t)1 << WF_TANGO_TICK_SHIFT)
@@ -110,8 +111,8 @@ static int tx_error(wf_tango_node *node, int error) {
   return error;
 }
 
-int wf_tango_encapsulate(wf_tango_node *node, uint8_t path_id, const uint8_t *inner,
-                         size_t inner_len, uint64_t now_ns, uint8_t *out, size_t cap) {
+static int encapsulate(wf_tango_node *node, uint8_t domain, uint8_t path_id, const uint8_t *inner,
+                       size_t inner_len, uint64_t now_ns, uint8_t *out, size_t cap) {
   if (path_id >= WF_TANGO_MAX_PATHS || !node->paths[path_id].configured) {
     return tx_error(node, WF_TANGO_E_PATH);
   }
@@ -131,7 +132,8 @@ int wf_tango_encapsulate(wf_tango_node *node, uint8_t path_id, const uint8_t *in
   h.path_id = path_id;
   h.timestamp = (uint16_t)(tick & WF_TANGO_TS_MASK);
   h.seq = p->tx_seq;
-  h.signature = wf_tango_tag(k, side, path_id, tick, h.seq, wf_tango_inner_digest(k, inner, inner_len));
+  h.signature = wf_tango_tag_domain(k, domain, side, path_id, tick, h.seq,
+                                    wf_tango_inner_digest(k, inner, inner_len));
   h.book = wf_tango_book(k, side, path_id, h.seq);
   const int n = wf_tango_frame_write(&p->config, &node->wire, &h, inner, inner_len, out, cap);
   if (n < 0) return tx_error(node, n);
@@ -141,6 +143,60 @@ int wf_tango_encapsulate(wf_tango_node *node, uint8_t path_id, const uint8_t *in
   p->stats.tx_next_seq = p->tx_seq;
   node->stats.tx_packets++;
   return n;
+}
+
+int wf_tango_encapsulate(wf_tango_node *node, uint8_t path_id, const uint8_t *inner,
+                         size_t inner_len, uint64_t now_ns, uint8_t *out, size_t cap) {
+  return encapsulate(node, WF_TANGO_DOMAIN_DATA, path_id, inner, inner_len, now_ns, out, cap);
+}
+
+static uint16_t ones_complement(const uint8_t *p, size_t n, uint32_t sum) {
+  for (size_t i = 0; i + 1 < n; i += 2) sum += wf_be16(p, i);
+  if (n & 1) sum += (uint32_t)p[n - 1] << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return (uint16_t)~sum;
+}
+
+void wf_tango_route_update_write(uint8_t out[WF_TANGO_ROUTE_UPDATE_LEN], const wf_tango_route_update *u) {
+  memset(out, 0, WF_TANGO_ROUTE_UPDATE_LEN);
+  out[0] = 0x45;
+  wf_put_be16(out + 2, WF_TANGO_ROUTE_UPDATE_LEN);
+  out[8] = 1;  /* TTL: it is consumed by the receiving node */
+  out[9] = 17; /* UDP; addresses 0.0.0.0 */
+  wf_put_be16(out + 10, ones_complement(out, 20, 0));
+  uint8_t *udp = out + 20;
+  wf_put_be16(udp, (uint16_t)(u->class_id & 0x0f));
+  wf_put_be16(udp + 2, (uint16_t)(u->path_id & 0x07));
+  wf_put_be16(udp + 4, WF_TANGO_ROUTE_UPDATE_LEN - 20);
+  for (int i = 0; i < 8; i++) udp[8 + i] = (uint8_t)(u->issued_ns >> (56 - 8 * i));
+  /* Pseudo-header: zero addresses, protocol 17, UDP length. */
+  const uint16_t c = ones_complement(udp, WF_TANGO_ROUTE_UPDATE_LEN - 20, 17 + WF_TANGO_ROUTE_UPDATE_LEN - 20);
+  wf_put_be16(udp + 6, c == 0 ? 0xffff : c);
+}
+
+int wf_tango_route_update_read(const uint8_t *inner, size_t len, wf_tango_route_update *u) {
+  if (wf_tango_inner_check(inner, len) != WF_TANGO_OK || inner[9] != 17) return 0;
+  if (wf_be16(inner, 6) & 0x3fff) return 0; /* a fragment (MF or an offset) has no usable ports */
+  const size_t ihl = (size_t)(inner[0] & 0x0f) * 4;
+  if (len - ihl < 8) return 0;
+  const uint16_t sport = wf_be16(inner, ihl), dport = wf_be16(inner, ihl + 2);
+  if (sport >> 4 || dport >> 3) return 0;
+  u->class_id = (uint8_t)sport;
+  u->path_id = (uint8_t)dport;
+  u->issued_ns = 0;
+  if (len - ihl >= 16) {
+    for (int i = 0; i < 8; i++) u->issued_ns = u->issued_ns << 8 | inner[ihl + 8 + i];
+  }
+  return 1;
+}
+
+int wf_tango_encapsulate_control(wf_tango_node *node, uint8_t path_id, const wf_tango_route_update *u,
+                                 uint64_t now_ns, uint8_t *out, size_t cap) {
+  if (u->class_id > 15 || u->path_id >= WF_TANGO_MAX_PATHS) return tx_error(node, WF_TANGO_E_INNER);
+  if (cap < WF_TANGO_OVERHEAD + WF_TANGO_ROUTE_UPDATE_LEN) return tx_error(node, WF_TANGO_E_BUFFER);
+  uint8_t *inner = out + WF_TANGO_OVERHEAD; /* built in place: frame_write does not copy it */
+  wf_tango_route_update_write(inner, u);
+  return encapsulate(node, WF_TANGO_DOMAIN_CONTROL, path_id, inner, WF_TANGO_ROUTE_UPDATE_LEN, now_ns, out, cap);
 }
 
 static int reject(wf_tango_node *node, tango_path *path, int reason) {
@@ -157,19 +213,20 @@ typedef struct key_try {
   uint64_t digest;
 } key_try;
 
-static int tag_matches(key_try *t, uint8_t side, const wf_tango_header *h, uint64_t tick,
+static int tag_matches(key_try *t, uint8_t domain, uint8_t side, const wf_tango_header *h, uint64_t tick,
                        const uint8_t *inner, size_t inner_len) {
   if (wf_tango_book(t->keys, side, h->path_id, h->seq) != h->book) return 0;
   if (!t->digest_ready) {
     t->digest = wf_tango_inner_digest(t->keys, inner, inner_len);
     t->digest_ready = 1;
   }
-  return wf_tango_tag(t->keys, side, h->path_id, tick, h->seq, t->digest) == h->signature;
+  return wf_tango_tag_domain(t->keys, domain, side, h->path_id, tick, h->seq, t->digest) == h->signature;
 }
 
 /* WF_TANGO_OK with *epoch set, or the reason the signature fails (see tango.h). */
-static int check_signature(const wf_tango_node *node, const wf_tango_header *h, uint64_t tick,
-                           const uint8_t *inner, size_t inner_len, uint64_t now_ns, uint32_t *epoch) {
+static int check_signature(const wf_tango_node *node, uint8_t domain, const wf_tango_header *h,
+                           uint64_t tick, const uint8_t *inner, size_t inner_len, uint64_t now_ns,
+                           uint32_t *epoch) {
   key_try tries[3];
   int n = 0;
   for (int i = 0; i < 3; i++) {
@@ -183,13 +240,13 @@ static int check_signature(const wf_tango_node *node, const wf_tango_header *h, 
   if (n == 0) return WF_TANGO_R_NO_KEY;
   const uint8_t side = (uint8_t)(node->config.side ^ 1); /* signed by the peer */
   for (int i = 0; i < n; i++) {
-    if (tries[i].accepted && tag_matches(&tries[i], side, h, tick, inner, inner_len)) {
+    if (tries[i].accepted && tag_matches(&tries[i], domain, side, h, tick, inner, inner_len)) {
       *epoch = tries[i].keys->epoch;
       return WF_TANGO_OK;
     }
   }
   for (int i = 0; i < n; i++) {
-    if (!tries[i].accepted && tag_matches(&tries[i], side, h, tick, inner, inner_len)) {
+    if (!tries[i].accepted && tag_matches(&tries[i], domain, side, h, tick, inner, inner_len)) {
       return WF_TANGO_R_WRONG_EPOCH;
     }
   }
@@ -197,8 +254,8 @@ static int check_signature(const wf_tango_node *node, const wf_tango_header *h, 
    * packet replayed, or a clock offset beyond ±2.1 s. */
   for (int i = 0; i < n; i++) {
     if (!tries[i].accepted) continue;
-    if (tag_matches(&tries[i], side, h, tick - TS_WRAP_TICKS, inner, inner_len)) return WF_TANGO_R_STALE;
-    if (tag_matches(&tries[i], side, h, tick + TS_WRAP_TICKS, inner, inner_len)) return WF_TANGO_R_AHEAD;
+    if (tag_matches(&tries[i], domain, side, h, tick - TS_WRAP_TICKS, inner, inner_len)) return WF_TANGO_R_STALE;
+    if (tag_matches(&tries[i], domain, side, h, tick + TS_WRAP_TICKS, inner, inner_len)) return WF_TANGO_R_AHEAD;
   }
   return WF_TANGO_R_BAD_SIGNATURE;
 }
@@ -225,7 +282,14 @@ static int verify(wf_tango_node *node, const uint8_t *src, const uint8_t *dst, u
   const uint64_t tick = our_tick - (uint64_t)(int64_t)behind;
 
   uint32_t epoch = 0;
-  const int sig = check_signature(node, &h, tick, inner, inner_len, now_ns, &epoch);
+  int sig = check_signature(node, WF_TANGO_DOMAIN_DATA, &h, tick, inner, inner_len, now_ns, &epoch);
+  int control = 0;
+  wf_tango_route_update update;
+  /* Only the embedded encoding can be a control frame: everything else costs one check. */
+  if (sig == WF_TANGO_R_BAD_SIGNATURE && wf_tango_route_update_read(inner, inner_len, &update)) {
+    sig = check_signature(node, WF_TANGO_DOMAIN_CONTROL, &h, tick, inner, inner_len, now_ns, &epoch);
+    control = sig == WF_TANGO_OK;
+  }
   if (sig != WF_TANGO_OK) return reject(node, path, sig);
 
   /* Sent somewhere in its tick: take the middle (error at most half a tick, 0.52 ms). */
@@ -251,6 +315,7 @@ static int verify(wf_tango_node *node, const uint8_t *src, const uint8_t *dst, u
   out->traffic_class = traffic_class;
   out->reordered = (uint8_t)reordered;
   out->resync = (uint8_t)resync;
+  out->control = (uint8_t)control;
   return WF_TANGO_OK;
 }
 

@@ -10,8 +10,10 @@
  * for x in tag, book, inner. Messages (all integers big-endian):
  *
  *   inner digest  D   = SipHash-2-4(Kinner, inner IPv4 packet)                     64 bits
- *   tag message   28 B: 0x01 | side | path_id | 0x00 | epoch u32 | tick u64 | seq u16 | 0x0000
+ *   tag message   28 B: 0x01 | side | path_id | domain | epoch u32 | tick u64 | seq u16 | 0x0000
  *                       | D as its 8 output bytes
+ *                 domain: 0x00 for data frames, 0x01 for control frames (route updates), so a
+ *                 tag made for one never verifies as the other
  *   signature         = the first 4 output bytes of SipHash-2-4(Ktag, tag message), read as a
  *                       little-endian u32 (SipHash's own byte order), sent big-endian
  *   book message  10 B: 0x01 | side | path_id | 0x00 | epoch u32 | seq u16
@@ -69,8 +71,14 @@ static void message_head(uint8_t *m, const wf_tango_keys *k, uint8_t side, uint8
 
 uint32_t wf_tango_tag(const wf_tango_keys *k, uint8_t side, uint8_t path_id, uint64_t tick,
                       uint16_t seq, uint64_t inner_digest) {
+  return wf_tango_tag_domain(k, WF_TANGO_DOMAIN_DATA, side, path_id, tick, seq, inner_digest);
+}
+
+uint32_t wf_tango_tag_domain(const wf_tango_keys *k, uint8_t domain, uint8_t side, uint8_t path_id,
+                             uint64_t tick, uint16_t seq, uint64_t inner_digest) {
   uint8_t m[28], out[8];
   message_head(m, k, side, path_id);
+  m[3] = domain;
   wf_put_be32(m + 8, (uint32_t)(tick >> 32));
   wf_put_be32(m + 12, (uint32_t)tick);
   wf_put_be16(m + 16, seq);

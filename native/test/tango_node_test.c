@@ -343,6 +343,103 @@ static void window_edges(void) {
   CHECK(tango_window_check(&p.rx, 2, tick) == WF_TANGO_R_REPLAY);
 }
 
+/* Route updates: the embedded encoding, signed in the control domain. */
+static void route_update_encoding(void) {
+  uint8_t inner[WF_TANGO_ROUTE_UPDATE_LEN];
+  const wf_tango_route_update u = {.class_id = 15, .path_id = 7, .issued_ns = T0 + 123};
+  wf_tango_route_update_write(inner, &u);
+  CHECK(wf_tango_inner_check(inner, sizeof inner) == WF_TANGO_OK);
+  CHECK(inner[20] == 0 && inner[21] == 15 && inner[22] == 0 && inner[23] == 7);
+  /* Both checksums verify (sum over the covered bytes is all ones). */
+  uint32_t sum = 0;
+  for (int i = 0; i < 20; i += 2) sum += (uint32_t)(inner[i] << 8 | inner[i + 1]);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  CHECK(sum == 0xffff);
+  sum = 17 + 16;
+  for (int i = 20; i < 36; i += 2) sum += (uint32_t)(inner[i] << 8 | inner[i + 1]);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  CHECK(sum == 0xffff);
+  wf_tango_route_update r;
+  CHECK(wf_tango_route_update_read(inner, sizeof inner, &r) == 1);
+  CHECK(r.class_id == 15 && r.path_id == 7 && r.issued_ns == T0 + 123);
+
+  /* Any other port bit, TCP, a fragment, or a short packet is not the encoding. */
+  uint8_t x[WF_TANGO_ROUTE_UPDATE_LEN];
+  memcpy(x, inner, sizeof x), x[21] = 16;
+  CHECK(wf_tango_route_update_read(x, sizeof x, &r) == 0);
+  memcpy(x, inner, sizeof x), x[23] = 8;
+  CHECK(wf_tango_route_update_read(x, sizeof x, &r) == 0);
+  memcpy(x, inner, sizeof x), x[20] = 0x80;
+  CHECK(wf_tango_route_update_read(x, sizeof x, &r) == 0);
+  memcpy(x, inner, sizeof x), x[9] = 6;
+  CHECK(wf_tango_route_update_read(x, sizeof x, &r) == 0);
+  memcpy(x, inner, sizeof x), x[6] = 0x20; /* more fragments */
+  CHECK(wf_tango_route_update_read(x, sizeof x, &r) == 0);
+  memcpy(x, inner, sizeof x), x[2] = 0, x[3] = 24; /* UDP header cut short */
+  CHECK(wf_tango_route_update_read(x, 24, &r) == 0);
+  memcpy(x, inner, sizeof x), x[3] = 28; /* no issued time: read as 0 */
+  CHECK(wf_tango_route_update_read(x, 28, &r) == 1 && r.issued_ns == 0 && r.class_id == 15);
+}
+
+static void control_frames(void) {
+  wf_tango_node *a, *b;
+  make_pair(&a, &b);
+  const wf_tango_route_update u = {.class_id = 3, .path_id = 1, .issued_ns = T0};
+  sent c;
+  int n = wf_tango_encapsulate_control(a, 1, &u, T0, c.frame, sizeof c.frame);
+  CHECK(n == WF_TANGO_OVERHEAD + WF_TANGO_ROUTE_UPDATE_LEN);
+  c.len = (size_t)n;
+  CHECK(udp6_checksum(c.frame) == (c.frame[60] << 8 | c.frame[61]));
+  CHECK_RC(recv_at(b, &c, T0 + MS), WF_TANGO_OK);
+  CHECK(d.control == 1 && d.path_id == 1 && d.seq == 0);
+  wf_tango_route_update r;
+  CHECK(wf_tango_route_update_read(c.frame + d.inner_offset, d.inner_len, &r) == 1);
+  CHECK(r.class_id == 3 && r.path_id == 1 && r.issued_ns == T0);
+  /* Replayed: refused by the window like any frame of the path. */
+  CHECK_RC(recv_at(b, &c, T0 + MS), WF_TANGO_R_REPLAY);
+
+  /* The same inner packet sent as data (a host's packet with ports 3 -> 1) is data. */
+  sent h;
+  uint8_t inner[WF_TANGO_ROUTE_UPDATE_LEN];
+  wf_tango_route_update_write(inner, &u);
+  n = wf_tango_encapsulate(a, 1, inner, sizeof inner, T0, h.frame, sizeof h.frame);
+  CHECK(n > 0);
+  h.len = (size_t)n;
+  CHECK_RC(recv_at(b, &h, T0 + MS), WF_TANGO_OK);
+  CHECK(d.control == 0 && d.seq == 1);
+  /* Ordinary data is never control. */
+  sent s = send_at(a, 0, T0);
+  CHECK_RC(recv_at(b, &s, T0 + MS), WF_TANGO_OK);
+  CHECK(d.control == 0);
+
+  /* A control frame under another key, or with its class changed, is refused. */
+  wf_tango_node *mallory = make_node(0, 0, 0);
+  wf_tango_set_send_key(mallory, 1, KEY2);
+  sent m;
+  n = wf_tango_encapsulate_control(mallory, 1, &u, T0, m.frame, sizeof m.frame);
+  CHECK(n > 0);
+  m.len = (size_t)n;
+  CHECK_RC(recv_at(b, &m, T0 + MS), WF_TANGO_R_BAD_SIGNATURE);
+  sent t;
+  n = wf_tango_encapsulate_control(a, 1, &u, T0, t.frame, sizeof t.frame);
+  t.len = (size_t)n;
+  t.frame[WF_TANGO_OVERHEAD + 21] = 4; /* class 3 -> 4 (the inner UDP checksum is not checked) */
+  fix_checksum(t.frame);
+  CHECK_RC(recv_at(b, &t, T0 + MS), WF_TANGO_R_BAD_SIGNATURE);
+
+  /* Out-of-range updates are not built; errors are counted, nothing is numbered. */
+  const wf_tango_route_update bad_class = {.class_id = 16, .path_id = 1};
+  const wf_tango_route_update bad_path = {.class_id = 1, .path_id = 8};
+  CHECK_RC(wf_tango_encapsulate_control(a, 1, &bad_class, T0, t.frame, sizeof t.frame), WF_TANGO_E_INNER);
+  CHECK_RC(wf_tango_encapsulate_control(a, 1, &bad_path, T0, t.frame, sizeof t.frame), WF_TANGO_E_INNER);
+  CHECK_RC(wf_tango_encapsulate_control(a, 1, &u, T0, t.frame, 80), WF_TANGO_E_BUFFER);
+  CHECK_RC(wf_tango_encapsulate_control(a, 5, &u, T0, t.frame, sizeof t.frame), WF_TANGO_E_PATH);
+  CHECK(path_stats(a, 1).tx_next_seq == 3);
+  wf_tango_destroy(a);
+  wf_tango_destroy(b);
+  wf_tango_destroy(mallory);
+}
+
 int main(void) {
   accepted_delivery();
   forgeries_are_all_refused();
@@ -353,6 +450,8 @@ int main(void) {
   sender_restart();
   delay_and_jitter();
   window_edges();
+  route_update_encoding();
+  control_frames();
   printf("tango_node_test: all passed\n");
   return 0;
 }

@@ -58,6 +58,11 @@ static void messages_match_the_documented_layout(void) {
   uint8_t t[8];
   siphash(m, sizeof m, k.tag, t, 8);
   CHECK(wf_tango_tag(&k, 1, 5, tick, 0xbeef, digest) == (uint32_t)le64(t));
+  uint8_t mc[28];
+  memcpy(mc, m, sizeof mc);
+  mc[3] = WF_TANGO_DOMAIN_CONTROL; /* the domain byte */
+  siphash(mc, sizeof mc, k.tag, t, 8);
+  CHECK(wf_tango_tag_domain(&k, WF_TANGO_DOMAIN_CONTROL, 1, 5, tick, 0xbeef, digest) == (uint32_t)le64(t));
 
   const uint8_t b[10] = {1, 0, 3, 0, 0x01, 0x02, 0x03, 0x04, 0xbe, 0xef};
   siphash(b, sizeof b, k.book, t, 8);
@@ -81,6 +86,9 @@ static void every_field_is_covered(void) {
   CHECK(wf_tango_tag(&k, 0, 1, tick + 4096, 100, 42) != base); /* same 12 wire bits */
   CHECK(wf_tango_tag(&k, 0, 1, tick, 101, 42) != base);
   CHECK(wf_tango_tag(&k, 0, 1, tick, 100, 43) != base);
+  /* wf_tango_tag is the data domain; the control domain signs differently. */
+  CHECK(wf_tango_tag_domain(&k, WF_TANGO_DOMAIN_DATA, 0, 1, tick, 100, 42) == base);
+  CHECK(wf_tango_tag_domain(&k, WF_TANGO_DOMAIN_CONTROL, 0, 1, tick, 100, 42) != base);
 
   /* The book bit is a fair coin over sequence numbers, and differs between keys. */
   int ones = 0, differ = 0;
