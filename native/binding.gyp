@@ -34,6 +34,9 @@
         "src/tango_sig.c",
         "src/tango_window.c",
         "src/tango_node.c",
+        "binding/relay.cc",
+        "src/relay.c",
+        "src/relay_sched.c",
         "src/siphash.c"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src"],

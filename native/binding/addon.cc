@@ -18,6 +18,7 @@
 #include "flow_text.h"
 #include "options.h"
 #include "records.h"
+#include "relay_binding.h"
 #include "tango_binding.h"
 
 namespace {
@@ -259,6 +260,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Exporter", InitExporter(env));
   exports.Set("recordLayout", FlowRecordLayout(env));
   exports.Set("TangoNode", InitTango(env));
+  exports.Set("ImpairmentRelay", InitRelay(env));
   return exports;
 }
 
