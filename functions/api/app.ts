@@ -7,6 +7,7 @@ import { ApiError } from './errors.js';
 import { bearerAuth } from './middleware/auth.js';
 import { errorHandler, notFoundHandler } from './middleware/error-handler.js';
 import { requestLog } from './middleware/request-log.js';
+import { agentPathsRoutes } from './routes/agent-paths.js';
 import { agentRoutes } from './routes/agents.js';
 import { docsRoutes } from './routes/docs.js';
 import { flowRoutes } from './routes/flows.js';
@@ -53,6 +54,7 @@ export function createApp(deps: AppDeps) {
     .route('/', mappingsRoutes(deps))
     .route('/', packetRoutes(deps))
     .route('/', agentRoutes(deps))
+    .route('/', agentPathsRoutes(deps))
     .route('/', flowRoutes(deps))
     .route('/', segmentRoutes(deps));
 

@@ -6,6 +6,7 @@ import {
   exportSchemas,
   preferHeader,
 } from './openapi-exports.js';
+import { pathsPaths, pathsSchemas } from './openapi-paths.js';
 import { segmentPaths, segmentSchemas } from './openapi-segments.js';
 import {
   errorResponse,
@@ -61,6 +62,7 @@ export function openApiDocument(version: string) {
         ...agentSchemas,
         ...exportSchemas,
         ...segmentSchemas,
+        ...pathsSchemas,
         Download: {
           type: 'object',
           properties: {
@@ -228,6 +230,7 @@ export function openApiDocument(version: string) {
       },
       ...agentPaths,
       ...segmentPaths,
+      ...pathsPaths,
     },
   };
 }
