@@ -3,6 +3,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { DEFAULT_ASYNC_EXPORT_THRESHOLD, type ExportRunner } from '../pcap/export-runner.js';
 import type { AgentAnnouncement } from '../routing/agent-locators.js';
 import { AgentRoutingView, type AnnouncementLoader } from '../routing/agent-routing.js';
+import { TangoPathsView } from '../routing/tango-paths-view.js';
 import { type AgentRepository, isOnline } from '../store/agents.js';
 import { createStoreClients, type StoreClients } from '../store/clients.js';
 import type { StoreConfig } from '../store/config.js';
@@ -44,6 +45,7 @@ export function createAppDeps(
   return {
     ...repositories,
     agentRouting: new AgentRoutingView(agentAnnouncements(repositories.agents, now), { now }),
+    tangoPaths: new TangoPathsView((tenant) => repositories.paths.listLatest(tenant), { now }),
     ...(options.commandPublisher ? { commandPublisher: options.commandPublisher } : {}),
     ...(options.mqttUrl ? { mqttUrl: options.mqttUrl } : {}),
     ...(identity ? { identity } : {}),

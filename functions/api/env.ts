@@ -3,6 +3,7 @@ import type { AgentIdentityProvider } from '../identity/provider.js';
 import type { Logger } from '../logger.js';
 import type { PcapExportService } from '../pcap/export-runner.js';
 import type { AgentRoutingView } from '../routing/agent-routing.js';
+import type { TangoPathsView } from '../routing/tango-paths-view.js';
 import type { AgentRepository } from '../store/agents.js';
 import type { CommandRepository } from '../store/commands.js';
 import type { EventRepository, MetricsHistoryRepository } from '../store/events.js';
@@ -36,6 +37,8 @@ export interface AppDeps {
   manifestKey: ManifestKeyRepository;
   /** The tenant's mappings merged with what its agents announce, for routing. */
   agentRouting: AgentRoutingView;
+  /** Fresh Tango path measurements for routing; without it routing ignores them. */
+  tangoPaths?: TangoPathsView;
   /** Delivers commands to agents; without one, POST /agents/{id}/commands answers 503. */
   commandPublisher?: CommandPublisher;
   /** The broker agents connect to, handed out with their credentials (MQTT_PUBLIC_URL in AWS). */

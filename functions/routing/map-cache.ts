@@ -1,5 +1,6 @@
 import { ipv4ToUint32 } from '../../protocol/address.js';
 import type { EidPrefixEntry, Locator } from './mappings.js';
+import type { PathPreference, TierCandidate } from './path-preference.js';
 import { type Ipv4Prefix, parseIpv4Prefix, prefixContains } from './prefix.js';
 
 export interface MapCacheHit {
@@ -73,6 +74,7 @@ export function resolveEid(
   instanceId: number,
   eid: string,
   hash: number,
+  prefer?: TierPreference,
 ): Resolution {
   const passedOver: MapCacheHit[] = [];
   for (const hit of cache.matches(instanceId, eid)) {
@@ -80,7 +82,7 @@ export function resolveEid(
       passedOver.push(hit);
       continue;
     }
-    const choice = selectLocator(hit.entry.locators, hash);
+    const choice = selectLocator(hit.entry.locators, hash, prefer);
     return choice ? { hit, choice, passedOver } : { hit, passedOver };
   }
   return { passedOver };
@@ -98,27 +100,38 @@ export function mapCacheFor(instanceId: number, prefixes: readonly EidPrefixEntr
   return cache;
 }
 
+/** Narrows the best-priority tier before the weight split (Tango path preference). */
+export type TierPreference = (tier: readonly TierCandidate[]) => PathPreference | undefined;
+
 /**
  * RLOC selection: drop priority 255 and unreachable locators, keep the best
- * (lowest) priority, then split by weight using the flow hash so a flow
- * always lands on the same RLOC. All-zero weights split evenly.
+ * (lowest) priority, let `prefer` narrow that tier (measured paths), then
+ * split by weight using the flow hash so a flow always lands on the same RLOC.
+ * All-zero weights split evenly.
  */
 export function selectLocator(
   locators: readonly Locator[],
   hash: number,
+  prefer?: TierPreference,
 ): LocatorChoice | undefined {
   const usable = locators
     .map((locator, index) => ({ locator, index }))
     .filter(({ locator }) => locator.priority < 255 && locator.reachable);
   if (usable.length === 0) return undefined;
   const best = Math.min(...usable.map(({ locator }) => locator.priority));
-  const tier = usable.filter(({ locator }) => locator.priority === best);
+  let tier = usable.filter(({ locator }) => locator.priority === best);
+  const preference = prefer?.(tier);
+  const keep = preference?.keep;
+  const narrowed = keep ? tier.filter(({ index }) => keep.has(index)) : tier;
+  if (narrowed.length > 0) tier = narrowed;
+  if (keep && tier.length === 1) return { ...tier[0]!, reason: preference.reason };
+  const note = preference ? ` (${preference.reason})` : '';
   const total = tier.reduce((sum, { locator }) => sum + locator.weight, 0);
   if (total === 0) {
     const pick = tier[hash % tier.length]!;
     return {
       ...pick,
-      reason: `priority ${best}, ${tier.length} locator(s) with zero weight: even split`,
+      reason: `priority ${best}, ${tier.length} locator(s) with zero weight: even split${note}`,
     };
   }
   let point = hash % total;
@@ -126,7 +139,7 @@ export function selectLocator(
     if (point < candidate.locator.weight) {
       return {
         ...candidate,
-        reason: `priority ${best}, weight ${candidate.locator.weight}/${total}`,
+        reason: `priority ${best}, weight ${candidate.locator.weight}/${total}${note}`,
       };
     }
     point -= candidate.locator.weight;

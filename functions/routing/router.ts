@@ -8,6 +8,7 @@ import { encapsulationSourcePort, flowHash } from './flow-hash.js';
 import { type MapCacheHit, mapCacheFor, type Resolution, resolveEid } from './map-cache.js';
 import type { Mappings } from './mappings.js';
 import { type PacketRecord, summarizeFrame } from './packet-record.js';
+import { type PathIndex, preferByPath } from './path-preference.js';
 import { buildPayload } from './payload.js';
 import { prefixContains } from './prefix.js';
 import { classifyWorkload } from './workload.js';
@@ -27,6 +28,8 @@ export interface RouteContext {
   random: (bits: number) => number;
   /** What agents registered and what expired, so the reasons can say why a prefix is (not) used. */
   registrations?: Registrations;
+  /** Fresh Tango path measurements by peer RLOC; among equal-priority RLOCs they pick the best path. */
+  paths?: PathIndex;
 }
 
 export interface RouteDecision {
@@ -70,7 +73,9 @@ export function routeQuery(
       dstPort: model.service_port,
     };
     const hash = flowHash(tuple);
-    const resolution = resolveEid(cache, ctx.instanceId, model.eid, hash);
+    const resolution = resolveEid(cache, ctx.instanceId, model.eid, hash, (tier) =>
+      preferByPath(tier, classification.workload_type, ctx.paths),
+    );
     reasons.push(...fallbackReasons(model.eid, resolution, ctx.registrations));
     const { hit, choice } = resolution;
     if (!hit || !choice) {

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { Hono } from 'hono';
+import type { PathIndex } from '../../routing/path-preference.js';
 import { routeQuery } from '../../routing/router.js';
 import { AlreadyExistsError } from '../../store/errors.js';
 import { createPacketIdGenerator } from '../../store/packet-id.js';
@@ -10,6 +11,19 @@ import { readJson } from '../validate.js';
 
 const cryptoRandom = (bits: number) => randomInt(0, 2 ** bits);
 
+/** Agents' fresh Tango path measurements; routing goes on without them when they cannot be read. */
+async function tangoPathsFor(deps: AppDeps, tenant: string): Promise<PathIndex | undefined> {
+  try {
+    return await deps.tangoPaths?.pathsFor(tenant);
+  } catch (error) {
+    deps.logger.warn('tango paths unavailable; routing without them', {
+      tenant,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return undefined;
+  }
+}
+
 /** POST /route: classify, choose model and RLOC, build and store the LISP packet. */
 export function routeRoutes(deps: AppDeps) {
   const nextPacketId = createPacketIdGenerator();
@@ -19,6 +33,7 @@ export function routeRoutes(deps: AppDeps) {
     const { mappings: configured } = await deps.mappings.get(tenant.name);
     // Agents' heartbeats add EID prefixes and decide which of their RLOCs are up.
     const { mappings, registrations } = await deps.agentRouting.routingFor(tenant.name, configured);
+    const paths = await tangoPathsFor(deps, tenant.name);
     // Another instance may take the same ID in the same millisecond: route again with a new one.
     for (let attempt = 1; ; attempt++) {
       const nowMs = deps.now?.() ?? Date.now();
@@ -30,6 +45,7 @@ export function routeRoutes(deps: AppDeps) {
           instanceId: tenant.instanceId,
           mappings,
           registrations,
+          ...(paths ? { paths } : {}),
           packetId,
           timestampUs,
           random: cryptoRandom,
