@@ -30,6 +30,7 @@ export interface AgentConfig {
   integrity: FileConfig['integrity'];
   log: FileConfig['log'];
   evidence: Omit<FileConfig['evidence'], 'spool_dir'> & { spool_dir: string };
+  tango: FileConfig['tango'];
 }
 
 /**
@@ -162,5 +163,6 @@ export function parseAgentConfig(
           ? path.join(path.dirname(abs(c.spool.dir)), 'evidence')
           : abs(c.evidence.spool_dir),
     },
+    tango: { ...c.tango, secret_file: absOrNull(c.tango.secret_file) },
   };
 }

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { agentIdSchema } from '../../protocol/agent-messages.js';
 import { CIPHER_SUITES, type CipherSuite } from '../../protocol/evidence/format.js';
 import { configDefaults as d } from './defaults.js';
+import { tangoConfigSchema } from './tango-schema.js';
 import { ipv4PrefixProblem, parseListen } from './values.js';
 
 /**
@@ -169,6 +170,8 @@ export const fileSchema = z.strictObject({
       segment_seconds: int(1, 3600).default(d.evidence.segment_seconds),
     })
     .prefault({}),
+  /** This site's Tango tunnel node (issue 12); see agent/config/tango-schema.ts. */
+  tango: tangoConfigSchema.prefault({}),
 });
 
 export type FileConfig = z.infer<typeof fileSchema>;
