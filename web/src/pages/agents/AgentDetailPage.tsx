@@ -16,6 +16,7 @@ import {
 import { CommandPanel } from './CommandPanel.js';
 import { EventsPanel } from './EventsPanel.js';
 import { MetricsPanel } from './MetricsPanel.js';
+import { PathsPanel } from './PathsPanel.js';
 import { SegmentsPanel } from './SegmentsPanel.js';
 
 const REFRESH_MS = 5_000;
@@ -117,6 +118,7 @@ export function AgentDetailPage({ agentId }: { agentId: string }) {
             <CommandPanel agent={data.agent} recent={data.commands} onReply={polling.refresh} />
             <EventsPanel agentId={agentId} newest={data.events} />
           </div>
+          <PathsPanel agentId={agentId} />
           <SegmentsPanel agentId={agentId} />
         </>
       )}
