@@ -116,3 +116,47 @@ describe('paths ingest and store (dynalite)', () => {
     expect((await repos.paths.latest('paths-b', 'tango-b1'))?.sent_at).toBe(T0);
   });
 });
+
+describe('the ingest Lambda handler with a paths message (dynalite)', () => {
+  const ENV: Record<string, string> = {
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_REGION: 'us-east-1',
+    LOG_LEVEL: 'error',
+  };
+  const saved: Record<string, string | undefined> = {};
+
+  beforeAll(() => {
+    ENV.DYNAMODB_ENDPOINT = dynalite.endpoint;
+    for (const [key, value] of Object.entries(ENV)) {
+      saved[key] = process.env[key];
+      process.env[key] = value;
+    }
+  });
+  afterAll(() => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+
+  it('stores what the IoT topic rule delivers from the paths topic', async () => {
+    await repos.agents.register('paths-b', 'tango-lambda');
+    const { handler } = await import('../../functions/handlers/ingest.js');
+    // What `SELECT encode(*, 'base64') AS payload, topic() AS topic FROM 'wirefleet/v1/agents/+/+'` sends.
+    const event = {
+      payload: Buffer.from(JSON.stringify(pathsMessage(T0 + 30, [tangoPath(4)]))).toString(
+        'base64',
+      ),
+      topic: 'wirefleet/v1/agents/tango-lambda/paths',
+    };
+    expect(await handler(event)).toEqual({
+      status: 'stored',
+      channel: 'paths',
+      agentId: 'tango-lambda',
+      tenant: 'paths-b',
+    });
+    expect(await handler(event)).toMatchObject({ status: 'duplicate' });
+    expect((await repos.paths.latest('paths-b', 'tango-lambda'))?.paths[0]?.path_id).toBe(4);
+  });
+});

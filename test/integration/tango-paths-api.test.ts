@@ -4,11 +4,13 @@ import { createApp } from '../../functions/api/app.js';
 import { createAppDeps } from '../../functions/api/deps.js';
 import { silentLogger } from '../../functions/logger.js';
 import { mappingsSchema } from '../../functions/routing/mappings.js';
+import { TangoPathsView } from '../../functions/routing/tango-paths-view.js';
 import {
   createStoreClients,
   destroyStoreClients,
   type StoreClients,
 } from '../../functions/store/clients.js';
+import { StoreUnavailableError } from '../../functions/store/errors.js';
 import { createRepositories, type Repositories } from '../../functions/store/index.js';
 import { agentTopic } from '../../protocol/agent-messages.js';
 import { startTestStack, type TestStack } from '../helpers/local-stack.js';
@@ -187,6 +189,29 @@ describe('Tango paths on the local stack: MQTT → ingest → API → routing', 
     const doc = await json(await stack.api('/openapi.json', { token: null }));
     expect(doc.paths['/api/v1/agents/{id}/paths'].get.responses).toHaveProperty(['404']);
     expect(doc.components.schemas.TangoPathsMessage.properties.paths).toBeDefined();
+  });
+
+  it('routes without measurements when they cannot be read', async () => {
+    const deps = createAppDeps(stack.config, { logger: silentLogger });
+    try {
+      const app = createApp({
+        ...deps,
+        tangoPaths: new TangoPathsView(async () => {
+          throw new StoreUnavailableError('list paths failed: TimeoutError');
+        }),
+      });
+      const res = await app.request('/api/v1/route', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${stack.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ query: 'What is the capital of France?' }),
+      });
+      expect(res.status).toBe(200);
+      const decision = (await res.json()) as Json;
+      expect([RLOC_SLOW, RLOC_FAST]).toContain(decision.endpoint);
+      expect(decision.reasons.join('\n')).not.toContain('tango');
+    } finally {
+      destroyStoreClients(deps.clients);
+    }
   });
 
   it('ignores the measurements once stale: the API flags them and routing falls back to weights', async () => {
