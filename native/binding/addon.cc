@@ -20,6 +20,7 @@
 #include "records.h"
 #include "relay_binding.h"
 #include "tango_binding.h"
+#include "tango_forward_binding.h"
 
 namespace {
 
@@ -260,6 +261,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Exporter", InitExporter(env));
   exports.Set("recordLayout", FlowRecordLayout(env));
   exports.Set("TangoNode", InitTango(env));
+  exports.Set("TangoForwarder", InitTangoForwarder(env));
   exports.Set("ImpairmentRelay", InitRelay(env));
   return exports;
 }
