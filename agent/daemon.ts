@@ -15,6 +15,7 @@ import { loadVerifiedEngine } from './integrity.js';
 import { type AgentLogger, createAgentLogger } from './log.js';
 import { ensureSecretFile } from './secret-file.js';
 import { DiskSpool } from './spool.js';
+import { type RunningTango, startTango } from './tango/setup.js';
 import { buildHeartbeat, buildMetrics } from './telemetry.js';
 import { uplinkOptionsFromConfig } from './uplink/options.js';
 import { Uplink } from './uplink.js';
@@ -205,6 +206,7 @@ export async function runAgent(
   // 5. The local control API, then the timers and the uplink. If anything here
   // fails, what already started is closed again, so the process can exit.
   let control: { url: string; close(): Promise<void> } | undefined;
+  let tango: RunningTango | undefined;
   const timers: NodeJS.Timeout[] = [];
   try {
     if (config.control.enabled) {
@@ -232,7 +234,17 @@ export async function runAgent(
     });
     uplink.start();
     evidence?.uploader.start();
+    // 6. The Tango tunnel node, when configured: paths reports are current state, like metrics.
+    if (config.tango.enabled) {
+      tango = await startTango({
+        config,
+        logger,
+        publish: (message) => uplink.publishNow('paths', Buffer.from(JSON.stringify(message))),
+        onEvent: (type, message, details) => raise(type, 'info', message, details),
+      });
+    }
   } catch (error) {
+    await tango?.stop().catch(() => undefined);
     for (const timer of timers) clearInterval(timer);
     await control?.close().catch(() => undefined);
     await uplink.stop({ drainMs: 0 }).catch(() => undefined);
@@ -271,6 +283,9 @@ export async function runAgent(
       } catch (error) {
         logger.error('capture stop failed', { error: (error as Error).message });
       }
+      await tango
+        ?.stop()
+        .catch((error: Error) => logger.error('tango stop failed', { error: error.message }));
       await appendChain;
       await control?.close();
       await evidence?.recorder.idle();

@@ -212,6 +212,8 @@ export const EVENT_TYPES = [
   'recording_failed',
   /** Evidence: the cloud refused a segment for good (kept in refused/). */
   'segment_refused',
+  /** Tango: a class the peer sends us broke its bounds; we asked the peer to move it. */
+  'tango_class_moved',
 ] as const;
 
 export const eventSchema = z.object({

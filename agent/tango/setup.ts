@@ -1,0 +1,188 @@
+import { execFileSync } from 'node:child_process';
+import { TangoNode } from '../../native/tango.js';
+import { TangoForwarder, type TangoForwarderStats } from '../../native/tango-forwarder.js';
+import type { TangoPathsMessage } from '../../protocol/tango-paths.js';
+import type { AgentConfig } from '../config.js';
+import type { AgentLogger } from '../log.js';
+import { readSecretBytes } from '../secret-file.js';
+import { TangoController } from './controller.js';
+import { KeySchedule } from './key-schedule.js';
+import { Steering } from './steering.js';
+
+/**
+ * Starts this site's Tango node from the agent config: the C node with its paths, the
+ * forwarder (TUN + one AF_PACKET socket per path), routes to the peer site's prefixes into the
+ * TUN, and the control loop (keys, steering, paths reports). Needs root (CAP_NET_ADMIN and
+ * CAP_NET_RAW).
+ */
+
+/** The Tango section cannot start: the message says which part and why. */
+export class TangoSetupError extends Error {
+  override readonly name = 'TangoSetupError';
+}
+
+export interface RunningTango {
+  forwarder: TangoForwarder;
+  controller: TangoController;
+  status(): { forwarder: TangoForwarderStats; requested: Record<number, number> };
+  stop(): Promise<void>;
+}
+
+export type TangoEvent = (
+  type: 'tango_class_moved',
+  message: string,
+  details: Record<string, unknown>,
+) => void;
+
+export async function startTango(options: {
+  config: Pick<AgentConfig, 'tango'>;
+  logger: AgentLogger;
+  publish(message: TangoPathsMessage): void;
+  onEvent?: TangoEvent;
+  /** Run the node in this network namespace (`ip netns` name); default the agent's own. */
+  netns?: string;
+}): Promise<RunningTango> {
+  const t = options.config.tango;
+  const ip = (...args: string[]) => runIp(options.netns ? ['-n', options.netns, ...args] : args);
+  const secret = readSecretBytes(t.secret_file!, 'tango secret file');
+  if (secret.length < 32) {
+    throw new TangoSetupError(`tango secret file ${t.secret_file}: needs at least 32 bytes`);
+  }
+  const node = new TangoNode({ side: t.side, udpPort: t.udp_port, mtu: t.mtu });
+  let forwarder: TangoForwarder | undefined;
+  try {
+    node.setClockOffset(BigInt(Math.round(t.clock_offset_ms * 1e6)));
+    for (const p of t.paths) {
+      node.setPath({
+        pathId: p.path_id,
+        localAddress: p.local_address,
+        peerAddress: p.peer_address,
+        localMac: interfaceMac(ip, p.interface),
+        nextHopMac: p.next_hop_mac ?? neighbourMac(ip, p.peer_address, p.interface),
+      });
+    }
+    const classPaths = Array.from({ length: 16 }, () => Math.min(...t.paths.map((p) => p.path_id)));
+    for (const c of t.classes) classPaths[c.class_id] = c.path;
+    forwarder = TangoForwarder.start({
+      node,
+      tunName: t.tun,
+      paths: t.paths.map((p) => ({ pathId: p.path_id, interface: p.interface })),
+      classes: t.classes.map((c) => ({
+        classId: c.class_id,
+        ...(c.protocol ? { protocol: c.protocol } : {}),
+        ...(c.src_prefix ? { srcPrefix: c.src_prefix } : {}),
+        ...(c.dst_prefix ? { dstPrefix: c.dst_prefix } : {}),
+        ...(c.src_ports ? { srcPorts: c.src_ports } : {}),
+        ...(c.dst_ports ? { dstPorts: c.dst_ports } : {}),
+      })),
+      classPaths,
+      ...(options.netns ? { netns: options.netns } : {}),
+    });
+    const fwd = forwarder;
+    ip('link', 'set', t.tun, 'up');
+    for (const route of t.routes) ip('route', 'replace', route, 'dev', t.tun);
+    const controller = new TangoController({
+      // While the forwarder runs the node is its thread's: every call goes through its lock.
+      node: {
+        pathStats: (pathId) => fwd.pathStats(pathId),
+        setSendKey: (epoch, key) => fwd.locked((n) => n.setSendKey(epoch, key)),
+        rotateReceiveKey: (epoch, key, nowNs) =>
+          fwd.locked((n) => n.rotateReceiveKey(epoch, key, nowNs)),
+      },
+      forwarder: fwd,
+      keys: new KeySchedule({ pairSecret: secret, epochSeconds: t.epoch_seconds }),
+      steering: new Steering(
+        t.classes.map((c) => ({
+          classId: c.class_id,
+          goal: c.goal,
+          ...(c.max_delay_ms !== undefined ? { maxDelayMs: c.max_delay_ms } : {}),
+          ...(c.max_loss !== undefined ? { maxLoss: c.max_loss } : {}),
+        })),
+      ),
+      initialPaths: new Map(t.classes.map((c) => [c.class_id, c.path])),
+      endpoints: t.paths.map((p) => ({
+        pathId: p.path_id,
+        localAddress: p.local_address,
+        peerAddress: p.peer_address,
+        peerRloc: p.peer_rloc,
+      })),
+      peer: t.peer,
+      intervalMs: t.interval_ms,
+      reportIntervalMs: t.report_interval_sec * 1000,
+      publish: options.publish,
+      log: (message, fields) => {
+        options.logger.info(message, fields);
+        if (message === 'tango class moved' && fields) {
+          options.onEvent?.(
+            'tango_class_moved',
+            `class ${fields.classId}: path ${fields.from} -> ${fields.to}`,
+            fields,
+          );
+        }
+      },
+    });
+    controller.start();
+    options.logger.info('tango node started', {
+      side: t.side,
+      tun: t.tun,
+      paths: t.paths.map((p) => `${p.path_id}:${p.interface}`),
+      routes: t.routes,
+    });
+    return {
+      forwarder: fwd,
+      controller,
+      status: () => ({ forwarder: fwd.stats(), requested: controller.status().requested }),
+      stop: async () => {
+        controller.stop();
+        await fwd.stop();
+        node.close();
+        secret.fill(0);
+      },
+    };
+  } catch (error) {
+    await forwarder?.stop().catch(() => undefined);
+    node.close();
+    secret.fill(0);
+    if (error instanceof TangoSetupError) throw error;
+    throw new TangoSetupError(`tango: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+type Ip = (...args: string[]) => string;
+
+function interfaceMac(ip: Ip, name: string): string {
+  let links: Array<{ address?: string }>;
+  try {
+    links = JSON.parse(ip('-j', 'link', 'show', 'dev', name)) as Array<{ address?: string }>;
+  } catch {
+    throw new TangoSetupError(`tango path interface ${name}: no such interface`);
+  }
+  const mac = links[0]?.address;
+  if (!mac) throw new TangoSetupError(`tango path interface ${name}: has no Ethernet address`);
+  return mac;
+}
+
+/** The kernel's neighbour entry for the peer's tunnel address (or its router's). */
+function neighbourMac(ip: Ip, address: string, dev: string): string {
+  const entries = JSON.parse(
+    ip('-6', '-j', 'neigh', 'show', address, 'dev', dev) || '[]',
+  ) as Array<{
+    lladdr?: string;
+  }>;
+  const mac = entries.find((e) => e.lladdr)?.lladdr;
+  if (!mac) {
+    throw new TangoSetupError(
+      `tango path via ${dev}: no neighbour entry for ${address}; set next_hop_mac or ping6 it first`,
+    );
+  }
+  return mac;
+}
+
+function runIp(args: string[]): string {
+  try {
+    return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
+    throw new TangoSetupError(`ip ${args.join(' ')}: ${stderr || (error as Error).message}`);
+  }
+}
