@@ -1,0 +1,318 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deriveEpochKey, TangoNode } from '../../native/tango.js';
+import { TangoForwarder, type TangoForwarderStats } from '../../native/tango-forwarder.js';
+import {
+  buildTangoTopology,
+  captureRouteUpdate,
+  type EchoServer,
+  eventually,
+  injectFrame,
+  ip,
+  pings,
+  startEchoServer,
+  type TangoTopology,
+  udpRoundTrips,
+} from '../helpers/tango-topology.js';
+
+// Two real Tango forwarders (C threads, TUN devices, AF_PACKET sockets) between four network
+// namespaces: host1 — t1 — 3 veth paths — t2 — host2. Traffic is real kernel UDP and ICMP from
+// host1 to host2 through both forwarders. Needs root (netns, veth, TUN, AF_PACKET).
+
+const isRoot = process.getuid?.() === 0;
+const PATHS = 3;
+const VOICE_PORT = 5001; // class 1 by t1's rule
+const secret = Uint8Array.from({ length: 32 }, (_, i) => (i * 7 + 3) & 0xff);
+
+function makeNode(topology: TangoTopology, side: 0 | 1, pairSecret = secret): TangoNode {
+  const node = new TangoNode({ side });
+  for (const p of topology.paths) {
+    node.setPath({
+      pathId: p.pathId,
+      localAddress: side === 0 ? p.t1Addr : p.t2Addr,
+      peerAddress: side === 0 ? p.t2Addr : p.t1Addr,
+      localMac: side === 0 ? p.t1Mac : p.t2Mac,
+      nextHopMac: side === 0 ? p.t2Mac : p.t1Mac,
+    });
+  }
+  node.setSendKey(1, deriveEpochKey(pairSecret, 1));
+  node.rotateReceiveKey(1, deriveEpochKey(pairSecret, 1));
+  return node;
+}
+
+function payloads(count: number, seed: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, i) =>
+    Uint8Array.from({ length: 1 + ((i * 97 + seed) % 1400) }, (_, k) => (k * 31 + i + seed) & 0xff),
+  );
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** Per-path tx/rx differences between two stats readings. */
+function pathDelta(after: TangoForwarderStats, before: TangoForwarderStats) {
+  return after.perPath.map((p, i) => ({
+    tx: p.txFrames - before.perPath[i]!.txFrames,
+    rx: p.rxFrames - before.perPath[i]!.rxFrames,
+  }));
+}
+
+describe.skipIf(!isRoot)(
+  'Tango forwarders between namespaces (root: netns, veth, TUN, AF_PACKET)',
+  () => {
+    let topology: TangoTopology;
+    let nodes: TangoNode[] = [];
+    let t1: TangoForwarder;
+    let t2: TangoForwarder;
+    let echo: EchoServer;
+    const forwarders: TangoForwarder[] = [];
+
+    beforeAll(async () => {
+      topology = buildTangoTopology(PATHS);
+      const { ns, id } = topology;
+      nodes = [makeNode(topology, 0), makeNode(topology, 1)];
+      t1 = TangoForwarder.start({
+        node: nodes[0]!,
+        netns: ns.t1,
+        tunName: `tg1${id}`,
+        paths: topology.paths.map((p) => ({ pathId: p.pathId, interface: p.t1If })),
+        classes: [
+          {
+            classId: 1,
+            protocol: 'udp',
+            dstPrefix: '10.2.0.0/24',
+            dstPorts: [VOICE_PORT, VOICE_PORT],
+          },
+        ],
+        classPaths: [0, 1, ...Array.from({ length: 14 }, () => 0)],
+      });
+      forwarders.push(t1);
+      t2 = TangoForwarder.start({
+        node: nodes[1]!,
+        netns: ns.t2,
+        tunName: `tg2${id}`,
+        paths: topology.paths.map((p) => ({ pathId: p.pathId, interface: p.t2If })),
+      });
+      forwarders.push(t2);
+      ip('-n', ns.t1, 'route', 'add', '10.2.0.0/24', 'dev', `tg1${id}`);
+      ip('-n', ns.t2, 'route', 'add', '10.1.0.0/24', 'dev', `tg2${id}`);
+      echo = await startEchoServer(ns.host2, [5000, VOICE_PORT, 1]);
+    });
+
+    afterAll(async () => {
+      echo?.stop();
+      for (const f of forwarders) await f.stop();
+      for (const n of nodes) n.close();
+      topology?.destroy();
+    });
+
+    it('carries UDP and ICMP echo from host1 to host2 byte for byte, replies back, counted on path 0', async () => {
+      const before = [t1.stats(), t2.stats()];
+      const sent = payloads(20, 1);
+      const echoes = udpRoundTrips(topology.ns.host1, '10.2.0.2', 5000, 40000, sent);
+      expect(echoes).toEqual(sent.map(hex));
+      await eventually(
+        'host2 logged them',
+        () => echo.received.filter((r) => r.port === 5000).length >= 20,
+      );
+      const atHost2 = echo.received.filter((r) => r.port === 5000);
+      expect(atHost2.map((r) => r.hex)).toEqual(sent.map(hex));
+      expect(atHost2.every((r) => r.from === '10.1.0.2' && r.fromPort === 40000)).toBe(true);
+
+      const pingData = payloads(3, 7).map((p) => p.subarray(0, 56));
+      expect(pings(topology.ns.host1, '10.2.0.2', pingData)).toEqual(pingData.map(hex));
+
+      const after = [t1.stats(), t2.stats()];
+      // 20 datagrams + 3 echo requests each way, all on path 0 (class 0).
+      expect(pathDelta(after[0]!, before[0]!)).toEqual([
+        { tx: 23, rx: 23 },
+        { tx: 0, rx: 0 },
+        { tx: 0, rx: 0 },
+      ]);
+      expect(pathDelta(after[1]!, before[1]!)).toEqual([
+        { tx: 23, rx: 23 },
+        { tx: 0, rx: 0 },
+        { tx: 0, rx: 0 },
+      ]);
+      expect(after[0]!.tunRx - before[0]!.tunRx).toBe(23);
+      expect(after[1]!.tunTx - before[1]!.tunTx).toBe(23);
+      expect(after[0]!.rxRejected).toBe(0);
+      expect(after[1]!.rxRejected).toBe(0);
+      expect(after[0]!.running && after[1]!.running).toBe(true);
+      // The node measured the path (read under the forwarder's lock).
+      const measured = t2.pathStats(0);
+      expect(measured.rx_packets).toBeGreaterThanOrEqual(23);
+      expect(measured.rx_lost).toBe(0);
+    });
+
+    it('sends the destination-port class on its path, and setClassPath moves it', () => {
+      const s0 = t1.stats();
+      const sent = payloads(10, 3);
+      expect(udpRoundTrips(topology.ns.host1, '10.2.0.2', VOICE_PORT, 40001, sent)).toEqual(
+        sent.map(hex),
+      );
+      const s1 = t1.stats();
+      expect(pathDelta(s1, s0).map((d) => d.tx)).toEqual([0, 10, 0]);
+
+      t1.setClassPath(1, 2);
+      expect(t1.classPaths().slice(0, 3)).toEqual([0, 2, 0]);
+      expect(udpRoundTrips(topology.ns.host1, '10.2.0.2', VOICE_PORT, 40001, sent)).toEqual(
+        sent.map(hex),
+      );
+      expect(pathDelta(t1.stats(), s1).map((d) => d.tx)).toEqual([0, 0, 10]);
+      expect(() => t1.setClassPath(16, 0)).toThrow(/0\.\.15/);
+      expect(() => t1.setClassPath(1, 5)).toThrow(/not one of this forwarder's paths/);
+    });
+
+    it("applies the peer's authenticated route update, once per update whatever path it came on", async () => {
+      const before = [t1.stats(), t2.stats()];
+      t2.sendRouteUpdate(1, 1);
+      await eventually('three copies reach t1', () => {
+        const s = t1.stats();
+        return (
+          s.routeUpdatesApplied +
+            s.routeUpdatesIgnored -
+            before[0]!.routeUpdatesApplied -
+            before[0]!.routeUpdatesIgnored ===
+          3
+        );
+      });
+      const after = t1.stats();
+      expect(t1.classPaths()[1]).toBe(1);
+      expect(after.routeUpdatesApplied - before[0]!.routeUpdatesApplied).toBe(1);
+      expect(after.routeUpdatesIgnored - before[0]!.routeUpdatesIgnored).toBe(2);
+      expect(t2.stats().routeUpdatesSent - before[1]!.routeUpdatesSent).toBe(3);
+      expect(after.tunTx).toBe(before[0]!.tunTx); // consumed by t1, never written to its TUN
+
+      const s0 = t1.stats();
+      const sent = payloads(5, 9);
+      expect(udpRoundTrips(topology.ns.host1, '10.2.0.2', VOICE_PORT, 40001, sent)).toEqual(
+        sent.map(hex),
+      );
+      expect(pathDelta(t1.stats(), s0).map((d) => d.tx)).toEqual([0, 5, 0]);
+    });
+
+    it("delivers a host's datagram with ports 3 -> 1 (the embedded encoding) as data and changes nothing", async () => {
+      const before = [t1.stats(), t2.stats()];
+      const maps = [t1.classPaths(), t2.classPaths()];
+      const datagram = Uint8Array.from([0x72, 0x6f, 0x75, 0x74, 0x65]);
+      expect(udpRoundTrips(topology.ns.host1, '10.2.0.2', 1, 3, [datagram])).toEqual([
+        hex(datagram),
+      ]);
+      await eventually('host2 logged it', () => echo.received.some((r) => r.port === 1));
+      expect(echo.received.filter((r) => r.port === 1).map((r) => [r.fromPort, r.hex])).toEqual([
+        [3, hex(datagram)],
+      ]);
+      const after = [t1.stats(), t2.stats()];
+      expect([t1.classPaths(), t2.classPaths()]).toEqual(maps);
+      for (const i of [0, 1]) {
+        expect(after[i]!.routeUpdatesApplied).toBe(before[i]!.routeUpdatesApplied);
+        expect(after[i]!.routeUpdatesRefused).toBe(before[i]!.routeUpdatesRefused);
+        expect(after[i]!.tunTx - before[i]!.tunTx).toBe(1);
+      }
+    });
+
+    it('refuses a route update signed with another key, and changes nothing', async () => {
+      const { ns, id } = topology;
+      const forgerNode = makeNode(
+        topology,
+        1,
+        Uint8Array.from({ length: 32 }, (_, i) => i),
+      );
+      nodes.push(forgerNode);
+      const forger = TangoForwarder.start({
+        node: forgerNode,
+        netns: ns.t2,
+        tunName: `tgx${id}`,
+        paths: topology.paths.map((p) => ({ pathId: p.pathId, interface: p.t2If })),
+      });
+      forwarders.push(forger);
+      const before = t1.stats();
+      const rejectsBefore = t1.nodeStats().rejects.bad_signature;
+      const map = t1.classPaths();
+      forger.sendRouteUpdate(1, 2);
+      expect(forger.stats().routeUpdatesSent).toBe(3);
+      await eventually(
+        't1 refuses the three forged copies',
+        () => t1.stats().routeUpdatesRefused - before.routeUpdatesRefused === 3,
+      );
+      expect(t1.classPaths()).toEqual(map);
+      expect(t1.nodeStats().rejects.bad_signature - rejectsBefore).toBe(3);
+      expect(t1.stats().routeUpdatesApplied).toBe(before.routeUpdatesApplied);
+      await forger.stop();
+    });
+
+    it('refuses a genuine route update replayed on its path', async () => {
+      const { ns, paths } = topology;
+      const capture = captureRouteUpdate(ns.t1, paths[0]!.t1If);
+      await capture.ready;
+      const before = t1.stats();
+      t2.sendRouteUpdate(1, 0);
+      const frame = await capture.frame;
+      await eventually('t1 applies the update', () => t1.classPaths()[1] === 0);
+      await eventually('all copies in', () => {
+        const s = t1.stats();
+        return (
+          s.routeUpdatesApplied +
+            s.routeUpdatesIgnored -
+            before.routeUpdatesApplied -
+            before.routeUpdatesIgnored ===
+          3
+        );
+      });
+      const mid = t1.stats();
+      const rejects = t1.pathStats(0).rejects;
+      injectFrame(ns.t2, paths[0]!.t2If, frame);
+      await eventually(
+        't1 refuses the replay',
+        () => t1.stats().routeUpdatesRefused - mid.routeUpdatesRefused === 1,
+      );
+      const after = t1.stats();
+      expect(after.routeUpdatesApplied).toBe(mid.routeUpdatesApplied);
+      expect(after.routeUpdatesIgnored).toBe(mid.routeUpdatesIgnored);
+      expect(t1.classPaths()[1]).toBe(0);
+      const now = t1.pathStats(0).rejects;
+      // Inside the window it is a replay; had the test machine stalled past max_age, stale.
+      expect(now.replay + now.stale - rejects.replay - rejects.stale).toBe(1);
+    });
+
+    it('answers a too-big DF packet with ICMP fragmentation-needed, and host1 learns the MTU', async () => {
+      const before = t1.stats();
+      const maxInner = before.perPath[0]!.maxInner;
+      expect(maxInner).toBe(1500 - 58);
+      // 1472 bytes of UDP payload: a 1500-byte IPv4 packet, DF set by Linux's PMTU discovery.
+      udpRoundTrips(topology.ns.host1, '10.2.0.2', 5000, 40002, [new Uint8Array(1472)]);
+      const after = t1.stats();
+      expect(after.tooBig - before.tooBig).toBe(1);
+      expect(after.icmpFragNeeded - before.icmpFragNeeded).toBe(1);
+      expect(pathDelta(after, before)[0]!.tx).toBe(0);
+      await eventually('host1 caches the tunnel MTU', () =>
+        ip('-n', topology.ns.host1, 'route', 'get', '10.2.0.2').includes(`mtu ${maxInner}`),
+      );
+    });
+
+    it('validates its options at the edge', () => {
+      const node = nodes[0]!;
+      const base = { node, tunName: 'tgv0', paths: [{ pathId: 0, interface: 'lo' }] };
+      expect(() => TangoForwarder.start({ ...base, classes: [{ classId: 16 }] })).toThrow(
+        /classId/,
+      );
+      expect(() =>
+        TangoForwarder.start({ ...base, classes: [{ classId: 1, dstPrefix: '10.2.0.1/24' }] }),
+      ).toThrow(/beyond the prefix length/);
+      expect(() =>
+        TangoForwarder.start({
+          ...base,
+          classes: [{ classId: 1, protocol: 'icmp', dstPorts: [1, 2] }],
+        }),
+      ).toThrow(/ICMP has no ports/);
+      expect(() =>
+        TangoForwarder.start({ ...base, classPaths: Array.from({ length: 16 }, () => 1) }),
+      ).toThrow(/one of the forwarder paths/);
+      expect(() => TangoForwarder.start({ ...base, tunName: 'a-name-far-too-long' })).toThrow(
+        /tunName/,
+      );
+      expect(() => TangoForwarder.start({ ...base, netns: `wftg-none-${topology.id}` })).toThrow(
+        /No such file/,
+      );
+    });
+  },
+);
