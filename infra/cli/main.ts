@@ -63,6 +63,14 @@ Usage:
   wirefleet ingest redrive --queue-url URL | --stack NAME [--region R] [--max N] [--dry-run]
                                                  replay the ingest dead-letter queue into the
                                                  deployed store; deletes only what got stored
+  wirefleet tango simulate --paths N --delay-ms a,b,.. --loss p,q,.. [--reorder x,y,..]
+                  --seconds S [--rate PPS] [--write FILE]
+                                                 host1 - tango1 - N impaired paths - tango2 -
+                                                 host2 in network namespaces (root): prints
+                                                 injected and measured delay, jitter, loss
+                                                 and reordering per path as JSON (--rate:
+                                                 datagrams/s on each path, default 500);
+                                                 --write saves the tunnel frames as a pcap
   wirefleet help | --version
 
 Environment: PORT (8000), HOST (127.0.0.1), WIREFLEET_DATA_DIR (.wirefleet),
@@ -218,6 +226,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runAgentSubcommand(rest);
       case 'pcap':
         return await (await import('./pcap-crypt.js')).runPcapCommand(rest);
+      case 'tango':
+        return await (await import('./tango.js')).runTangoCommand(rest);
       case 'keygen': {
         const { values } = parseArgs({
           args: rest,
