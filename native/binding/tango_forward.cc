@@ -132,6 +132,8 @@ class TangoForwarder : public Napi::ObjectWrap<TangoForwarder> {
  private:
   wf_tango_forwarder *Get(Napi::Env env) {
     if (!forwarder_) throw Napi::Error::New(env, "the Tango forwarder is stopped");
+    // The lock is held for locked()'s callback: a call back in would wait for itself.
+    if (inLocked_) throw Napi::Error::New(env, "call the forwarder's methods outside locked()");
     return forwarder_;
   }
 
@@ -207,16 +209,22 @@ class TangoForwarder : public Napi::ObjectWrap<TangoForwarder> {
     wf_tango_forwarder *f = Get(env);
     if (info.Length() < 1 || !info[0].IsFunction()) throw Napi::TypeError::New(env, "locked needs a function");
     struct Unlock {
+      TangoForwarder *self;
       wf_tango_forwarder *f;
-      ~Unlock() { wf_tango_forwarder_unlock(f); }
+      ~Unlock() {
+        self->inLocked_ = false;
+        wf_tango_forwarder_unlock(f);
+      }
     };
     wf_tango_forwarder_lock(f);
-    Unlock unlock{f};
+    inLocked_ = true;
+    Unlock unlock{this, f};
     return info[0].As<Napi::Function>().Call({});
   }
 
   // stop(): joins the thread, closes the sockets and the TUN. Idempotent.
   Napi::Value Stop(const Napi::CallbackInfo &info) {
+    if (inLocked_) throw Napi::Error::New(info.Env(), "call the forwarder's methods outside locked()");
     wf_tango_forwarder_stop(forwarder_);
     forwarder_ = nullptr;
     node_.Reset();
@@ -224,6 +232,7 @@ class TangoForwarder : public Napi::ObjectWrap<TangoForwarder> {
   }
 
   wf_tango_forwarder *forwarder_ = nullptr;
+  bool inLocked_ = false;
   Napi::ObjectReference node_;
 };
 

@@ -237,7 +237,13 @@ describe.skipIf(!isRoot)(
       expect(t1.classPaths()).toEqual(map);
       expect(t1.nodeStats().rejects.bad_signature - rejectsBefore).toBe(3);
       expect(t1.stats().routeUpdatesApplied).toBe(before.routeUpdatesApplied);
+      // Inside locked() the node is the caller's alone; the forwarder's own methods refuse to nest.
+      expect(forger.locked((node) => node.stats().tx_packets)).toBe(3);
+      expect(() => forger.locked(() => forger.stats())).toThrow(/outside locked/);
       await forger.stop();
+      // The TUN it created went with it.
+      expect(ip('-n', ns.t2, '-o', 'link', 'show')).not.toContain(`tgx${id}`);
+      expect(ip('-n', ns.t2, '-o', 'link', 'show')).toContain(`tg2${id}`);
     });
 
     it('refuses a genuine route update replayed on its path', async () => {
