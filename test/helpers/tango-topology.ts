@@ -149,18 +149,18 @@ export async function startEchoServer(ns: string, ports: number[]): Promise<Echo
 }
 
 /**
- * Sends each payload (hex) from `srcPort` to host:port and waits for its echo (5 s each);
+ * Sends each payload (hex) from `srcPort` to host:port and waits for its echo (waitMs each);
  * prints the echoes as JSON hex strings (null for none).
  */
 const CLIENT_SCRIPT = `
 const dgram = require('node:dgram');
-const [host, port, srcPort, payloads] = JSON.parse(process.argv[1]);
+const [host, port, srcPort, payloads, waitMs] = JSON.parse(process.argv[1]);
 const s = dgram.createSocket('udp4');
 s.bind(srcPort, async () => {
   const echoes = [];
   for (const hex of payloads) {
     const echo = new Promise((resolve) => {
-      const t = setTimeout(() => { s.removeAllListeners('message'); resolve(null); }, 5000);
+      const t = setTimeout(() => { s.removeAllListeners('message'); resolve(null); }, waitMs);
       s.once('message', (m) => { clearTimeout(t); resolve(m.toString('hex')); });
     });
     s.send(Buffer.from(hex, 'hex'), port, host);
@@ -177,10 +177,15 @@ export function udpRoundTrips(
   port: number,
   srcPort: number,
   payloads: Uint8Array[],
+  waitMs = 5000,
 ): Array<string | null> {
   const hex = payloads.map((p) => Buffer.from(p).toString('hex'));
   return JSON.parse(
-    inNs(ns, process.execPath, ['-e', CLIENT_SCRIPT, JSON.stringify([host, port, srcPort, hex])]),
+    inNs(ns, process.execPath, [
+      '-e',
+      CLIENT_SCRIPT,
+      JSON.stringify([host, port, srcPort, hex, waitMs]),
+    ]),
   );
 }
 
@@ -256,6 +261,43 @@ export function captureRouteUpdate(ns: string, ifname: string): UpdateCapture {
     lines.on('line', (line) => (line === 'ready' ? onReady() : resolve(line)));
   });
   return { ready, frame };
+}
+
+/** Receives `count` UDP datagrams on a port with IP_RECVTOS: prints "ready", then per datagram
+ * a JSON line {tos, hex}. */
+const TOS_RECEIVER_SCRIPT = `
+import json, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+s.bind(('0.0.0.0', int(sys.argv[1])))
+print('ready', flush=True)
+for _ in range(int(sys.argv[2])):
+    data, anc, flags, addr = s.recvmsg(65535, 64)
+    tos = [c[2][0] for c in anc if c[0] == socket.IPPROTO_IP and c[1] == socket.IP_TOS]
+    print(json.dumps({'tos': tos[0] if tos else None, 'hex': data.hex()}), flush=True)
+`;
+
+export interface TosReceiver {
+  ready: Promise<void>;
+  received: Array<{ tos: number | null; hex: string }>;
+  stop(): void;
+}
+
+export function receiveWithTos(ns: string, port: number, count: number): TosReceiver {
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', ns, 'python3', '-c', TOS_RECEIVER_SCRIPT, String(port), String(count)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const received: TosReceiver['received'] = [];
+  const lines = createInterface({ input: child.stdout! });
+  const ready = new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`receiver exited with ${code}`)));
+    lines.on('line', (line) => (line === 'ready' ? resolve() : received.push(JSON.parse(line))));
+  });
+  return { ready, received, stop: () => child.kill() };
 }
 
 /** Writes one Ethernet frame (hex) out of an interface with an AF_PACKET socket. */

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveEpochKey, TangoNode } from '../../native/tango.js';
 import { TangoForwarder, type TangoForwarderStats } from '../../native/tango-forwarder.js';
+import { IPPROTO_UDP } from '../../protocol/ip-protocols.js';
+import { encodeIPv4 } from '../../protocol/ipv4.js';
+import { encodeUdp } from '../../protocol/udp.js';
 import {
   buildTangoTopology,
   captureRouteUpdate,
@@ -9,6 +12,7 @@ import {
   injectFrame,
   ip,
   pings,
+  receiveWithTos,
   startEchoServer,
   type TangoTopology,
   udpRoundTrips,
@@ -285,7 +289,11 @@ describe.skipIf(!isRoot)(
       const maxInner = before.perPath[0]!.maxInner;
       expect(maxInner).toBe(1500 - 58);
       // 1472 bytes of UDP payload: a 1500-byte IPv4 packet, DF set by Linux's PMTU discovery.
-      udpRoundTrips(topology.ns.host1, '10.2.0.2', 5000, 40002, [new Uint8Array(1472)]);
+      // No echo can come: send without waiting for one, then wait for t1 to have handled it.
+      expect(
+        udpRoundTrips(topology.ns.host1, '10.2.0.2', 5000, 40002, [new Uint8Array(1472)], 0),
+      ).toEqual([null]);
+      await eventually('t1 drops the packet', () => t1.stats().tooBig > before.tooBig);
       const after = t1.stats();
       expect(after.tooBig - before.tooBig).toBe(1);
       expect(after.icmpFragNeeded - before.icmpFragNeeded).toBe(1);
@@ -293,6 +301,42 @@ describe.skipIf(!isRoot)(
       await eventually('host1 caches the tunnel MTU', () =>
         ip('-n', topology.ns.host1, 'route', 'get', '10.2.0.2').includes(`mtu ${maxInner}`),
       );
+    });
+
+    it('decapsulates ECN as RFC 6040 says: outer CE marks an ECT inner CE, and drops a Not-ECT one', async () => {
+      const { ns, paths } = topology;
+      // A genuine sender beside t2 (same key and side) whose frames are injected on path 2 with the
+      // outer ECN set to CE, as a congested router on the path would (the outer traffic class is not
+      // covered by the tag or the UDP checksum). Its first frame restarts t1's window on path 2.
+      const sender = makeNode(topology, 1);
+      nodes.push(sender);
+      const receiver = receiveWithTos(ns.host1, 7001, 1);
+      await receiver.ready;
+      const before = t1.stats();
+      const inner = (ecn: number, fill: number) => {
+        const pseudo = { src: '10.2.0.2', dst: '10.1.0.2' };
+        const payload = Uint8Array.from({ length: 64 }, (_, i) => (i + fill) & 0xff);
+        return encodeIPv4(
+          { ...pseudo, protocol: IPPROTO_UDP, ecn, dscp: 10 },
+          encodeUdp({ srcPort: 7000, dstPort: 7001 }, payload, { checksum: 'compute', pseudo }),
+        );
+      };
+      const withOuterCe = (frame: Uint8Array) => {
+        expect((frame[15]! >> 4) & 3).not.toBe(3);
+        frame[15]! |= 0x30; // IPv6 traffic class: its ECN bits are bits 4-5 of the second byte
+        return hex(frame);
+      };
+      injectFrame(ns.t2, paths[2]!.t2If, withOuterCe(sender.encapsulate(2, inner(0, 1)))); // Not-ECT
+      injectFrame(ns.t2, paths[2]!.t2If, withOuterCe(sender.encapsulate(2, inner(2, 2)))); // ECT(0)
+      await eventually('host1 gets the marked datagram', () => receiver.received.length === 1);
+      receiver.stop();
+      const [got] = receiver.received;
+      expect(got!.tos).toBe((10 << 2) | 3); // DSCP kept, ECN now CE; the kernel checked the header checksum
+      expect(got!.hex).toBe(hex(inner(2, 2).subarray(28)));
+      const after = t1.stats();
+      expect(after.ecnDrops - before.ecnDrops).toBe(1);
+      expect(after.tunTx - before.tunTx).toBe(1);
+      expect(pathDelta(after, before)[2]!.rx).toBe(2);
     });
 
     it('validates its options at the edge', () => {
