@@ -1,3 +1,5 @@
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { MAX_SIMULATED_PATHS } from '../../agent/tango/simulate.js';
@@ -88,6 +90,7 @@ export async function runTangoCommand(argv: string[]): Promise<number> {
       throw new UsageError(`tango simulate needs --${required}\n${TANGO_USAGE}`);
   }
   const args = parseSimulateArgs(values);
+  if (args.write) checkWritableDir(args.write);
   if (process.getuid?.() !== 0) {
     throw new UsageError(
       'tango simulate needs root (network namespaces, veth, TUN and AF_PACKET): run it with sudo',
@@ -124,6 +127,16 @@ export async function runTangoCommand(argv: string[]): Promise<number> {
     throw error;
   } finally {
     removeHandlers();
+  }
+}
+
+/** --write is written at the end of the run: refuse a file that could not be, before starting. */
+function checkWritableDir(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`--write: cannot write in ${dir}`);
   }
 }
 

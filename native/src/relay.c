@@ -98,7 +98,7 @@ static int open_socket(const char *ifname, char *err, size_t errlen) {
     return -1;
   }
   const int one = 1;
-  const int rcvbuf = 8 << 20;
+  const int bufsize = 8 << 20;
   if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) != 0) {
     snprintf(err, errlen, "PACKET_VNET_HDR on %s: %s", ifname, strerror(errno));
     close(fd);
@@ -107,8 +107,13 @@ static int open_socket(const char *ifname, char *err, size_t errlen) {
   /* Our own transmissions on this interface are not frames to relay (the loop also checks
    * sll_pkttype, for kernels before 4.20 that lack the option). */
   (void)setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0) {
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  /* Room for bursts both ways: a frame the kernel cannot take is lost (counted as a send error),
+   * and a receive queue that overflows loses frames before the relay counts them. */
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof bufsize) != 0) {
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
+  }
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof bufsize) != 0) {
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
   }
   struct sockaddr_ll sll = {0};
   sll.sll_family = AF_PACKET;

@@ -92,6 +92,27 @@ describe('tango simulate: arguments (no root needed)', () => {
     expect(r.stderr).toMatch(/--loss\.2: a loss fraction is below 1/);
   });
 
+  it('refuses a --write file in a directory that does not exist before building anything', async () => {
+    const r = await runCli([
+      'tango',
+      'simulate',
+      '--paths',
+      '1',
+      '--delay-ms',
+      '5',
+      '--loss',
+      '0',
+      '--seconds',
+      '1',
+      '--write',
+      path.join(dir, 'missing', 'out.pcap'),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      `wirefleet: --write: cannot write in ${path.join(dir, 'missing')}`,
+    );
+  });
+
   it('says it needs root, in one line, exit 2', async () => {
     const r = await runCli(
       ['tango', 'simulate', '--paths', '1', '--delay-ms', '5', '--loss', '0', '--seconds', '1'],
