@@ -10,6 +10,7 @@ import { pcapBench } from './pcap.bench.js';
 import { recordingBench } from './recording.bench.js';
 import { routingBench } from './routing.bench.js';
 import { type BenchRow, formatRow, machineInfo, markdownTable } from './stats.js';
+import { tangoBench } from './tango.bench.js';
 
 const BENCHES: Record<string, (report: (row: BenchRow) => void) => Promise<BenchRow[]>> = {
   routing: routingBench,
@@ -22,6 +23,7 @@ const BENCHES: Record<string, (report: (row: BenchRow) => void) => Promise<Bench
   bundles: bundlesBench,
   evidence: evidenceBench,
   recording: recordingBench,
+  tango: tangoBench,
 };
 
 const loadAverage = () =>

@@ -61,6 +61,17 @@ export interface FloodBedNames {
   subnet: string;
 }
 
+/**
+ * Compiles the sender into `tmp`: `SENDER HOST SECONDS RATE` floods 60-byte frames (18-byte
+ * UDP payloads) to HOST:9999, 64 per sendmmsg (RATE 0: full speed), and prints "sent seconds".
+ */
+export function buildUdpFlood(tmp: string): string {
+  const sender = path.join(tmp, 'udp-flood');
+  writeFileSync(`${sender}.c`, SENDER_C);
+  sh('cc', ['-O2', '-o', sender, `${sender}.c`]);
+  return sender;
+}
+
 /** Names for one bench's bed; `tag` keeps two benches apart, the pid two runs. */
 export function floodBedNames(tag: string, subnet: string): FloodBedNames {
   const id = process.pid.toString(36).slice(-5);
@@ -84,9 +95,7 @@ export function setUpFloodBed(
   tmp: string,
 ): { sender: string; remove(): void } {
   const { nsA, nsB, vethA, vethB, floodAddr, subnet } = names;
-  const sender = path.join(tmp, 'udp-flood');
-  writeFileSync(`${sender}.c`, SENDER_C);
-  sh('cc', ['-O2', '-o', sender, `${sender}.c`]);
+  const sender = buildUdpFlood(tmp);
   const remove = () => {
     for (const ns of [nsA, nsB]) {
       try {
