@@ -45,6 +45,7 @@
 
 struct wf_tango_forwarder {
   wf_tango_node *node;
+  wf_tango_forwarder *next_running; /* the list of running forwarders (one node, one forwarder) */
   pthread_mutex_t lock;
   pthread_t thread;
   int thread_started;
@@ -62,6 +63,36 @@ struct wf_tango_forwarder {
   uint8_t tx[FRAME_MAX];
   uint8_t rx[FRAME_MAX];
 };
+
+/* Forwarders that own a node now: a second forwarder on the same node would race the first. */
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static wf_tango_forwarder *running_list;
+
+/* Adds f unless its node is taken; 0 or -1. */
+static int claim_node(wf_tango_forwarder *f) {
+  pthread_mutex_lock(&running_lock);
+  for (wf_tango_forwarder *r = running_list; r; r = r->next_running) {
+    if (r->node == f->node) {
+      pthread_mutex_unlock(&running_lock);
+      return -1;
+    }
+  }
+  f->next_running = running_list;
+  running_list = f;
+  pthread_mutex_unlock(&running_lock);
+  return 0;
+}
+
+static void release_node(wf_tango_forwarder *f) {
+  pthread_mutex_lock(&running_lock);
+  for (wf_tango_forwarder **r = &running_list; *r; r = &(*r)->next_running) {
+    if (*r == f) {
+      *r = f->next_running;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&running_lock);
+}
 
 static int fail(char *err, size_t errlen, const char *what, int e) {
   if (err && errlen) {
@@ -83,6 +114,7 @@ static void close_fd(int *fd) {
 }
 
 static void release(wf_tango_forwarder *f) {
+  release_node(f);
   close_fd(&f->tun_fd);
   close_fd(&f->udp_sink_fd);
   close_fd(&f->wake_fd);
@@ -433,6 +465,11 @@ static wf_tango_forwarder *start_here(const wf_tango_forward_config *config, cha
   if (!f) return fail(err, errlen, "out of memory", 0), NULL;
   pthread_mutex_init(&f->lock, NULL);
   f->node = config->node;
+  if (claim_node(f) < 0) {
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+    return fail(err, errlen, "this node already has a running forwarder", 0), NULL;
+  }
   f->tun_fd = f->udp_sink_fd = f->wake_fd = -1;
   for (int i = 0; i < WF_TANGO_MAX_PATHS; i++) f->path_fd[i] = -1, f->slot_of[i] = -1;
   f->classes = config->classes;

@@ -363,6 +363,10 @@ describe.skipIf(!isRoot)(
       expect(() => TangoForwarder.start({ ...base, netns: `wftg-none-${topology.id}` })).toThrow(
         /No such file/,
       );
+      // One node, one forwarder: a second one would race the first over the node.
+      expect(() => TangoForwarder.start({ ...base, netns: topology.ns.t1 })).toThrow(
+        /already has a running forwarder/,
+      );
     });
   },
 );
