@@ -1,0 +1,163 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tangoConfigSchema } from '../../agent/config/tango-schema.js';
+import { silentAgentLogger } from '../../agent/log.js';
+import { type RunningTango, startTango } from '../../agent/tango/setup.js';
+import {
+  buildTopology,
+  destroyTopology,
+  HOST2_ADDRESS,
+  planTopology,
+  SITE1_PREFIX,
+  SITE2_PREFIX,
+  type SimulatedTopology,
+} from '../../agent/tango/simulate.js';
+import { ImpairmentRelay, type RelayImpairment } from '../../native/tango-relay.js';
+import { type TangoPathsMessage, tangoPathsSchema } from '../../protocol/tango-paths.js';
+import { eventually } from '../helpers/agent-process.js';
+
+// Two agents' Tango nodes as the agent starts them (startTango, from a parsed `tango` config
+// section), each in its own namespace, joined by two paths through the impairment relay. Class 1
+// (UDP to port 5001) must keep one-way delay under 30 ms. When path 0 degrades to 60 ms, the
+// receiving node (tango2) measures it, and after two 200 ms intervals in breach asks tango1,
+// with an authenticated route update, to move the class to path 1; tango1's forwarder applies
+// it. Expected: within 2 intervals plus a path delay, about 0.5 s; the test allows 15 s so a
+// loaded machine does not fail it, and prints what it took.
+
+const isRoot = process.getuid?.() === 0;
+const INTERVAL_MS = 200;
+const BASE: RelayImpairment = { delayMs: 5 };
+
+let topology: SimulatedTopology;
+let dir: string;
+const nodes: RunningTango[] = [];
+const relays: ImpairmentRelay[] = [];
+const published: TangoPathsMessage[][] = [[], []];
+let sender: ChildProcess | undefined;
+
+function relay(pathIndex: number, aToB: RelayImpairment): ImpairmentRelay {
+  const p = topology.paths[pathIndex]!;
+  return ImpairmentRelay.start({
+    netns: topology.namespaces.relay,
+    interfaceA: p.relayA,
+    interfaceB: p.relayB,
+    aToB,
+    bToA: BASE,
+  });
+}
+
+function tangoSection(side: 0 | 1, secretFile: string) {
+  const self = side === 0 ? 'tango1' : 'tango2';
+  const peer = side === 0 ? 'tango2' : 'tango1';
+  return tangoConfigSchema.parse({
+    enabled: true,
+    side,
+    secret_file: secretFile,
+    tun: 'tango0',
+    routes: [side === 0 ? SITE2_PREFIX : SITE1_PREFIX],
+    interval_ms: INTERVAL_MS,
+    report_interval_sec: 1,
+    paths: topology.paths.map((p) => ({
+      path_id: p.pathId,
+      interface: p.interface,
+      local_address: p[`${self}Address`],
+      peer_address: p[`${peer}Address`],
+      next_hop_mac: p[`${peer}Mac`],
+      peer_rloc: `192.0.2.${p.pathId + 10}`,
+    })),
+    classes: [{ class_id: 1, protocol: 'udp', dst_ports: [5001, 5001], path: 0, max_delay_ms: 30 }],
+  });
+}
+
+describe.skipIf(!isRoot)('Tango nodes started by the agent, steering over the relay', () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'wirefleet-tango-agent-'));
+    const secretFile = path.join(dir, 'pair.secret');
+    writeFileSync(secretFile, randomBytes(32), { mode: 0o600 });
+    topology = planTopology(2);
+    buildTopology(topology);
+    relays.push(relay(0, BASE), relay(1, BASE));
+    for (const side of [0, 1] as const) {
+      nodes.push(
+        await startTango({
+          config: { tango: tangoSection(side, secretFile) },
+          logger: silentAgentLogger,
+          publish: (m) => published[side]!.push(m),
+          netns: side === 0 ? topology.namespaces.tango1 : topology.namespaces.tango2,
+        }),
+      );
+    }
+    // host1 -> host2:5001, 200 datagrams/s for the whole test (class 1).
+    sender = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        topology.namespaces.host1,
+        process.execPath,
+        '-e',
+        `const s = require('node:dgram').createSocket('udp4');
+         setInterval(() => s.send(Buffer.alloc(200), 5001, '${HOST2_ADDRESS}'), 5);`,
+      ],
+      { stdio: 'ignore' },
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    sender?.kill();
+    for (const node of nodes) await node.stop();
+    for (const r of relays) r.stop();
+    if (topology) destroyTopology(topology);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('carries the class on path 0 while it keeps its bound, and reports both paths', async () => {
+    const [tango1, tango2] = nodes;
+    await eventually(async () => {
+      const s = tango2!.status().forwarder;
+      return s.tunTx > 200 ? s : undefined;
+    }, 'class 1 datagrams delivered to host2 through the tunnel');
+    expect(tango1!.forwarder.classPaths()[1]).toBe(0);
+    const report = await eventually(
+      async () => published[1]!.find((m) => m.paths.every((p) => p.packets > 0)),
+      'a paths report measuring both paths',
+    );
+    expect(tangoPathsSchema.parse(report)).toEqual(report);
+    const byPath = new Map(report.paths.map((p) => [p.path_id, p]));
+    // Path 0 carries the class, path 1 only the peer's periodic route announcements.
+    expect(byPath.get(0)!.packets).toBeGreaterThan(byPath.get(1)!.packets);
+    for (const p of report.paths) {
+      expect(p.delay_ms).toBeGreaterThan(4);
+      expect(p.delay_ms).toBeLessThan(30);
+      expect(p.rejects).toBeUndefined();
+    }
+  });
+
+  it('moves the class to path 1 when path 0 degrades past its delay bound', async () => {
+    const [tango1, tango2] = nodes;
+    relays[0]!.stop();
+    relays[0] = relay(0, { delayMs: 60 });
+    const degradedAt = Date.now();
+    await eventually(
+      async () => (tango1!.forwarder.classPaths()[1] === 1 ? true : undefined),
+      'class 1 moved to path 1 on tango1',
+      15_000,
+      50,
+    );
+    const took = Date.now() - degradedAt;
+    console.info(`tango steering: class 1 moved ${took} ms after path 0 degraded to 60 ms`);
+    expect(tango2!.controller.status().requested).toEqual({ 1: 1 });
+    expect(tango1!.forwarder.stats().routeUpdatesApplied).toBeGreaterThan(0);
+    expect(tango1!.forwarder.stats().routeUpdatesRefused).toBe(0);
+    // ...and the class's datagrams now cross path 1.
+    const before = tango2!.forwarder.pathStats(1).rx_packets;
+    await eventually(
+      async () => (tango2!.forwarder.pathStats(1).rx_packets > before + 100 ? true : undefined),
+      'class 1 datagrams on path 1',
+    );
+  });
+});
