@@ -52,6 +52,8 @@ export interface RelayDirectionStats {
   send_errors: number;
   /** Frames waiting now. */
   queued: number;
+  /** Errors the source interface reported (it went down or away). */
+  interface_errors: number;
 }
 
 export interface RelayStats {

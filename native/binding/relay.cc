@@ -58,6 +58,7 @@ Napi::Object DirStats(Napi::Env env, const wf_relay_dir_stats &s) {
   o.Set("reordered", static_cast<double>(s.reordered));
   o.Set("send_errors", static_cast<double>(s.send_errors));
   o.Set("queued", static_cast<double>(s.queued));
+  o.Set("interface_errors", static_cast<double>(s.interface_errors));
   return o;
 }
 

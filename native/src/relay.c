@@ -235,6 +235,14 @@ static void *relay_main(void *arg) {
     if (pfd[2].revents) break;
     for (int d = 0; d < WF_RELAY_DIRS; d++) {
       if (pfd[d].revents & POLLIN) receive(r, d);
+      /* An interface that goes down or away leaves an error on its socket (ENETDOWN), and
+       * poll reports it until it is read: read it, or the loop would spin. */
+      if (pfd[d].revents & POLLERR) {
+        int soerr = 0;
+        socklen_t len = sizeof soerr;
+        (void)getsockopt(r->fd[d], SOL_SOCKET, SO_ERROR, &soerr, &len);
+        bump(&r->stats[d].interface_errors, 1);
+      }
     }
   }
   return NULL;
@@ -349,6 +357,7 @@ void wf_relay_get_stats(const wf_relay *r, wf_relay_stats *out) {
     o->reordered = __atomic_load_n(&s->reordered, __ATOMIC_RELAXED);
     o->send_errors = __atomic_load_n(&s->send_errors, __ATOMIC_RELAXED);
     o->queued = __atomic_load_n(&s->queued, __ATOMIC_RELAXED);
+    o->interface_errors = __atomic_load_n(&s->interface_errors, __ATOMIC_RELAXED);
     out->forwarded += o->forwarded;
     out->dropped_loss += o->dropped_loss;
     out->dropped_queue_full += o->dropped_queue_full;

@@ -128,6 +128,7 @@ typedef struct wf_relay_dir_stats {
   uint64_t reordered;           /* frames held back (they are forwarded later, or dropped at stop) */
   uint64_t send_errors;         /* writes the kernel refused (the frame is lost) */
   uint64_t queued;              /* frames waiting now */
+  uint64_t interface_errors;    /* errors the source interface reported (down, gone) */
 } wf_relay_dir_stats;
 
 typedef struct wf_relay_stats {

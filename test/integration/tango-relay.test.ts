@@ -296,6 +296,23 @@ describe.skipIf(!isRoot)('impairment relay between veths (root: netns, veth, AF_
     expect(late).toBeGreaterThanOrEqual(stats.a_to_b.reordered / 2);
   });
 
+  it('survives an interface deleted under it: counts the error once and does not spin on it', async () => {
+    for (const pair of ['x', 'y']) {
+      ip('-n', nsR, 'link', 'add', `${pair}0`, 'type', 'veth', 'peer', 'name', `${pair}1`);
+      ip('-n', nsR, 'link', 'set', `${pair}0`, 'up');
+      ip('-n', nsR, 'link', 'set', `${pair}1`, 'up');
+    }
+    const r = ImpairmentRelay.start({ netns: nsR, interfaceA: 'x0', interfaceB: 'y0' });
+    ip('-n', nsR, 'link', 'del', 'x0');
+    // Time for the loop to go round: a socket error left unread would be reported by every
+    // poll, thousands of times a second.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const errors = r.stats().a_to_b.interface_errors;
+    r.stop();
+    expect(errors).toBeGreaterThanOrEqual(1);
+    expect(errors).toBeLessThanOrEqual(3);
+  });
+
   it('refuses what it cannot do, with the reason', () => {
     expect(() =>
       ImpairmentRelay.start({ interfaceA: 'ra', interfaceB: 'rb', aToB: { loss: 1 } }),
