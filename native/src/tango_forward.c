@@ -38,6 +38,11 @@
 #define INNER_MAX 65535
 #define FRAME_MAX (WF_TANGO_OVERHEAD + INNER_MAX)
 #define OUTER_EXTRA (WF_TANGO_IPV6_LEN + WF_TANGO_UDP_LEN + WF_TANGO_HEADER_LEN) /* 58 */
+/* Queues deep enough for a burst while the thread is off the CPU (a frame dropped in our own
+ * socket buffer would be counted as path loss), and no deeper: under overload a longer queue
+ * only adds delay, up to the node's max_age, past which frames are refused as stale anyway. */
+#define RCVBUF_BYTES (2 << 20)
+#define TUN_QUEUE_LEN 1000
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
@@ -153,6 +158,17 @@ static int set_up(const char *name) {
   return rc;
 }
 
+static void set_queue_len(const char *name, int len) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+  ifr.ifr_qlen = len;
+  (void)ioctl(s, SIOCSIFTXQLEN, &ifr);
+  close(s);
+}
+
 /* The tunnel carries IPv4 only: keep the host from sending its IPv6 chatter into the TUN. */
 static void disable_ipv6(const char *name) {
   char path[96];
@@ -176,7 +192,10 @@ static int open_tun(wf_tango_forwarder *f, const char *name, char *err, size_t e
     snprintf(what, sizeof what, "TUN %s", name);
     return fail(err, errlen, what, errno);
   }
-  if (!existed) disable_ipv6(name);
+  if (!existed) {
+    disable_ipv6(name);
+    set_queue_len(name, TUN_QUEUE_LEN); /* best effort: the TUN default of 500 overflows in bursts */
+  }
   if (set_up(name) < 0) return fail(err, errlen, "bringing the TUN up", errno);
   return 0;
 }
@@ -217,6 +236,10 @@ static int open_path(wf_tango_forwarder *f, size_t slot, const wf_tango_forward_
   if (attach_filter(fd, port) < 0) return fail(err, errlen, "attaching the BPF filter", errno);
   const int one = 1;
   (void)setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one); /* the filter does it too */
+  const int rcvbuf = RCVBUF_BYTES;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) {
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf); /* capped by rmem_max */
+  }
   struct sockaddr_ll sll;
   memset(&sll, 0, sizeof sll);
   sll.sll_family = AF_PACKET;
