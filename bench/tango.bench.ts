@@ -171,50 +171,13 @@ function kernelRoutes(topo: TangoTopology, mode: 'kernel' | 'plain', kind: Kerne
     [topo.ns.t1, p.t1If, p.t1Addr, p.t2Addr, '10.2.0.0/24', '10.98.0.1/30', '10.98.0.2'],
     [topo.ns.t2, p.t2If, p.t2Addr, p.t1Addr, '10.1.0.0/24', '10.98.0.2/30', '10.98.0.1'],
   ] as const) {
-    if (kind === 'ip6tnl') {
-      ip(
-        '-n',
-        ns,
-        'link',
-        'add',
-        tnl,
-        'type',
-        'ip6tnl',
-        'mode',
-        'ipip6',
-        'local',
-        local,
-        'remote',
-        remote,
-        'dev',
-        dev,
-      );
-      ip('-n', ns, 'link', 'set', tnl, 'up');
-      ip('-n', ns, 'route', 'replace', to, 'dev', tnl);
-    } else {
-      ip(
-        '-n',
-        ns,
-        'link',
-        'add',
-        tnl,
-        'type',
-        'vxlan',
-        'id',
-        '42',
-        'local',
-        local,
-        'remote',
-        remote,
-        'dstport',
-        '4789',
-        'dev',
-        dev,
-      );
-      ip('-n', ns, 'addr', 'add', inner, 'dev', tnl);
-      ip('-n', ns, 'link', 'set', tnl, 'up');
-      ip('-n', ns, 'route', 'replace', to, 'via', peerInner);
-    }
+    const type =
+      kind === 'ip6tnl' ? ['ip6tnl', 'mode', 'ipip6'] : ['vxlan', 'id', '42', 'dstport', '4789'];
+    ip('-n', ns, 'link', 'add', tnl, 'type', ...type, 'local', local, 'remote', remote, 'dev', dev);
+    if (kind === 'vxlan') ip('-n', ns, 'addr', 'add', inner, 'dev', tnl);
+    ip('-n', ns, 'link', 'set', tnl, 'up');
+    if (kind === 'ip6tnl') ip('-n', ns, 'route', 'replace', to, 'dev', tnl);
+    else ip('-n', ns, 'route', 'replace', to, 'via', peerInner);
   }
 }
 

@@ -2,34 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { TangoController } from '../../../../agent/tango/controller.js';
 import { KeySchedule } from '../../../../agent/tango/key-schedule.js';
 import { Steering } from '../../../../agent/tango/steering.js';
-import { TANGO_REJECT_REASONS, type TangoPathStats } from '../../../../native/tango.js';
 import type { TangoPathsMessage } from '../../../../protocol/tango-paths.js';
+import { pathStats } from '../../../helpers/tango-stats.js';
 
 // The control loop's decisions, with the node's counters scripted (a stand-in for the C node,
 // so the test needs no root and no network); the forwarder and the native node are exercised for
 // real in test/integration/tango-*.test.ts.
 
-const zero = (): TangoPathStats => ({
-  configured: true,
-  tx_packets: 0,
-  tx_bytes: 0,
-  tx_next_seq: 0,
-  rx_packets: 0,
-  rx_bytes: 0,
-  rx_expected: 0,
-  rx_lost: 0,
-  rx_reordered: 0,
-  rx_resyncs: 0,
-  rx_top_seq: 0,
-  rx_last_ns: 0,
-  delay_samples: 0,
-  delay_last_ns: 0,
-  delay_min_ns: 0,
-  delay_max_ns: 0,
-  delay_sum_ns: 0,
-  jitter_ns: 0,
-  rejects: Object.fromEntries(TANGO_REJECT_REASONS.map((r) => [r, 0])) as TangoPathStats['rejects'],
-});
+const zero = () => pathStats();
 
 /** A node whose paths receive `perTick` packets each interval at the given delay and loss. */
 function scriptedNode(paths: number[]) {
@@ -103,7 +83,7 @@ describe('TangoController', () => {
   });
 
   it('moves a class when its path breaks its bound, and tells the peer every interval after', () => {
-    const { script, controller, updates, step, start } = setup();
+    const { controller, updates, step, start } = setup();
     start();
     expect(
       step([
@@ -135,7 +115,7 @@ describe('TangoController', () => {
   });
 
   it('publishes one paths message per report interval, over that interval', () => {
-    const { script, published, step, start } = setup();
+    const { published, step, start } = setup();
     start();
     for (let i = 0; i < 10; i++)
       step([

@@ -1,35 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { pathInterval, pathsMessage } from '../../../../agent/tango/path-intervals.js';
-import { TANGO_REJECT_REASONS, type TangoPathStats } from '../../../../native/tango.js';
 import { tangoPathsSchema } from '../../../../protocol/tango-paths.js';
+import { pathStats } from '../../../helpers/tango-stats.js';
 
-function stats(patch: Partial<TangoPathStats>): TangoPathStats {
-  const rejects = Object.fromEntries(
-    TANGO_REJECT_REASONS.map((r) => [r, 0]),
-  ) as TangoPathStats['rejects'];
-  return {
-    configured: true,
-    tx_packets: 0,
-    tx_bytes: 0,
-    tx_next_seq: 0,
-    rx_packets: 0,
-    rx_bytes: 0,
-    rx_expected: 0,
-    rx_lost: 0,
-    rx_reordered: 0,
-    rx_resyncs: 0,
-    rx_top_seq: 0,
-    rx_last_ns: 0,
-    delay_samples: 0,
-    delay_last_ns: 0,
-    delay_min_ns: 0,
-    delay_max_ns: 0,
-    delay_sum_ns: 0,
-    jitter_ns: 0,
-    rejects,
-    ...patch,
-  };
-}
+const stats = pathStats;
 
 describe('pathInterval', () => {
   it('takes the interval’s delay, loss, reorder and throughput from counter differences', () => {
