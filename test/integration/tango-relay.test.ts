@@ -24,6 +24,7 @@ const nsR = `wfrl-r-${id}`;
 const nsB = `wfrl-b-${id}`;
 const ADDR_A = '10.77.0.1';
 const ADDR_B = '10.77.0.2';
+// A fixed port is safe here: it is bound only inside this test's own namespaces.
 const PORT = 40_000;
 
 const sh = (cmd: string, args: string[]) =>
