@@ -297,6 +297,25 @@ describe.skipIf(!isRoot)('impairment relay between veths (root: netns, veth, AF_
     expect(late).toBeGreaterThanOrEqual(stats.a_to_b.reordered / 2);
   });
 
+  it('drops and counts what finds its queue full, and forwards the rest', async () => {
+    relay = ImpairmentRelay.start({
+      netns: nsR,
+      interfaceA: 'ra',
+      interfaceB: 'rb',
+      aToB: { delayMs: 100 },
+      queueLimit: 16,
+    });
+    // 1000 datagrams/s held 100 ms need room for about 100; the queue holds 16, so most are
+    // dropped (over a third even if a busy machine slows the sender to a quarter of its rate).
+    const count = 500;
+    const ab = await flow(nsA, nsB, ADDR_B, count, 1000);
+    const stats = stopRelay();
+    expect(stats.a_to_b.dropped_queue_full).toBeGreaterThan(count / 4);
+    expect(stats.a_to_b.forwarded + stats.a_to_b.dropped_queue_full).toBe(stats.a_to_b.received);
+    expect(ab.seqs.length).toBe(stats.a_to_b.forwarded);
+    expect(lateArrivals(ab.seqs)).toBe(0);
+  });
+
   it('survives an interface deleted under it: counts the error once and does not spin on it', async () => {
     for (const pair of ['x', 'y']) {
       ip('-n', nsR, 'link', 'add', `${pair}0`, 'type', 'veth', 'peer', 'name', `${pair}1`);
