@@ -12,6 +12,7 @@ const SENDER = `
 const s = require('node:dgram').createSocket('udp4');
 const [host, base, paths, rate, seconds] = process.argv.slice(1).map((v, i) => (i ? +v : v));
 const total = Math.round(rate * seconds);
+if (total === 0) process.exit(0);
 const start = process.hrtime.bigint();
 let sent = 0, done = 0;
 // Exit once every send completed: closing earlier would drop the last datagrams.

@@ -43,6 +43,13 @@ const simulateSchema = z
     write: z.string().min(1).optional(),
   })
   .superRefine((o, ctx) => {
+    if (o.seconds * o.rate < 10) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['seconds'],
+        message: 'too short to measure: seconds x rate must give at least 10 datagrams per path',
+      });
+    }
     for (const key of ['delay-ms', 'loss', 'reorder'] as const) {
       const values = o[key];
       if (values && values.length !== o.paths) {

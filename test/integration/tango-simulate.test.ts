@@ -115,6 +115,20 @@ describe('tango simulate: arguments (no root needed)', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/--delay-ms: needs 3 values/);
     expect(r.stderr).toMatch(/--loss\.2: a loss fraction is below 1/);
+    const short = await runCli([
+      'tango',
+      'simulate',
+      '--paths',
+      '1',
+      '--delay-ms',
+      '5',
+      '--loss',
+      '0',
+      '--seconds',
+      '0.01',
+    ]);
+    expect(short.code).toBe(2);
+    expect(short.stderr).toMatch(/--seconds: too short to measure/);
   });
 
   it('refuses a --write file in a directory that does not exist before building anything', async () => {
