@@ -36,6 +36,7 @@
         "src/tango_node.c",
         "binding/tango_forward.cc",
         "src/tango_forward.c",
+        "src/tango_forward_setup.c",
         "src/tango_classify.c",
         "src/tango_inner.c",
         "binding/relay.cc",

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveEpochKey, TangoNode } from '../../native/tango.js';
-import { TangoForwarder, type TangoForwarderStats } from '../../native/tango-forwarder.js';
+import {
+  parsePrefix,
+  TangoForwarder,
+  TangoForwarderError,
+  type TangoForwarderStats,
+} from '../../native/tango-forwarder.js';
 import { IPPROTO_UDP } from '../../protocol/ip-protocols.js';
 import { encodeIPv4 } from '../../protocol/ipv4.js';
 import { encodeUdp } from '../../protocol/udp.js';
@@ -339,27 +344,8 @@ describe.skipIf(!isRoot)(
       expect(pathDelta(after, before)[2]!.rx).toBe(2);
     });
 
-    it('validates its options at the edge', () => {
-      const node = nodes[0]!;
-      const base = { node, tunName: 'tgv0', paths: [{ pathId: 0, interface: 'lo' }] };
-      expect(() => TangoForwarder.start({ ...base, classes: [{ classId: 16 }] })).toThrow(
-        /classId/,
-      );
-      expect(() =>
-        TangoForwarder.start({ ...base, classes: [{ classId: 1, dstPrefix: '10.2.0.1/24' }] }),
-      ).toThrow(/beyond the prefix length/);
-      expect(() =>
-        TangoForwarder.start({
-          ...base,
-          classes: [{ classId: 1, protocol: 'icmp', dstPorts: [1, 2] }],
-        }),
-      ).toThrow(/ICMP has no ports/);
-      expect(() =>
-        TangoForwarder.start({ ...base, classPaths: Array.from({ length: 16 }, () => 1) }),
-      ).toThrow(/one of the forwarder paths/);
-      expect(() => TangoForwarder.start({ ...base, tunName: 'a-name-far-too-long' })).toThrow(
-        /tunName/,
-      );
+    it('refuses a namespace that does not exist, and a second forwarder on a running node', () => {
+      const base = { node: nodes[0]!, tunName: 'tgv0', paths: [{ pathId: 0, interface: 'lo' }] };
       expect(() => TangoForwarder.start({ ...base, netns: `wftg-none-${topology.id}` })).toThrow(
         /No such file/,
       );
@@ -368,5 +354,73 @@ describe.skipIf(!isRoot)(
         /already has a running forwarder/,
       );
     });
+
+    it('reports a thread stopped by a fatal error, and still stops cleanly', async () => {
+      const { ns, id } = topology;
+      const node = makeNode(topology, 1);
+      nodes.push(node);
+      const f = TangoForwarder.start({
+        node,
+        netns: ns.t2,
+        tunName: `tgd${id}`,
+        paths: [{ pathId: 0, interface: topology.paths[0]!.t2If }],
+      });
+      forwarders.push(f);
+      expect(f.stats()).toMatchObject({ running: true, error: null });
+      ip('-n', ns.t2, 'link', 'del', `tgd${id}`); // the TUN removed under the forwarder
+      await eventually('the thread notices', () => !f.stats().running);
+      expect(f.stats().error).toMatch(/reading the TUN/);
+      await f.stop();
+      expect(() => f.stats()).toThrow(/stopped/);
+      await f.stop(); // idempotent
+    });
   },
 );
+
+describe('TangoForwarder options (checked before anything is opened)', () => {
+  const node = new TangoNode({ side: 0 });
+  const base = { node, tunName: 'tgv0', paths: [{ pathId: 0, interface: 'lo' }] };
+  afterAll(() => node.close());
+
+  it('refuses out-of-range rules, class maps and names with a clear TangoForwarderError', () => {
+    const refused = (options: Partial<Parameters<typeof TangoForwarder.start>[0]>, why: RegExp) => {
+      expect(() => TangoForwarder.start({ ...base, ...options })).toThrow(TangoForwarderError);
+      expect(() => TangoForwarder.start({ ...base, ...options })).toThrow(why);
+    };
+    refused({ classes: [{ classId: 16 }] }, /classes\.0\.classId/);
+    refused({ classes: [{ classId: 1, dstPrefix: '10.2.0.1/24' }] }, /beyond the prefix length/);
+    refused({ classes: [{ classId: 1, srcPrefix: '10.2.0.0/33' }] }, /0\.\.32/);
+    refused({ classes: [{ classId: 1, protocol: 'icmp', dstPorts: [1, 2] }] }, /ICMP has no ports/);
+    refused({ classes: [{ classId: 1, dstPorts: [9, 8] }] }, /low to high/);
+    refused({ classes: Array.from({ length: 17 }, () => ({ classId: 1 })) }, /classes/);
+    refused({ classPaths: Array.from({ length: 16 }, () => 1) }, /one of the forwarder paths/);
+    refused({ classPaths: [0] }, /classPaths/);
+    refused({ tunName: 'a-name-far-too-long' }, /tunName/);
+    refused({ paths: [] }, /paths/);
+    refused(
+      {
+        paths: [
+          { pathId: 1, interface: 'lo' },
+          { pathId: 1, interface: 'lo' },
+        ],
+      },
+      /distinct/,
+    );
+  });
+
+  it('reads IPv4 prefixes exactly', () => {
+    expect(parsePrefix('10.2.0.0/16')).toEqual({ net: 0x0a020000, bits: 16 });
+    expect(parsePrefix('255.255.255.255')).toEqual({ net: 0xffffffff, bits: 32 });
+    expect(parsePrefix('0.0.0.0/0')).toEqual({ net: 0, bits: 0 });
+    for (const bad of [
+      '10.2.0/16',
+      '10.2.0.256/32',
+      '10.02.0.0/16',
+      '10.2.0.0/',
+      '10.2.0.0/8/1',
+      '::1/128',
+    ]) {
+      expect(typeof parsePrefix(bad)).toBe('string');
+    }
+  });
+});
