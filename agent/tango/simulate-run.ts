@@ -75,9 +75,13 @@ export interface SimulationResult {
 
 const EPOCH = 1;
 
-/** Long enough that a held-back frame is overtaken by several later ones at the path's rate. */
+/**
+ * Long enough that a held-back frame is overtaken by several later ones at the path's rate, and
+ * at most 200 ms: with the largest delay (500 ms) a held-back frame stays under the receiving
+ * node's 750 ms maximum age instead of being refused as stale.
+ */
 export function reorderDelayMs(rate: number): number {
-  return Math.max(10, Math.ceil((3 * 1000) / rate));
+  return Math.min(200, Math.max(10, Math.ceil((3 * 1000) / rate)));
 }
 
 function round(value: number, digits: number): number {
