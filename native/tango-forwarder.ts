@@ -89,7 +89,8 @@ export interface TangoForwarderStats {
   routeUpdatesSent: number;
   /** Updates from the peer applied to the class map. */
   routeUpdatesApplied: number;
-  /** Authentic updates not newer than the class's last one (the copies on the other paths). */
+  /** Authentic updates not newer than the class's last one: its copies on the other paths, or an
+   *  older update it overtook on a faster path. */
   routeUpdatesIgnored: number;
   /** Refused frames that carried the route-update encoding (forged, replayed, stale...), and
    *  authentic updates naming a path this forwarder has no interface for. */

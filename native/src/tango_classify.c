@@ -1,7 +1,8 @@
 /*
  * Traffic classes of the Tango forwarder: up to 16 ordered 5-tuple rules, first match wins,
  * unmatched traffic is class 0 (tango_forward.h). The class -> path map lives with the forwarder,
- * which changes it (locally or by the peer's route updates) under its lock.
+ * which changes it (locally or by the peer's route updates, in the order decided here) under its
+ * lock.
  */
 #include <stdio.h>
 
@@ -60,4 +61,10 @@ uint8_t wf_tango_classify(const wf_tango_classifier *c, const uint8_t *ip, size_
     return r->class_id;
   }
   return 0;
+}
+
+#define CROSSING_NS 1000000000ull /* max_age + max_ahead are at most 1000 ms (tango_node.c) */
+
+int wf_tango_route_update_newer(uint64_t last_ns, uint64_t issued_ns) {
+  return issued_ns > last_ns || last_ns - issued_ns >= CROSSING_NS;
 }

@@ -141,7 +141,7 @@ static void apply_update(wf_tango_forwarder *f, const uint8_t *inner, size_t len
     return;
   }
   /* Copies travel on every path and may cross: the newest issued per class wins. */
-  if (u.issued_ns <= f->last_update_ns[u.class_id]) {
+  if (!wf_tango_route_update_newer(f->last_update_ns[u.class_id], u.issued_ns)) {
     f->stats.route_updates_ignored++;
     return;
   }

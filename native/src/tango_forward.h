@@ -48,6 +48,15 @@ int wf_tango_classifier_add(wf_tango_classifier *c, const wf_tango_class_rule *r
  * non-first fragment, not cut short). */
 uint8_t wf_tango_classify(const wf_tango_classifier *c, const uint8_t *ip, size_t len);
 
+/*
+ * Whether a route update issued at issued_ns replaces the class's last applied one (issued at
+ * last_ns; 0 for none). Copies go out on every path and may cross, so only a newer one applies.
+ * Crossing frames were issued within max_age + max_ahead (at most 1 s) of each other, or one
+ * would be stale; an update issued more than 1 s before the last comes from a peer whose clock
+ * stepped back, and applies rather than being ignored until that clock catches up.
+ */
+int wf_tango_route_update_newer(uint64_t last_ns, uint64_t issued_ns);
+
 /* ---- inner packets (tango_inner.c) ---- */
 
 /*
@@ -112,7 +121,8 @@ typedef struct wf_tango_forward_stats {
   uint64_t tun_write_errors;
   uint64_t route_updates_sent;   /* control frames sent (one per path per update) */
   uint64_t route_updates_applied;
-  uint64_t route_updates_ignored; /* authentic, but not newer than the class's last update */
+  uint64_t route_updates_ignored; /* authentic, but a copy of the class's last update or one it
+                                     overtook on a faster path (issued up to 1 s before it) */
   uint64_t route_updates_refused; /* refused frames that carried the route-update encoding, and
                                      authentic updates naming a path this forwarder lacks */
   size_t path_count;

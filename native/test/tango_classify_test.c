@@ -2,7 +2,8 @@
  * Tango forwarder helpers without sockets: 5-tuple class rules (first match wins, unmatched is
  * class 0, ports only where they exist), RFC 6040 ECN decapsulation with the IPv4 checksum, and
  * the ICMP "fragmentation needed" message for PMTU discovery through the tunnel, checked field by
- * field; then random bytes through all three under ASan+UBSan. From the native directory: make unit.
+ * field, and which route update wins; then random bytes through all three under ASan+UBSan.
+ * From the native directory: make unit.
  */
 #include "tango_fixture.h"
 
@@ -186,6 +187,15 @@ static void icmp_frag_needed(void) {
   CHECK(wf_tango_icmp_frag_needed(p, 24, 1442, out, sizeof out) == 20 + 8 + 24);
 }
 
+static void update_order(void) {
+  CHECK(wf_tango_route_update_newer(0, T0) == 1);                /* the first */
+  CHECK(wf_tango_route_update_newer(T0, T0 + 1) == 1);           /* newer */
+  CHECK(wf_tango_route_update_newer(T0, T0) == 0);               /* its copy on another path */
+  CHECK(wf_tango_route_update_newer(T0, T0 - 999 * MS) == 0);    /* overtaken on a faster path */
+  CHECK(wf_tango_route_update_newer(T0, T0 - 1000 * MS) == 1);   /* the peer's clock stepped back */
+  CHECK(wf_tango_route_update_newer(T0, T0 - 3600000 * MS) == 1);
+}
+
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint64_t next_random(void) {
   rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
@@ -217,6 +227,7 @@ int main(void) {
   classification();
   ecn_decapsulation();
   icmp_frag_needed();
+  update_order();
   random_inputs();
   printf("tango_classify_test: all passed\n");
   return 0;
