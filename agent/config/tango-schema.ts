@@ -69,8 +69,14 @@ export const tangoConfigSchema = z
           .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be an agent id')
           .optional(),
         name: z.string().min(1).max(64).optional(),
+        /** The peer node's inner IPv4 address, for clock sync through the tunnel. */
+        control_address: ipv4.optional(),
       })
       .prefault({}),
+    /** This node's inner IPv4 address (inside the site prefix the peer routes to us). */
+    control_address: ipv4.optional(),
+    /** UDP port of the clock-sync probes between the two control addresses. */
+    clock_sync_port: int(1024, 65_535).default(61_043),
     tun: z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be an interface name')
@@ -80,7 +86,7 @@ export const tangoConfigSchema = z
     udp_port: int(1024, 65_535).default(61_042),
     mtu: int(1280, 9216).default(1500),
     epoch_seconds: int(60, 604_800).default(3600),
-    /** Peer clock minus ours; 0 when both sites run NTP (see README, Tango clocks). */
+    /** Peer clock minus ours, until clock sync measures it (or for good without it). */
     clock_offset_ms: z.number().min(-60_000).max(60_000).default(0),
     /** How often paths are measured and classes steered. */
     interval_ms: int(100, 60_000).default(1000),
@@ -110,6 +116,13 @@ export const tangoConfigSchema = z
           message: `no path ${k.path} in tango.paths`,
         });
       }
+    }
+    if ((c.control_address === undefined) !== (c.peer.control_address === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: c.control_address === undefined ? ['control_address'] : ['peer', 'control_address'],
+        message: 'clock sync needs both tango.control_address and tango.peer.control_address',
+      });
     }
     if (!c.enabled) return;
     if (c.secret_file === null) {

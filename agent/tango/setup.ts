@@ -5,6 +5,7 @@ import type { TangoPathsMessage } from '../../protocol/tango-paths.js';
 import type { AgentConfig } from '../config.js';
 import type { AgentLogger } from '../log.js';
 import { readSecretBytes } from '../secret-file.js';
+import { type ClockEstimate, ClockSync } from './clock-sync.js';
 import { TangoController } from './controller.js';
 import { KeySchedule } from './key-schedule.js';
 import { Steering } from './steering.js';
@@ -24,7 +25,12 @@ export class TangoSetupError extends Error {
 export interface RunningTango {
   forwarder: TangoForwarder;
   controller: TangoController;
-  status(): { forwarder: TangoForwarderStats; requested: Record<number, number> };
+  clock?: ClockSync;
+  status(): {
+    forwarder: TangoForwarderStats;
+    requested: Record<number, number>;
+    clock: ClockEstimate | null;
+  };
   stop(): Promise<void>;
 }
 
@@ -50,6 +56,7 @@ export async function startTango(options: {
   }
   const node = new TangoNode({ side: t.side, udpPort: t.udp_port, mtu: t.mtu });
   let forwarder: TangoForwarder | undefined;
+  let controller: TangoController | undefined;
   try {
     node.setClockOffset(BigInt(Math.round(t.clock_offset_ms * 1e6)));
     for (const p of t.paths) {
@@ -81,7 +88,7 @@ export async function startTango(options: {
     const fwd = forwarder;
     ip('link', 'set', t.tun, 'up');
     for (const route of t.routes) ip('route', 'replace', route, 'dev', t.tun);
-    const controller = new TangoController({
+    controller = new TangoController({
       // While the forwarder runs the node is its thread's: every call goes through its lock.
       node: {
         pathStats: (pathId) => fwd.pathStats(pathId),
@@ -121,7 +128,9 @@ export async function startTango(options: {
         }
       },
     });
-    controller.start();
+    const control = controller;
+    control.start();
+    const clock = await startClockSync(t, fwd, options.logger);
     options.logger.info('tango node started', {
       side: t.side,
       tun: t.tun,
@@ -130,22 +139,56 @@ export async function startTango(options: {
     });
     return {
       forwarder: fwd,
-      controller,
-      status: () => ({ forwarder: fwd.stats(), requested: controller.status().requested }),
+      controller: control,
+      ...(clock ? { clock } : {}),
+      status: () => ({
+        forwarder: fwd.stats(),
+        requested: control.status().requested,
+        clock: clock?.estimate() ?? null,
+      }),
       stop: async () => {
-        controller.stop();
+        clock?.stop();
+        control.stop();
         await fwd.stop();
         node.close();
         secret.fill(0);
       },
     };
   } catch (error) {
+    controller?.stop();
     await forwarder?.stop().catch(() => undefined);
     node.close();
     secret.fill(0);
     if (error instanceof TangoSetupError) throw error;
     throw new TangoSetupError(`tango: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * Clock sync with the peer through the tunnel, when both control addresses are configured: each
+ * new estimate (peer minus ours) becomes the node's clock offset once it moves by 0.1 ms.
+ */
+async function startClockSync(
+  t: AgentConfig['tango'],
+  forwarder: TangoForwarder,
+  logger: AgentLogger,
+): Promise<ClockSync | undefined> {
+  if (!t.control_address || !t.peer.control_address) return undefined;
+  let applied = t.clock_offset_ms;
+  const sync = new ClockSync({
+    localAddress: t.control_address,
+    peerAddress: t.peer.control_address,
+    port: t.clock_sync_port,
+    intervalMs: t.interval_ms,
+    onEstimate: (estimate) => {
+      if (Math.abs(estimate.offsetMs - applied) < 0.1) return;
+      applied = estimate.offsetMs;
+      forwarder.locked((n) => n.setClockOffset(BigInt(Math.round(applied * 1e6))));
+      logger.debug('tango clock offset', { ...estimate });
+    },
+  });
+  await sync.start();
+  return sync;
 }
 
 type Ip = (...args: string[]) => string;

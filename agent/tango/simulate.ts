@@ -22,8 +22,8 @@ export const SITE1_PREFIX = '10.91.1.0/24';
 export const SITE2_PREFIX = '10.91.2.0/24';
 export const HOST1_ADDRESS = '10.91.1.2';
 export const HOST2_ADDRESS = '10.91.2.2';
-const TANGO1_LAN_ADDRESS = '10.91.1.1';
-const TANGO2_LAN_ADDRESS = '10.91.2.1';
+export const TANGO1_LAN_ADDRESS = '10.91.1.1';
+export const TANGO2_LAN_ADDRESS = '10.91.2.1';
 export const TUN_NAME = 'tango0';
 
 export interface SimulatedPath {

@@ -3,9 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tangoConfigSchema } from '../../agent/config/tango-schema.js';
 import { silentAgentLogger } from '../../agent/log.js';
+import type { ClockEstimate } from '../../agent/tango/clock-sync.js';
 import { type RunningTango, startTango } from '../../agent/tango/setup.js';
 import {
   buildTopology,
@@ -15,6 +17,8 @@ import {
   SITE1_PREFIX,
   SITE2_PREFIX,
   type SimulatedTopology,
+  TANGO1_LAN_ADDRESS,
+  TANGO2_LAN_ADDRESS,
 } from '../../agent/tango/simulate.js';
 import { ImpairmentRelay, type RelayImpairment } from '../../native/tango-relay.js';
 import { type TangoPathsMessage, tangoPathsSchema } from '../../protocol/tango-paths.js';
@@ -30,6 +34,7 @@ import { eventually } from '../helpers/agent-process.js';
 
 const isRoot = process.getuid?.() === 0;
 const INTERVAL_MS = 200;
+const CLOCK_PEER = path.resolve('test/helpers/clock-sync-peer.ts');
 const BASE: RelayImpairment = { delayMs: 5 };
 
 let topology: SimulatedTopology;
@@ -134,6 +139,54 @@ describe.skipIf(!isRoot)('Tango nodes started by the agent, steering over the re
       expect(p.delay_ms).toBeGreaterThan(4);
       expect(p.delay_ms).toBeLessThan(30);
       expect(p.rejects).toBeUndefined();
+    }
+  });
+
+  it('measures the clock offset between the nodes through the tunnel (NTP on-wire method)', async () => {
+    // The two clock-sync ends talk between the nodes' LAN addresses, so their UDP crosses the
+    // tunnel (path 0, 5 ms each way). Both namespaces share the machine's clock, so tango2's
+    // end reads a clock skewed 40 ms ahead, and each side must find that skew.
+    const peers = [
+      [topology.namespaces.tango1, TANGO1_LAN_ADDRESS, TANGO2_LAN_ADDRESS, 0],
+      [topology.namespaces.tango2, TANGO2_LAN_ADDRESS, TANGO1_LAN_ADDRESS, 40],
+    ] as const;
+    const estimates: ClockEstimate[][] = [[], []];
+    const children = peers.map(([ns, local, peer, skew], i) => {
+      const child = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          ns,
+          process.execPath,
+          '--import',
+          'tsx',
+          CLOCK_PEER,
+          local,
+          peer,
+          '61043',
+          String(skew),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      createInterface({ input: child.stdout! }).on('line', (line) =>
+        estimates[i]!.push(JSON.parse(line) as ClockEstimate),
+      );
+      return child;
+    });
+    try {
+      const [a, b] = await eventually(async () => {
+        const last = estimates.map((e) => e.at(-1));
+        return last.every((e) => e && e.samples >= 8) ? (last as ClockEstimate[]) : undefined;
+      }, 'eight clock samples each way');
+      console.info(`tango clock sync: tango1 ${JSON.stringify(a)}, tango2 ${JSON.stringify(b)}`);
+      // The best sample's round trip is the two 5 ms path delays plus the hosts' own time.
+      expect(a!.rttMs).toBeGreaterThanOrEqual(9);
+      // Date.now() resolves 1 ms at each of the four timestamps.
+      expect(Math.abs(a!.offsetMs - 40)).toBeLessThanOrEqual(2);
+      expect(Math.abs(b!.offsetMs + 40)).toBeLessThanOrEqual(2);
+    } finally {
+      for (const child of children) child.kill();
     }
   });
 

@@ -60,6 +60,11 @@ describe('agent config: tango', () => {
     [{ paths: [{ ...path0, path_id: 8 }] }, 'tango.paths[0].path_id: must be an integer 0-7'],
     [{ classes: [{ class_id: 1, path: 0, src_ports: [9, 1] }] }, 'tango.classes[0].src_ports'],
     [{ routes: ['10.2.0.1/16'] }, 'tango.routes[0]'],
+    [
+      { control_address: '10.1.0.1' },
+      'tango.peer.control_address: clock sync needs both tango.control_address and tango.peer.control_address',
+    ],
+    [{ peer: { control_address: 'fd00::1' } }, 'tango.peer.control_address: must be an IPv4'],
   ])('refuses %j naming the field', (tango, message) => {
     expect(() => parse(tango)).toThrow(AgentConfigError);
     expect(() => parse(tango)).toThrow(message);
