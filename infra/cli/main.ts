@@ -63,6 +63,7 @@ Usage:
   wirefleet ingest redrive --queue-url URL | --stack NAME [--region R] [--max N] [--dry-run]
                                                  replay the ingest dead-letter queue into the
                                                  deployed store; deletes only what got stored
+  wirefleet tango secret --out FILE              a new pair secret for two Tango sites (0600)
   wirefleet tango simulate --paths N --delay-ms a,b,.. --loss p,q,.. [--reorder x,y,..]
                   --seconds S [--rate PPS] [--write FILE]
                                                  host1 - tango1 - N impaired paths - tango2 -

@@ -1,4 +1,5 @@
-import { accessSync, constants } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { accessSync, closeSync, constants, fchmodSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -12,7 +13,7 @@ import { onStopSignals } from './stop-signals.js';
  */
 
 export const TANGO_USAGE =
-  'usage: wirefleet tango simulate --paths N --delay-ms a,b,... --loss p,q,... [--reorder x,y,...] --seconds S [--rate PPS] [--write FILE] (PPS: datagrams per second on each path, default 500)';
+  'usage: wirefleet tango secret --out FILE | wirefleet tango simulate --paths N --delay-ms a,b,... --loss p,q,... [--reorder x,y,...] --seconds S [--rate PPS] [--write FILE] (PPS: datagrams per second on each path, default 500)';
 
 /** Delays above this would make frames stale to the receiving node (its max age is 750 ms). */
 const MAX_DELAY_MS = 500;
@@ -78,6 +79,7 @@ export function parseSimulateArgs(values: Record<string, string | undefined>): S
 /** Dispatches `wirefleet tango ...`; returns the exit code (usage errors are thrown to main). */
 export async function runTangoCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === 'secret') return runSecret(rest);
   if (sub !== 'simulate') throw new UsageError(TANGO_USAGE);
   const { values } = parseArgs({
     args: rest,
@@ -135,6 +137,42 @@ export async function runTangoCommand(argv: string[]): Promise<number> {
   } finally {
     removeHandlers();
   }
+}
+
+/**
+ * `wirefleet tango secret --out FILE`: the secret a pair of sites shares (32 random bytes as hex),
+ * created 0600 and never over an existing file: replacing it on one site cuts the tunnel.
+ */
+function runSecret(argv: string[]): number {
+  const { values } = parseArgs({
+    args: argv,
+    options: { out: { type: 'string', short: 'o' } },
+    strict: true,
+  });
+  if (!values.out) throw new UsageError('tango secret needs --out FILE');
+  let fd: number;
+  try {
+    fd = openSync(values.out, 'wx', 0o600);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      code === 'EEXIST'
+        ? `tango secret: ${values.out} already exists; refusing to replace a pair secret`
+        : `tango secret: cannot create ${values.out}: ${(error as Error).message}`,
+    );
+  }
+  const secret = randomBytes(32);
+  try {
+    fchmodSync(fd, 0o600);
+    writeSync(fd, `${secret.toString('hex')}\n`);
+  } finally {
+    closeSync(fd);
+    secret.fill(0);
+  }
+  process.stderr.write(
+    `wirefleet tango secret: wrote ${values.out} (0600); copy it to the peer site over a channel you trust\n`,
+  );
+  return 0;
 }
 
 /** --write is written at the end of the run: refuse a file that could not be, before starting. */
