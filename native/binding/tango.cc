@@ -12,6 +12,10 @@
 
 #include "options.h"
 
+extern "C" {
+#include "tango_forward.h"
+}
+
 namespace {
 
 constexpr napi_type_tag kTangoTag = {0x74616e676f6e6f64ull, 0x5be1c2a94f0d7e33ull};
@@ -131,7 +135,11 @@ class TangoNode : public Napi::ObjectWrap<TangoNode> {
     info.This().As<Napi::Object>().TypeTag(&kTangoTag);
   }
 
-  ~TangoNode() override { wf_tango_destroy(node_); }
+  // A forwarder still running on the node (finalizers at exit run in no set order) frees it
+  // itself once its thread has stopped.
+  ~TangoNode() override {
+    if (node_ && !wf_tango_forwarder_adopt_node(node_)) wf_tango_destroy(node_);
+  }
 
   wf_tango_node *Get(Napi::Env env) {
     if (!node_) throw Napi::Error::New(env, "the Tango node is closed");
@@ -283,8 +291,12 @@ class TangoNode : public Napi::ObjectWrap<TangoNode> {
     return o;
   }
 
-  // close(): zeroes the keys and frees the node. Idempotent.
+  // close(): zeroes the keys and frees the node. Idempotent. Refused while a forwarder runs on
+  // the node (also from inside its locked()): its thread would use the freed node.
   Napi::Value Close(const Napi::CallbackInfo &info) {
+    if (node_ && wf_tango_forwarder_holds(node_)) {
+      throw Napi::Error::New(info.Env(), "a Tango forwarder is running on this node: stop the forwarder first");
+    }
     wf_tango_destroy(node_);
     node_ = nullptr;
     return info.Env().Undefined();

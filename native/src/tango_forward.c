@@ -46,7 +46,8 @@ static int claim_node(wf_tango_forwarder *f) {
   return 0;
 }
 
-static void release_node(wf_tango_forwarder *f) {
+/* Takes f off the list; 1 if the node was adopted meanwhile (f destroys it), read under the lock. */
+static int release_node(wf_tango_forwarder *f) {
   pthread_mutex_lock(&running_lock);
   for (wf_tango_forwarder **r = &running_list; *r; r = &(*r)->next_running) {
     if (*r == f) {
@@ -54,7 +55,27 @@ static void release_node(wf_tango_forwarder *f) {
       break;
     }
   }
+  const int owns = f->owns_node;
   pthread_mutex_unlock(&running_lock);
+  return owns;
+}
+
+int wf_tango_forwarder_holds(const wf_tango_node *node) {
+  pthread_mutex_lock(&running_lock);
+  int held = 0;
+  for (const wf_tango_forwarder *r = running_list; r && !held; r = r->next_running) held = r->node == node;
+  pthread_mutex_unlock(&running_lock);
+  return held;
+}
+
+int wf_tango_forwarder_adopt_node(wf_tango_node *node) {
+  pthread_mutex_lock(&running_lock);
+  int adopted = 0;
+  for (wf_tango_forwarder *r = running_list; r && !adopted; r = r->next_running) {
+    if (r->node == node) r->owns_node = adopted = 1;
+  }
+  pthread_mutex_unlock(&running_lock);
+  return adopted;
 }
 
 
@@ -69,8 +90,9 @@ static void close_fd(int *fd) {
   *fd = -1;
 }
 
+/* Called with the thread joined (or never started): nothing uses the node any more. */
 static void release(wf_tango_forwarder *f) {
-  release_node(f);
+  if (release_node(f)) wf_tango_destroy(f->node);
   close_fd(&f->tun_fd);
   close_fd(&f->udp_sink_fd);
   close_fd(&f->wake_fd);

@@ -150,6 +150,13 @@ int wf_tango_forwarder_send_route_update(wf_tango_forwarder *f, uint8_t class_id
                                          char *err, size_t errlen);
 void wf_tango_forwarder_class_paths(wf_tango_forwarder *f, uint8_t out[WF_TANGO_CLASSES]);
 void wf_tango_forwarder_stats(wf_tango_forwarder *f, wf_tango_forward_stats *out);
+/* 1 while a running forwarder holds `node` (from start until stop returns): the node must not be
+ * destroyed meanwhile, as the thread uses it. */
+int wf_tango_forwarder_holds(const wf_tango_node *node);
+/* For a node's owner that must let go of it now (a finalizer): if a running forwarder holds
+ * `node`, that forwarder destroys it once its thread has stopped, and 1 is returned; else 0, and
+ * the caller destroys it. */
+int wf_tango_forwarder_adopt_node(wf_tango_node *node);
 /* The lock that guards the node while the thread runs: hold it to use the node from elsewhere. */
 void wf_tango_forwarder_lock(wf_tango_forwarder *f);
 void wf_tango_forwarder_unlock(wf_tango_forwarder *f);

@@ -21,6 +21,7 @@
 struct wf_tango_forwarder {
   wf_tango_node *node;
   wf_tango_forwarder *next_running; /* the list of running forwarders (one node, one forwarder) */
+  int owns_node;                    /* adopted (wf_tango_forwarder_adopt_node): destroyed on stop */
   pthread_mutex_t lock;
   pthread_t thread;
   int thread_started;

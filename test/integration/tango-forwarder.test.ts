@@ -374,6 +374,29 @@ describe.skipIf(!isRoot)(
       expect(() => f.stats()).toThrow(/stopped/);
       await f.stop(); // idempotent
     });
+
+    it('refuses to close a node while its forwarder runs (also inside locked()), and closes it once stopped', async () => {
+      const { ns, id } = topology;
+      const node = makeNode(topology, 1);
+      nodes.push(node);
+      const f = TangoForwarder.start({
+        node,
+        netns: ns.t2,
+        tunName: `tgc${id}`,
+        paths: [{ pathId: 0, interface: topology.paths[0]!.t2If }],
+      });
+      forwarders.push(f);
+      // Freeing the node under the running thread would be a use-after-free.
+      expect(() => node.close()).toThrow(/stop the forwarder first/);
+      expect(() => f.locked((n) => n.close())).toThrow(/stop the forwarder first/);
+      // Still whole: its paths are there, and the thread still runs on it.
+      expect(f.pathStats(0).configured).toBe(true);
+      expect(f.stats()).toMatchObject({ running: true, error: null });
+      await f.stop();
+      node.close();
+      expect(() => node.stats()).toThrow(/closed/);
+      node.close(); // idempotent
+    });
   },
 );
 
