@@ -76,5 +76,19 @@ int main(int argc, char **argv) {
   record(0, 1, b, sizeof b);
   record(4, 1, b, sizeof b);
   save(argv[1], "raw");
+
+  /* Route updates: genuine control frames on both paths (class 1 moved to path 1, then back, and
+   * a copy of each), and control-signed updates, one with a port bit flipped (refused). */
+  for (int i = 0; i < 8; i++) {
+    const uint8_t u[5] = {(uint8_t)(i % 2), 1, (uint8_t)(i / 2 % 2), 0, (uint8_t)(i / 2)};
+    record(11, 16, u, sizeof u);
+  }
+  for (int i = 0; i < 4; i++) {
+    const uint8_t r[9] = {0, 0, (uint8_t)(10 + i), 0, 0, 3, (uint8_t)i, 0, 1};
+    record(10, 4, r, sizeof r);
+  }
+  const uint8_t flipped[9 + 22] = {1, 0, 20, 0, 0, 3, 1, 0, 2, [9 + 21] = 0x80};
+  record(10, 4, flipped, sizeof flipped);
+  save(argv[1], "control");
   return 0;
 }
