@@ -239,7 +239,10 @@ export async function runAgent(
       tango = await startTango({
         config,
         logger,
-        publish: (message) => uplink.publishNow('paths', Buffer.from(JSON.stringify(message))),
+        publish: (message) => {
+          const sent = uplink.publishNow('paths', Buffer.from(JSON.stringify(message)));
+          logger.debug('tango paths report', { sent, paths: message.paths.length });
+        },
         onEvent: (type, message, details) => raise(type, 'info', message, details),
       });
     }

@@ -113,7 +113,11 @@ export async function startTango(options: {
         peerAddress: p.peer_address,
         peerRloc: p.peer_rloc,
       })),
-      peer: t.peer,
+      // Who the peer is, for the cloud; its control address stays on the agent.
+      peer: {
+        ...(t.peer.agent_id ? { agent_id: t.peer.agent_id } : {}),
+        ...(t.peer.name ? { name: t.peer.name } : {}),
+      },
       intervalMs: t.interval_ms,
       reportIntervalMs: t.report_interval_sec * 1000,
       publish: options.publish,
