@@ -219,6 +219,7 @@ export async function runAgent(
           ...(evidence
             ? { evidence: evidence.control(() => controller.status()), evidenceMetrics }
             : {}),
+          tango: () => tango?.status(),
         }),
         listen: config.control.listen,
       });

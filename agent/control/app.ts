@@ -5,11 +5,13 @@ import type { CaptureControl } from '../capture/types.js';
 import type { EvidenceControl } from '../evidence/control.js';
 import type { EvidenceMetrics } from '../evidence/metrics.js';
 import type { AgentLogger } from '../log.js';
+import type { TangoStatus } from '../tango/setup.js';
 import { bearerToken } from './auth.js';
 import { type ControlEnv, remoteAddress } from './env.js';
 import { errorBody, RequestError } from './errors.js';
 import { evidenceRoutes } from './evidence-routes.js';
 import { captureRoutes } from './routes.js';
+import { tangoRoutes } from './tango-routes.js';
 
 export const CONTROL_BASE_PATH = '/packet_capture/capture';
 export const MAX_CONTROL_BODY = 64 * 1024;
@@ -23,6 +25,8 @@ export interface ControlAppOptions {
   evidence?: EvidenceControl;
   /** Evidence counters, shown in GET /status as `evidence`. */
   evidenceMetrics?: () => EvidenceMetrics;
+  /** The Tango node's state for GET /tango/status; undefined while none runs. */
+  tango?: () => TangoStatus | undefined;
 }
 
 /**
@@ -35,6 +39,7 @@ export function createControlApp({
   logger,
   evidence,
   evidenceMetrics,
+  tango,
 }: ControlAppOptions) {
   const app = new Hono<ControlEnv>();
   app.use(async function requestLog(c, next) {
@@ -59,6 +64,7 @@ export function createControlApp({
   );
   app.route(CONTROL_BASE_PATH, captureRoutes(controller, logger, evidenceMetrics));
   app.route(CONTROL_BASE_PATH, evidenceRoutes(evidence, logger));
+  app.route('/', tangoRoutes(tango ?? (() => undefined)));
 
   app.notFound((c) =>
     c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404),

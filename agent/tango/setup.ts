@@ -8,6 +8,7 @@ import { readSecretBytes } from '../secret-file.js';
 import { type ClockEstimate, ClockSync } from './clock-sync.js';
 import { TangoController } from './controller.js';
 import { KeySchedule } from './key-schedule.js';
+import type { PathInterval } from './path-intervals.js';
 import { Steering } from './steering.js';
 
 /**
@@ -22,15 +23,22 @@ export class TangoSetupError extends Error {
   override readonly name = 'TangoSetupError';
 }
 
+/** What GET /tango/status on the control API answers. */
+export interface TangoStatus {
+  forwarder: TangoForwarderStats;
+  /** class id -> the path we asked the peer to send it on. */
+  requested: Record<number, number>;
+  /** Clock sync's estimate (peer minus ours), or null without clock sync or before a sample. */
+  clock: ClockEstimate | null;
+  /** The last interval's measurements, per path. */
+  paths: PathInterval[];
+}
+
 export interface RunningTango {
   forwarder: TangoForwarder;
   controller: TangoController;
   clock?: ClockSync;
-  status(): {
-    forwarder: TangoForwarderStats;
-    requested: Record<number, number>;
-    clock: ClockEstimate | null;
-  };
+  status(): TangoStatus;
   stop(): Promise<void>;
 }
 
@@ -149,6 +157,7 @@ export async function startTango(options: {
         forwarder: fwd.stats(),
         requested: control.status().requested,
         clock: clock?.estimate() ?? null,
+        paths: control.status().paths,
       }),
       stop: async () => {
         clock?.stop();

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +48,7 @@ let agentOutput = '';
 let siteB: RunningTango | undefined;
 let echo: EchoServer | undefined;
 let clockPeer: ChildProcess | undefined;
+let controlTokenFile: string;
 const relays: ImpairmentRelay[] = [];
 
 /** Forwards TCP from `host:0` to the broker on loopback; returns the port. */
@@ -125,7 +126,7 @@ describe.skipIf(!isRoot)('a Tango node run by the agent process, end to end', ()
         classes: [{ class_id: 1, protocol: 'udp', dst_ports: [5001, 5001], path: 0 }],
       };
     };
-    const { configPath } = await registerAgent({
+    const { configPath, config } = await registerAgent({
       apiUrl: stack.apiUrl,
       token: stack.token,
       id: AGENT,
@@ -139,6 +140,7 @@ describe.skipIf(!isRoot)('a Tango node run by the agent process, end to end', ()
         tango: tangoOf(0),
       },
     });
+    controlTokenFile = String(config.control!.token_file);
     agent = spawn(
       'ip',
       [
@@ -254,6 +256,37 @@ describe.skipIf(!isRoot)('a Tango node run by the agent process, end to end', ()
       expect(p.delay_ms).toBeGreaterThan(4);
       expect(p.delay_ms).toBeLessThan(30);
     }
+  });
+
+  it('answers GET /tango/status on its control API: counters, class paths, clock, paths', async () => {
+    const url = /"msg":"control API listening","url":"([^"]+)"/.exec(agentOutput)![1];
+    const token = readFileSync(controlTokenFile, 'utf8').trim();
+    // The control API listens on loopback inside the agent's namespace.
+    const get = `fetch(process.argv[1], { headers: { authorization: 'Bearer ' + process.argv[2] } })
+      .then(async (r) => process.stdout.write(JSON.stringify({ status: r.status, body: await r.json() })))`;
+    const status = await eventually(async () => {
+      const out = JSON.parse(
+        ip(
+          'netns',
+          'exec',
+          topology.namespaces.tango1,
+          process.execPath,
+          '-e',
+          get,
+          `${url}/tango/status`,
+          token,
+        ),
+      ) as { status: number; body: Record<string, any> };
+      return out.body.clock ? out : undefined;
+    }, 'a clock estimate in the node status');
+    expect(status.status).toBe(200);
+    expect(status.body.requested).toEqual({ 1: 0 });
+    expect(status.body.forwarder.running).toBe(true);
+    expect(status.body.forwarder.tunRx).toBeGreaterThan(0);
+    expect(status.body.paths.map((p: { pathId: number }) => p.pathId)).toEqual([0, 1]);
+    // Both namespaces read one clock: the estimate is 0 within Date.now()'s millisecond.
+    expect(Math.abs(status.body.clock.offsetMs)).toBeLessThanOrEqual(1);
+    expect(status.body.clock.rttMs).toBeGreaterThanOrEqual(9);
   });
 
   it('stops on SIGTERM with exit 0, taking the TUN and its routes with it', async () => {

@@ -419,6 +419,15 @@ describe('control API: routes', () => {
     expect(controller.calls).toEqual([]);
   });
 
+  it('GET /tango/status: 404 tango_not_running without a node, behind the token like the rest', async () => {
+    await expectError(
+      await app.request('/tango/status', { headers: auth }),
+      404,
+      'tango_not_running',
+    );
+    await expectError(await app.request('/tango/status'), 401, 'missing_token');
+  });
+
   it('GET backends: the controller list as is', async () => {
     const res = await get('/backends');
     expect(res.status).toBe(200);
