@@ -113,6 +113,19 @@ export function renderInitConfig(options: InitConfigOptions = {}): string {
     "max_spool_mb": ${d.evidence.max_spool_mb},
     "segment_mb": ${d.evidence.segment_mb},
     "segment_seconds": ${d.evidence.segment_seconds}
+  },
+
+  // Tango: this site's end of an authenticated multipath tunnel to one peer site (root: a TUN
+  // and AF_PACKET sockets). Both sites list the same paths and classes; the pair secret comes
+  // from \`wirefleet tango secret --out FILE\` (0600). See the README, "Tango tunnels".
+  "tango": {
+    "enabled": false,
+    "side": 0,
+    "secret_file": null,
+    "peer": {},
+    "routes": [],
+    "paths": [],
+    "classes": []
   }
 }
 `;
