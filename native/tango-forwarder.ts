@@ -61,7 +61,7 @@ export interface TangoForwarderPathStats {
   txFrames: number;
   /** Frames accepted from the path: data and route updates. */
   rxFrames: number;
-  /** send() failures. */
+  /** Frames the socket refused to send. */
   txErrors: number;
   /** Receive errors, and frames numbered for another path. */
   rxErrors: number;

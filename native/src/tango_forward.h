@@ -105,7 +105,7 @@ typedef struct wf_tango_forward_path_stats {
   uint8_t path_id;
   uint64_t tx_frames;   /* frames sent on the path (data and route updates) */
   uint64_t rx_frames;   /* frames accepted from the path (data and route updates) */
-  uint64_t tx_errors;   /* send() failures */
+  uint64_t tx_errors;   /* frames the socket refused (sendmmsg/send failures) */
   uint64_t rx_errors;   /* receive errors and frames numbered for another path */
   uint16_t max_inner;   /* largest inner packet the path carries: min(node, interface MTU) - 58 */
 } wf_tango_forward_path_stats;

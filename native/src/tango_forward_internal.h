@@ -6,6 +6,8 @@
 #define WF_TANGO_FORWARD_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "tango_forward.h"
 
@@ -17,6 +19,9 @@
  * only adds delay, up to the node's max_age, past which frames are refused as stale anyway. */
 #define RCVBUF_BYTES (2 << 20)
 #define TUN_QUEUE_LEN 1000
+/* Packets drained per descriptor per poll wake, under one lock hold: read from the TUN and sent
+ * per path with one sendmmsg, or received from a path with one recvmmsg. */
+#define BATCH 64
 
 struct wf_tango_forwarder {
   wf_tango_node *node;
@@ -36,8 +41,17 @@ struct wf_tango_forwarder {
   uint8_t class_path[WF_TANGO_CLASSES];
   uint64_t last_update_ns[WF_TANGO_CLASSES]; /* issued_ns of the newest update applied per class */
   wf_tango_forward_stats stats;
-  uint8_t tx[FRAME_MAX];
-  uint8_t rx[FRAME_MAX];
+  /* BATCH buffers of FRAME_MAX each way, so any packet fits whole as before batching. They are
+   * one allocation each, mapped lazily: only the pages frames reach become resident (small
+   * packets touch one page per buffer). */
+  uint8_t *tx_slots;
+  uint8_t *rx_slots;
+  /* Frames encapsulated from the TUN and not yet sent, per path slot, in sequence order. */
+  unsigned txq_len[WF_TANGO_MAX_PATHS];
+  struct mmsghdr txq[WF_TANGO_MAX_PATHS][BATCH];
+  struct iovec txq_iov[WF_TANGO_MAX_PATHS][BATCH];
+  struct mmsghdr rxq[BATCH];
+  struct iovec rxq_iov[BATCH];
 };
 
 
