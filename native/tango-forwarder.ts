@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { loadEngine } from './index.js';
-import type { TangoNode, TangoNodeStats, TangoPathStats } from './tango.js';
+import {
+  setHeldByForwarder,
+  type TangoNode,
+  type TangoNodeStats,
+  type TangoPathStats,
+  withHeldNode,
+} from './tango.js';
 
 /**
  * The Tango forwarder (native/src/tango_forward.c): a C thread that makes a TangoNode a tunnel
@@ -264,6 +270,7 @@ export class TangoForwarder {
         classPaths: o.classPaths ?? Array.from({ length: TANGO_CLASSES }, () => lowest),
         netns: o.netns ?? '',
       });
+      setHeldByForwarder(node, true);
       return new TangoForwarder(native, node);
     } catch (error) {
       throw new TangoForwarderError((error as Error).message);
@@ -306,7 +313,7 @@ export class TangoForwarder {
   /** Runs fn while the forwarding thread is held off the node (it waits meanwhile). */
   locked<T>(fn: (node: TangoNode) => T): T {
     const native = this.running;
-    return native.locked(() => fn(this.node));
+    return native.locked(() => withHeldNode(this.node, () => fn(this.node)));
   }
 
   /** The node's measurements of one path, read safely while the thread runs. */
@@ -324,5 +331,6 @@ export class TangoForwarder {
     const native = this.native;
     this.native = null;
     native?.stop();
+    if (native) setHeldByForwarder(this.node, false);
   }
 }

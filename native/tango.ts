@@ -180,18 +180,55 @@ export function deriveEpochKey(pairSecret: Uint8Array, epoch: number): Uint8Arra
   return new Uint8Array(hkdfSync('sha256', pairSecret, KDF_SALT, info, TANGO_EPOCH_KEY_LENGTH));
 }
 
+/** The node is held by a running forwarder and was called outside its locked(). */
+export class TangoNodeHeldError extends Error {
+  override readonly name = 'TangoNodeHeldError';
+  constructor() {
+    super(
+      'a running Tango forwarder holds this node: call it inside forwarder.locked(), or stop the forwarder first',
+    );
+  }
+}
+
+/** Nodes a running TangoForwarder holds, and how deep the caller is inside its locked(). */
+const forwarderHolds = new WeakMap<TangoNode, { inside: number }>();
+
+/** For TangoForwarder: the node becomes its thread's (start) or free again (stop). */
+export function setHeldByForwarder(node: TangoNode, held: boolean): void {
+  if (held) forwarderHolds.set(node, { inside: 0 });
+  else forwarderHolds.delete(node);
+}
+
+/** For TangoForwarder.locked(): runs fn (under the forwarder's lock) with the node usable. */
+export function withHeldNode<T>(node: TangoNode, fn: () => T): T {
+  const hold = forwarderHolds.get(node);
+  if (hold) hold.inside++;
+  try {
+    return fn();
+  } finally {
+    if (hold) hold.inside--;
+  }
+}
+
 /** One end of a Tango pair, backed by the C engine. */
 export class TangoNode {
-  private readonly native: NativeTangoNode;
+  private readonly handle: NativeTangoNode;
 
   constructor(options: TangoNodeOptions) {
     const engine = loadEngine() as unknown as TangoModule;
-    this.native = new engine.TangoNode(options);
+    this.handle = new engine.TangoNode(options);
   }
 
   /** The native handle a C forwarding loop takes (binding/tango_binding.h UnwrapTangoNode). */
   get nativeHandle(): object {
-    return this.native;
+    return this.handle;
+  }
+
+  /** Every method goes through here: while a forwarder runs, only inside its locked(). */
+  private get native(): NativeTangoNode {
+    const hold = forwarderHolds.get(this);
+    if (hold && hold.inside === 0) throw new TangoNodeHeldError();
+    return this.handle;
   }
 
   /** Adds or replaces a path; its counters and replay window are kept when replaced. */

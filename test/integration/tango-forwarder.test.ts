@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deriveEpochKey, TangoNode } from '../../native/tango.js';
+import { deriveEpochKey, TangoNode, TangoNodeHeldError } from '../../native/tango.js';
 import {
   parsePrefix,
   TangoForwarder,
@@ -478,7 +478,12 @@ describe.skipIf(!isRoot)(
       // Still whole: its paths are there, and the thread still runs on it.
       expect(f.pathStats(0).configured).toBe(true);
       expect(f.stats()).toMatchObject({ running: true, error: null });
+      // Any other call outside locked() would race the thread: refused, as the node's own error.
+      expect(() => node.pathStats(0)).toThrow(TangoNodeHeldError);
+      expect(() => node.setClockOffset(0n)).toThrow(/inside forwarder\.locked\(\)/);
+      expect(f.locked((n) => n.setClockOffset(1_000_000n))).toBeUndefined();
       await f.stop();
+      expect(node.pathStats(0).configured).toBe(true);
       node.close();
       expect(() => node.stats()).toThrow(/closed/);
       node.close(); // idempotent
