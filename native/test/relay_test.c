@@ -11,17 +11,11 @@
 #include <string.h>
 
 #include "relay.h"
+#include "check.h"
 
 #define MS 1000000ull
 #define T0 5000000000ull
 
-#define CHECK(cond)                                                             \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      abort();                                                                  \
-    }                                                                           \
-  } while (0)
 
 static wf_relay_impairment imp(uint32_t delay, uint32_t jitter, double loss, double reorder, uint32_t rdelay) {
   wf_relay_impairment i = {delay, jitter, loss, reorder, rdelay};

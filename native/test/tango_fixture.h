@@ -12,18 +12,12 @@
 #include <string.h>
 
 #include "tango_internal.h"
+#include "check.h"
 
 #define MS 1000000ull
 /* 2024-06-01T00:00:00Z in ns: a realistic epoch clock. */
 #define T0 1717200000000000000ull
 
-#define CHECK(cond)                                                                   \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);       \
-      abort();                                                                        \
-    }                                                                                 \
-  } while (0)
 
 #define CHECK_RC(got, want)                                                           \
   do {                                                                                \
