@@ -16,6 +16,7 @@ import {
 import { SegmentRepository } from '../../functions/store/segments.js';
 import { segmentDownlinkSchema } from '../../protocol/evidence/upload-messages.js';
 import { startTestStack, type TestStack } from '../helpers/local-stack.js';
+import { setProcessEnv } from '../helpers/process-env.js';
 
 const HOST = 'a1b2c3d4e5f6g7-ats.iot.eu-west-1.amazonaws.com';
 const AGENT = 'edge-lambda-ev';
@@ -23,7 +24,7 @@ const iot = mockClient(IoTDataPlaneClient);
 
 let stack: TestStack;
 let clients: StoreClients;
-const saved: Record<string, string | undefined> = {};
+let restoreEnv = () => {};
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -43,17 +44,10 @@ beforeAll(async () => {
     AWS_SESSION_TOKEN: undefined,
     AWS_PROFILE: undefined,
   };
-  for (const [key, value] of Object.entries(env)) {
-    saved[key] = process.env[key];
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
+  restoreEnv = setProcessEnv(env);
 });
 afterAll(async () => {
-  for (const [key, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
+  restoreEnv();
   if (clients) destroyStoreClients(clients);
   await stack?.stop();
   iot.restore();

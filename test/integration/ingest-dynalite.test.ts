@@ -32,6 +32,7 @@ import {
   agentTopic,
   type FlowRecordMessage,
 } from '../../protocol/agent-messages.js';
+import { localIngestEnv, setProcessEnv } from '../helpers/process-env.js';
 import { flowRecord, heartbeat, metrics } from '../unit/ingest/fixtures.js';
 
 let dynalite: RunningEmulator;
@@ -485,28 +486,11 @@ describe('ingestMessage on dynalite', () => {
 });
 
 describe('the ingest Lambda handler', () => {
-  const ENV = {
-    DYNAMODB_ENDPOINT: '',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_REGION: 'us-east-1',
-    LOG_LEVEL: 'error',
-  };
-  const saved: Record<string, string | undefined> = {};
-
+  let restoreEnv = () => {};
   beforeAll(() => {
-    ENV.DYNAMODB_ENDPOINT = dynalite.endpoint;
-    for (const [key, value] of Object.entries(ENV)) {
-      saved[key] = process.env[key];
-      process.env[key] = value;
-    }
+    restoreEnv = setProcessEnv(localIngestEnv(dynalite.endpoint));
   });
-  afterAll(() => {
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  });
+  afterAll(() => restoreEnv());
 
   it('ingests the event an IoT topic rule delivers', async () => {
     await repos.agents.register('lambda-t', 'lambda-1');

@@ -15,6 +15,7 @@ import {
   startDynalite,
 } from '../../infra/local/emulators.js';
 import { agentTopic } from '../../protocol/agent-messages.js';
+import { localIngestEnv, setProcessEnv } from '../helpers/process-env.js';
 import { pathsMessage, tangoPath } from '../helpers/tango-paths.js';
 
 // Paths messages through ingest into the real store (dynalite): latest per agent, history, order.
@@ -118,27 +119,11 @@ describe('paths ingest and store (dynalite)', () => {
 });
 
 describe('the ingest Lambda handler with a paths message (dynalite)', () => {
-  const ENV: Record<string, string> = {
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_REGION: 'us-east-1',
-    LOG_LEVEL: 'error',
-  };
-  const saved: Record<string, string | undefined> = {};
-
+  let restoreEnv = () => {};
   beforeAll(() => {
-    ENV.DYNAMODB_ENDPOINT = dynalite.endpoint;
-    for (const [key, value] of Object.entries(ENV)) {
-      saved[key] = process.env[key];
-      process.env[key] = value;
-    }
+    restoreEnv = setProcessEnv(localIngestEnv(dynalite.endpoint));
   });
-  afterAll(() => {
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  });
+  afterAll(() => restoreEnv());
 
   it('stores what the IoT topic rule delivers from the paths topic', async () => {
     await repos.agents.register('paths-b', 'tango-lambda');
