@@ -8,6 +8,7 @@ import {
 import { ControlError } from './capture/errors.js';
 import type { CaptureControl } from './capture/types.js';
 import { describeIssues } from './control/errors.js';
+import type { EvidenceControl } from './evidence/control.js';
 import type { AgentLogger } from './log.js';
 
 /** How many command ids are remembered to drop redeliveries (QoS 1 may repeat). */
@@ -25,6 +26,12 @@ export interface CommandHandlerOptions {
    * agent (root) open any file and learn whether it exists. Default: none.
    */
   allowedFiles?: readonly string[];
+  /**
+   * evidence.enable: recording through the evidence control, with the configured key file only
+   * (a command naming a path would let a token holder point the agent at any file). Without it
+   * the command is answered recording_unavailable.
+   */
+  evidence?: { control: EvidenceControl; keyFile: string | null; cipher: string };
 }
 
 /** Why a command is refused before it is carried out. */
@@ -166,6 +173,30 @@ export class CommandHandler {
         return controller.configureMeter(command.params, actor);
       case 'status':
         return { ...controller.status(), metrics: controller.metrics() };
+      case 'evidence.enable': {
+        const evidence = this.options.evidence;
+        if (!evidence) {
+          throw new ControlError(
+            503,
+            'recording_unavailable',
+            'evidence recording is not available on this agent (see its log)',
+          );
+        }
+        if (!evidence.keyFile) {
+          throw new ControlError(
+            409,
+            'no_key_file',
+            'the agent config names no evidence.key_file; cloud commands use only that one',
+          );
+        }
+        return evidence.control.enable(
+          {
+            cipher_suite: command.params.cipher_suite ?? evidence.cipher,
+            key_file: evidence.keyFile,
+          },
+          actor,
+        );
+      }
     }
   }
 

@@ -164,6 +164,15 @@ export async function runAgent(
     reply: (reply) => spoolMessage('replies', Buffer.from(JSON.stringify(reply))),
     // The cloud may replay only the capture file this agent's config names.
     allowedFiles: config.capture.file ? [config.capture.file] : [],
+    ...(evidence
+      ? {
+          evidence: {
+            control: evidence.control(() => controller.status()),
+            keyFile: config.evidence.key_file,
+            cipher: config.evidence.cipher,
+          },
+        }
+      : {}),
   });
   uplink.onCommand((payload: Buffer) => {
     commands

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { CIPHER_SUITES, type CipherSuite } from './evidence/format.js';
 import { segmentUplinkSchema } from './evidence/upload-messages.js';
 import { tangoPathsSchema } from './tango-paths.js';
 
@@ -240,6 +241,7 @@ export const COMMAND_ACTIONS = [
   'capture.stop',
   'meter.configure',
   'status',
+  'evidence.enable',
 ] as const;
 export type CommandAction = (typeof COMMAND_ACTIONS)[number];
 
@@ -261,6 +263,14 @@ export const meterConfigureParamsSchema = z.strictObject({
   export_interval_sec: z.number().int().min(1).max(3600).optional(),
 });
 export type MeterConfigureParams = z.infer<typeof meterConfigureParamsSchema>;
+
+/**
+ * evidence.enable: recording on, with the key file the agent's config names (a cloud command
+ * never names a path on the agent); the cipher defaults to the configured one.
+ */
+export const evidenceEnableParamsSchema = z.strictObject({
+  cipher_suite: z.enum(CIPHER_SUITES as [CipherSuite, ...CipherSuite[]]).optional(),
+});
 
 export const commandSchema = z.discriminatedUnion('action', [
   z.object({
@@ -286,6 +296,12 @@ export const commandSchema = z.discriminatedUnion('action', [
     issued_at: epochSeconds,
     action: z.literal('status'),
     params: z.strictObject({}).default({}),
+  }),
+  z.object({
+    command_id: z.string().min(1).max(64),
+    issued_at: epochSeconds,
+    action: z.literal('evidence.enable'),
+    params: evidenceEnableParamsSchema.default({}),
   }),
 ]);
 export type AgentCommand = z.infer<typeof commandSchema>;

@@ -164,10 +164,10 @@ export const commandsQuerySchema = timelineQuerySchema;
 /** GET /agents: by id; the default page holds up to 1000, as the unpaged list did. */
 export const agentsQuerySchema = z.object({ limit: count(1000, 1000), next_token: nextToken });
 
-const [captureStart, captureStop, meterConfigure, statusCommand] = commandSchema.options;
-const commandBody = (
-  option: typeof captureStart | typeof captureStop | typeof meterConfigure | typeof statusCommand,
-) => z.strictObject({ action: option.shape.action, params: option.shape.params });
+const [captureStart, captureStop, meterConfigure, statusCommand, evidenceEnable] =
+  commandSchema.options;
+const commandBody = (option: (typeof commandSchema.options)[number]) =>
+  z.strictObject({ action: option.shape.action, params: option.shape.params });
 
 /** What a client sends to command an agent; the id and time are the server's. */
 export const commandRequestSchema = z.discriminatedUnion(
@@ -177,6 +177,7 @@ export const commandRequestSchema = z.discriminatedUnion(
     commandBody(captureStop),
     commandBody(meterConfigure),
     commandBody(statusCommand),
+    commandBody(evidenceEnable),
   ],
   { error: `action must be one of ${COMMAND_ACTIONS.join(', ')}` },
 );

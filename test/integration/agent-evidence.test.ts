@@ -490,4 +490,67 @@ describe.skipIf(!isRoot)('agent evidence recording (veth, real agent process, lo
     const fromWindow = udpPayloadSizes(readFileSync(windowPcap));
     expect(fromWindow).toEqual(Array(DATAGRAMS + LIVE_DATAGRAMS).fill(SIZE));
   }, 300_000);
+
+  it('turns recording on by a cloud command (evidence.enable), with the configured key, and uploads', async () => {
+    const spoolDir = path.join(work, 'evidence-cmd');
+    const agent = start(
+      variant('cmd', {
+        capture: { ...config.capture, autostart: false },
+        evidence: { ...config.evidence, enabled: false, spool_dir: spoolDir },
+      }),
+    );
+    try {
+      await eventually(
+        async () => (agent.output().includes('uplink connected') ? true : undefined),
+        'the agent online',
+      );
+      expect((await status()).encryption_enabled).toBe(false);
+      const since = Math.floor(Date.now() / 1000);
+      const posted = await stack.api(`/api/v1/agents/${AGENT}/commands`, {
+        method: 'POST',
+        json: { action: 'evidence.enable', params: { cipher_suite: 'AES-128-GCM' } },
+      });
+      expect(posted.status).toBe(202);
+      const { command_id } = (await posted.json()) as { command_id: string };
+      const done = await eventually(async () => {
+        const res = await stack.api(`/api/v1/agents/${AGENT}/commands/${command_id}`);
+        const body = (await res.json()) as Record<string, any>;
+        return body.status === 'pending' ? undefined : body;
+      }, 'the agent’s reply');
+      expect(done).toMatchObject({
+        status: 'ok',
+        reply: {
+          status: 'ok',
+          result: {
+            status: 'enabled',
+            cipher_suite: 'AES-128-GCM',
+            key_file: keyFile,
+            applies: 'now',
+          },
+        },
+      });
+      expect((await status()).encryption_enabled).toBe(true);
+
+      // The next capture records, and its segments reach the cloud under the new cipher.
+      expect((await control('POST', '/start', {})).body).toMatchObject({ recording: true });
+      sendUdpFromNamespace(nsB, [
+        { host: addrA, port: PORT, count: 500, sizes: Array(500).fill(SIZE) },
+      ]);
+      await eventually(async () => {
+        const m = await metrics();
+        return m.packets_captured >= 500 ? m : undefined;
+      }, 'the datagrams captured');
+      expect((await control('POST', '/stop', { graceful: true })).status).toBe(200);
+      const listed = await eventually(async () => {
+        const res = await stack.api(`/api/v1/agents/${AGENT}/segments?since=${since}`);
+        const body = (await res.json()) as { segments: Array<Record<string, any>> };
+        const recorded = body.segments.filter((x) => x.cipher === 'AES-128-GCM');
+        const packets = recorded.reduce((n, x) => n + x.packets, 0);
+        return packets === 500 ? recorded : undefined;
+      }, 'the recorded segments in the cloud');
+      expect(listed.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await agent.kill9();
+    }
+  });
 });

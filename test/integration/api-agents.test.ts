@@ -434,6 +434,23 @@ describe('commands', () => {
       400,
       'invalid_request',
     );
+    // evidence.enable takes a cipher, never a path on the agent.
+    await expectError(
+      await post('/api/v1/agents/edge-1/commands', {
+        action: 'evidence.enable',
+        params: { key_file: '/etc/shadow' },
+      }),
+      400,
+      'invalid_request',
+    );
+    await expectError(
+      await post('/api/v1/agents/edge-1/commands', {
+        action: 'evidence.enable',
+        params: { cipher_suite: 'DES' },
+      }),
+      400,
+      'invalid_request',
+    );
     await expectError(
       await post('/api/v1/agents/nobody/commands', { action: 'status' }),
       404,
@@ -473,6 +490,23 @@ describe('commands', () => {
       app = createApp(deps);
     });
     afterAll(() => destroyStoreClients(deps.clients));
+
+    it('publishes evidence.enable with its cipher (the key file stays the agent’s)', async () => {
+      const res = await call('/api/v1/agents/edge-1/commands', {
+        method: 'POST',
+        body: JSON.stringify({
+          action: 'evidence.enable',
+          params: { cipher_suite: 'AES-128-GCM' },
+        }),
+      });
+      expect(res.status).toBe(202);
+      const sent = commandSchema.parse(published.at(-1)!.command);
+      expect(sent).toMatchObject({
+        action: 'evidence.enable',
+        params: { cipher_suite: 'AES-128-GCM' },
+      });
+      published.length = 0;
+    });
 
     it('stores the command as pending, publishes it and answers 202', async () => {
       const res = await call('/api/v1/agents/edge-1/commands', {

@@ -225,3 +225,81 @@ describe('CommandHandler', () => {
     expect(t.replies[0]).toMatchObject({ status: 'error', error: { code: 'forbidden' } });
   });
 });
+
+describe('CommandHandler: evidence.enable', () => {
+  // The evidence control is a stand-in that records what it was asked (the recorder behind it is
+  // tested in test/unit/agent/evidence and on a veth in agent-evidence.test.ts).
+  function withEvidence(keyFile: string | null, available = true) {
+    const asked: Array<{ params: object; actor: string }> = [];
+    const replies: CommandReply[] = [];
+    const now = 1_800_000_000_000;
+    const logger: AgentLogger = { debug() {}, info() {}, warn() {}, error() {}, audit() {} };
+    const handler = new CommandHandler({
+      controller: {} as never,
+      logger,
+      reply: async (reply) => {
+        replies.push(reply);
+      },
+      now: () => now,
+      ...(available
+        ? {
+            evidence: {
+              control: {
+                enable: (params, actor) => {
+                  asked.push({ params, actor });
+                  return { status: 'enabled', ...params, key_id: 'ab'.repeat(16), applies: 'now' };
+                },
+              },
+              keyFile,
+              cipher: 'AES-256-GCM',
+            },
+          }
+        : {}),
+    });
+    const send = (params: object) =>
+      handler.handle(
+        Buffer.from(
+          JSON.stringify({
+            command_id: `ev_${asked.length}_${replies.length}`,
+            issued_at: now / 1000,
+            action: 'evidence.enable',
+            params,
+          }),
+        ),
+      );
+    return { asked, replies, send };
+  }
+
+  it('turns recording on with the configured key file, and the cipher asked for or configured', async () => {
+    const t = withEvidence('/etc/wirefleet/capture.key');
+    const first = await t.send({});
+    const second = await t.send({ cipher_suite: 'ChaCha20-Poly1305' });
+    expect(t.asked).toEqual([
+      {
+        params: { cipher_suite: 'AES-256-GCM', key_file: '/etc/wirefleet/capture.key' },
+        actor: 'cloud:ev_0_0',
+      },
+      {
+        params: { cipher_suite: 'ChaCha20-Poly1305', key_file: '/etc/wirefleet/capture.key' },
+        actor: 'cloud:ev_1_1',
+      },
+    ]);
+    expect(first).toMatchObject({ status: 'ok', result: { status: 'enabled', applies: 'now' } });
+    expect(second?.result).toMatchObject({ cipher_suite: 'ChaCha20-Poly1305' });
+  });
+
+  it('never takes a key file from the cloud, and says why it cannot record', async () => {
+    const t = withEvidence('/etc/wirefleet/capture.key');
+    const named = await t.send({ key_file: '/etc/shadow' });
+    expect(named).toMatchObject({ status: 'error', error: { code: 'invalid_command' } });
+    expect(t.asked).toEqual([]);
+
+    const none = withEvidence(null);
+    expect(await none.send({})).toMatchObject({ status: 'error', error: { code: 'no_key_file' } });
+    const off = withEvidence('/k', false);
+    expect(await off.send({})).toMatchObject({
+      status: 'error',
+      error: { code: 'recording_unavailable' },
+    });
+  });
+});

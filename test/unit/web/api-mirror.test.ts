@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { PRIORITIES as API_PRIORITIES } from '../../../functions/routing/catalogue.js';
 import { WORKLOAD_TYPES as API_WORKLOADS } from '../../../functions/routing/workload.js';
+import { COMMAND_ACTIONS as AGENT_ACTIONS } from '../../../protocol/agent-messages.js';
+import { CIPHER_SUITES } from '../../../protocol/evidence/format.js';
 import { PRIORITIES, WORKLOAD_TYPES } from '../../../web/src/api/types.js';
+import { COMMAND_ACTIONS, EVIDENCE_CIPHERS } from '../../../web/src/pages/agents/agent-logic.js';
 
 // web/ does not import functions/ (it is bundled for the browser), so it restates the API's
 // vocabularies; this fails when the two drift apart.
@@ -11,5 +14,11 @@ describe('the console restates the API vocabularies exactly', () => {
   });
   it('priorities', () => {
     expect([...PRIORITIES].sort()).toEqual([...API_PRIORITIES].sort());
+  });
+  it('the commands an agent carries out, every one offered', () => {
+    expect(COMMAND_ACTIONS.map((a) => a.value).sort()).toEqual([...AGENT_ACTIONS].sort());
+  });
+  it('the evidence ciphers', () => {
+    expect([...EVIDENCE_CIPHERS].sort()).toEqual([...CIPHER_SUITES].sort());
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { commandRequestSchema } from '../../../../functions/api/schemas.js';
 import {
   type AgentCommand,
   type AgentEvent,
@@ -125,6 +126,21 @@ describe('command bodies', () => {
     expect(
       buildCommand({ ...EMPTY_COMMAND_FORM, action: 'capture.stop', graceful: false }),
     ).toEqual({ ok: true, body: { action: 'capture.stop', params: { graceful: false } } });
+  });
+
+  it('asks for evidence recording with the chosen cipher, or the agent’s own', () => {
+    const form = { ...EMPTY_COMMAND_FORM, action: 'evidence.enable' as const };
+    expect(buildCommand(form)).toEqual({
+      ok: true,
+      body: { action: 'evidence.enable', params: {} },
+    });
+    expect(buildCommand({ ...form, cipher_suite: 'ChaCha20-Poly1305' })).toEqual({
+      ok: true,
+      body: { action: 'evidence.enable', params: { cipher_suite: 'ChaCha20-Poly1305' } },
+    });
+    // Whatever the form builds, the API's own schema accepts.
+    const built = buildCommand({ ...form, cipher_suite: 'AES-128-GCM' });
+    expect(built.ok && commandRequestSchema.safeParse(built.body).success).toBe(true);
   });
 });
 

@@ -4,6 +4,7 @@ import {
   type CommandAction,
   type CommandForm,
   type CommandFormErrors,
+  EVIDENCE_CIPHERS,
 } from './agent-logic.js';
 
 type TextKey = {
@@ -89,6 +90,33 @@ export function CommandFields({
           />
           Graceful: export the flows still active before stopping
         </label>
+      ) : null}
+
+      {form.action === 'evidence.enable' ? (
+        <fieldset className="command-params">
+          <legend>Evidence recording</legend>
+          <Field label="Cipher">
+            <select
+              value={form.cipher_suite}
+              onChange={(e) =>
+                onChange({ ...form, cipher_suite: e.target.value as CommandForm['cipher_suite'] })
+              }
+            >
+              <option value="">as configured</option>
+              {EVIDENCE_CIPHERS.map((c) => (
+                <option key={c} value={c}>
+                  {c}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <p className="muted command-help">
+            Seals the live capture's segments with the key file the agent's config names (the cloud
+            never picks a file on the agent) and uploads them; they appear under Evidence segments.
+            The reply's <code>applies</code> says when: now, or at the next start of a capture that
+            is running unrecorded.
+          </p>
+        </fieldset>
       ) : null}
 
       {form.action === 'meter.configure' ? (

@@ -178,8 +178,13 @@ export const COMMAND_ACTIONS = [
   { value: 'capture.start', label: 'Start capture' },
   { value: 'capture.stop', label: 'Stop capture' },
   { value: 'meter.configure', label: 'Configure the flow meter' },
+  { value: 'evidence.enable', label: 'Record evidence (encrypted packets)' },
 ] as const;
 export type CommandAction = (typeof COMMAND_ACTIONS)[number]['value'];
+
+/** The ciphers evidence segments are sealed with (protocol/evidence/format.ts). */
+export const EVIDENCE_CIPHERS = ['AES-256-GCM', 'AES-128-GCM', 'ChaCha20-Poly1305'] as const;
+export type EvidenceCipher = (typeof EVIDENCE_CIPHERS)[number];
 
 /** The command form: every field as typed, numbers too. */
 export interface CommandForm {
@@ -194,6 +199,8 @@ export interface CommandForm {
   active_timeout_sec: string;
   export_interval_sec: string;
   table_size: string;
+  /** evidence.enable: '' keeps the agent's configured cipher. */
+  cipher_suite: '' | EvidenceCipher;
 }
 
 export const EMPTY_COMMAND_FORM: CommandForm = {
@@ -208,6 +215,7 @@ export const EMPTY_COMMAND_FORM: CommandForm = {
   active_timeout_sec: '',
   export_interval_sec: '',
   table_size: '',
+  cipher_suite: '',
 };
 
 export type CommandFormErrors = Partial<Record<keyof CommandForm, string>>;
@@ -269,6 +277,9 @@ export function buildCommand(form: CommandForm): CommandBuild {
       integer('active_timeout_sec');
       integer('export_interval_sec');
       integer('table_size');
+      break;
+    case 'evidence.enable':
+      if (form.cipher_suite) params.cipher_suite = form.cipher_suite;
       break;
   }
   if (Object.keys(errors).length > 0) return { ok: false, errors };
