@@ -97,7 +97,7 @@ const segmentIdPath = {
 export const segmentPaths = {
   '/api/v1/agents/{id}/segments': {
     get: {
-      summary: "The agent's recorded evidence segments, oldest first",
+      summary: "The agent's recorded evidence segments, oldest first (or newest first)",
       description:
         'Segments whose [started_at, ended_at] meets [since, until]. Encrypted at the agent; the cloud holds no key to open them.',
       parameters: [
@@ -110,6 +110,12 @@ export const segmentPaths = {
         },
         epochParam('since', 'Only segments ending at or after this (epoch seconds)'),
         epochParam('until', 'Only segments starting at or before this (epoch seconds)'),
+        {
+          name: 'order',
+          in: 'query',
+          description: 'asc (default): oldest first; desc: newest first',
+          schema: { type: 'string', enum: ['asc', 'desc'], default: 'asc' },
+        },
         limitParam(1000, 100),
         nextTokenParam,
       ],

@@ -213,14 +213,15 @@ export class SegmentRepository {
     return record;
   }
 
-  /** One page of an agent's recorded segments meeting the window, oldest first. */
+  /** One page of an agent's recorded segments meeting the window, oldest (or newest) first. */
   async page(
     tenant: string,
     agentId: string,
-    request: SegmentWindow & { limit: number; after?: string },
+    request: SegmentWindow & { limit: number; after?: string; order?: 'asc' | 'desc' },
   ): Promise<{ segments: SegmentRecord[]; next?: string }> {
     const pk = segmentAgentPartition(tenant, agentId);
-    const page = await readPage(this.clients.doc, 'list segments', this.windowQuery(pk, request), {
+    const query = this.windowQuery(pk, request, request.order !== 'desc');
+    const page = await readPage(this.clients.doc, 'list segments', query, {
       pk,
       limit: request.limit,
       maxRead: SEGMENT_READ_CAP,
@@ -256,7 +257,7 @@ export class SegmentRepository {
   }
 
   /** started_at <= until is a key range; ended_at >= since is a filter. */
-  private windowQuery(pk: string, window: SegmentWindow) {
+  private windowQuery(pk: string, window: SegmentWindow, forward = true) {
     const filter = new QueryFilter({
       ':pk': pk,
       ':high': window.until === undefined ? '~' : `${padMs(window.until * 1000)}#~`,
@@ -265,7 +266,7 @@ export class SegmentRepository {
     return {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk AND sk <= :high',
-      ScanIndexForward: true,
+      ScanIndexForward: forward,
       ...filter.input(),
     };
   }

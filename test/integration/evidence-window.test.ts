@@ -130,7 +130,7 @@ describe.each(STORES)('evidence windows on the local stack with %s as S3', (stor
       expect(sealed[2]!.length).toBeLessThan(MIN_PART_BYTES / 5);
     });
 
-    it('lists an agent’s segments oldest first, filtered by time and paged with next_token', async () => {
+    it('lists an agent’s segments oldest (or newest) first, filtered by time and paged with next_token', async () => {
       const first = await json(await stack.api(`/api/v1/agents/${AGENT}/segments?limit=2`));
       expect(first.segments.map((s: any) => s.seq)).toEqual([0, 1]);
       expect(first.segments[0]).toMatchObject({
@@ -156,6 +156,23 @@ describe.each(STORES)('evidence windows on the local stack with %s as S3', (stor
         `/api/v1/agents/${AGENT}/segments?limit=2&since=1&next_token=${first.next_token}`,
       );
       expect(other.status).toBe(400);
+      // Newest first, paged the same way; a token from the other order is refused.
+      const latest = await json(
+        await stack.api(`/api/v1/agents/${AGENT}/segments?limit=2&order=desc`),
+      );
+      expect(latest.segments.map((x: any) => x.seq)).toEqual([2, 1]);
+      const rest = await json(
+        await stack.api(
+          `/api/v1/agents/${AGENT}/segments?limit=2&order=desc&next_token=${latest.next_token}`,
+        ),
+      );
+      expect(rest.segments.map((x: any) => x.seq)).toEqual([0]);
+      const crossed = await stack.api(
+        `/api/v1/agents/${AGENT}/segments?limit=2&next_token=${latest.next_token}`,
+      );
+      expect(crossed.status).toBe(400);
+      const bad = await stack.api(`/api/v1/agents/${AGENT}/segments?order=newest`);
+      expect(bad.status).toBe(400);
     });
 
     it('redirects a segment download to a presigned GET of the encrypted object', async () => {

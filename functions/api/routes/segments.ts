@@ -39,6 +39,8 @@ export const segmentsQuerySchema = z
       .min(1, 'must be at least 1')
       .max(SEGMENT_LIST_MAX_LIMIT, `must be at most ${SEGMENT_LIST_MAX_LIMIT}`)
       .default(100),
+    /** Newest first for an investigator's "what happened last"; oldest first by default. */
+    order: z.enum(['asc', 'desc'], { message: 'must be asc or desc' }).default('asc'),
     next_token: z.string().optional(),
   })
   .refine(
