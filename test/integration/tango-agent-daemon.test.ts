@@ -13,7 +13,6 @@ import {
   destroyTopology,
   HOST2_ADDRESS,
   planTopology,
-  SITE1_PREFIX,
   SITE2_PREFIX,
   type SimulatedTopology,
   TANGO1_LAN_ADDRESS,
@@ -23,6 +22,7 @@ import { ImpairmentRelay } from '../../native/tango-relay.js';
 import { eventually, registerAgent } from '../helpers/agent-process.js';
 import { writePcap } from '../helpers/capture-gen.js';
 import { startTestStack, type TestStack } from '../helpers/local-stack.js';
+import { tangoSectionFor } from '../helpers/tango-config.js';
 import { type EchoServer, startEchoServer, udpRoundTrips } from '../helpers/tango-topology.js';
 
 // The whole way, with the agent as users run it: `wirefleet agent run` (a real process, root)
@@ -101,31 +101,15 @@ describe.skipIf(!isRoot)('a Tango node run by the agent process, end to end', ()
     writeFileSync(secretFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     const replay = path.join(dir, 'idle.pcap');
     writeFileSync(replay, writePcap([]));
-    const tangoOf = (side: 0 | 1) => {
-      return {
-        enabled: true,
-        side,
-        secret_file: secretFile,
-        tun: 'tango0',
-        routes: [side === 0 ? SITE2_PREFIX : SITE1_PREFIX],
+    const tangoOf = (side: 0 | 1) =>
+      tangoSectionFor(topology, side, secretFile, {
         control_address: side === 0 ? TANGO1_LAN_ADDRESS : TANGO2_LAN_ADDRESS,
         peer: {
           agent_id: side === 0 ? 'site-b' : AGENT,
           control_address: side === 0 ? TANGO2_LAN_ADDRESS : TANGO1_LAN_ADDRESS,
         },
-        interval_ms: 200,
-        report_interval_sec: 1,
-        paths: topology.paths.map((p) => ({
-          path_id: p.pathId,
-          interface: p.interface,
-          local_address: side === 0 ? p.tango1Address : p.tango2Address,
-          peer_address: side === 0 ? p.tango2Address : p.tango1Address,
-          next_hop_mac: side === 0 ? p.tango2Mac : p.tango1Mac,
-          peer_rloc: `192.0.2.${p.pathId + 10}`,
-        })),
         classes: [{ class_id: 1, protocol: 'udp', dst_ports: [5001, 5001], path: 0 }],
-      };
-    };
+      });
     const { configPath, config } = await registerAgent({
       apiUrl: stack.apiUrl,
       token: stack.token,

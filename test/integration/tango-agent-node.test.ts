@@ -14,8 +14,6 @@ import {
   destroyTopology,
   HOST2_ADDRESS,
   planTopology,
-  SITE1_PREFIX,
-  SITE2_PREFIX,
   type SimulatedTopology,
   TANGO1_LAN_ADDRESS,
   TANGO2_LAN_ADDRESS,
@@ -23,6 +21,7 @@ import {
 import { ImpairmentRelay, type RelayImpairment } from '../../native/tango-relay.js';
 import { type TangoPathsMessage, tangoPathsSchema } from '../../protocol/tango-paths.js';
 import { eventually } from '../helpers/agent-process.js';
+import { tangoSectionFor } from '../helpers/tango-config.js';
 
 // Two agents' Tango nodes as the agent starts them (startTango, from a parsed `tango` config
 // section), each in its own namespace, joined by two paths through the impairment relay. Class 1
@@ -56,26 +55,14 @@ function relay(pathIndex: number, aToB: RelayImpairment): ImpairmentRelay {
 }
 
 function tangoSection(side: 0 | 1, secretFile: string) {
-  const self = side === 0 ? 'tango1' : 'tango2';
-  const peer = side === 0 ? 'tango2' : 'tango1';
-  return tangoConfigSchema.parse({
-    enabled: true,
-    side,
-    secret_file: secretFile,
-    tun: 'tango0',
-    routes: [side === 0 ? SITE2_PREFIX : SITE1_PREFIX],
-    interval_ms: INTERVAL_MS,
-    report_interval_sec: 1,
-    paths: topology.paths.map((p) => ({
-      path_id: p.pathId,
-      interface: p.interface,
-      local_address: p[`${self}Address`],
-      peer_address: p[`${peer}Address`],
-      next_hop_mac: p[`${peer}Mac`],
-      peer_rloc: `192.0.2.${p.pathId + 10}`,
-    })),
-    classes: [{ class_id: 1, protocol: 'udp', dst_ports: [5001, 5001], path: 0, max_delay_ms: 30 }],
-  });
+  return tangoConfigSchema.parse(
+    tangoSectionFor(topology, side, secretFile, {
+      interval_ms: INTERVAL_MS,
+      classes: [
+        { class_id: 1, protocol: 'udp', dst_ports: [5001, 5001], path: 0, max_delay_ms: 30 },
+      ],
+    }),
+  );
 }
 
 describe.skipIf(!isRoot)('Tango nodes started by the agent, steering over the relay', () => {
