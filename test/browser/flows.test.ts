@@ -118,7 +118,7 @@ describeInBrowser('Flows page (real Chromium, real local stack and its agent)', 
     try {
       await signIn(page, stack);
       await goTo(page, '#/flows', 'Flows');
-      await page.getByLabel('Show').selectOption('time');
+      await page.getByLabel('Show', { exact: true }).selectOption('time');
       await page.getByLabel('Page size').selectOption('25');
       await page.waitForFunction(() => {
         const hash = (globalThis as any).location.hash as string;
