@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { TangoNode } from '../../native/tango.js';
 import { TangoForwarder, type TangoForwarderStats } from '../../native/tango-forwarder.js';
 import type { TangoPathsMessage } from '../../protocol/tango-paths.js';
@@ -7,6 +6,7 @@ import type { AgentLogger } from '../log.js';
 import { readSecretBytes } from '../secret-file.js';
 import { type ClockEstimate, ClockSync } from './clock-sync.js';
 import { TangoController } from './controller.js';
+import { ipCommand } from './ip-command.js';
 import { KeySchedule } from './key-schedule.js';
 import type { PathInterval } from './path-intervals.js';
 import { Steering } from './steering.js';
@@ -153,12 +153,10 @@ export async function startTango(options: {
       forwarder: fwd,
       controller: control,
       ...(clock ? { clock } : {}),
-      status: () => ({
-        forwarder: fwd.stats(),
-        requested: control.status().requested,
-        clock: clock?.estimate() ?? null,
-        paths: control.status().paths,
-      }),
+      status: () => {
+        const { requested, paths } = control.status();
+        return { forwarder: fwd.stats(), requested, clock: clock?.estimate() ?? null, paths };
+      },
       stop: async () => {
         clock?.stop();
         control.stop();
@@ -235,10 +233,5 @@ function neighbourMac(ip: Ip, address: string, dev: string): string {
 }
 
 function runIp(args: string[]): string {
-  try {
-    return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (error) {
-    const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
-    throw new TangoSetupError(`ip ${args.join(' ')}: ${stderr || (error as Error).message}`);
-  }
+  return ipCommand(args, (message) => new TangoSetupError(message));
 }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { ipCommand } from './ip-command.js';
 
 /**
  * The topology of `wirefleet tango simulate`, in network namespaces on one machine:
@@ -50,12 +51,7 @@ export class TopologyError extends Error {
 }
 
 function ip(args: string[]): void {
-  try {
-    execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  } catch (error) {
-    const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
-    throw new TopologyError(`ip ${args.join(' ')}: ${stderr || (error as Error).message}`);
-  }
+  ipCommand(args, (message) => new TopologyError(message));
 }
 
 function sysctl(ns: string, setting: string): void {

@@ -28,6 +28,27 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** An idle controller's settings (nothing is captured here). */
+const IDLE_CAPTURE = {
+  agentId: 'edge-1',
+  capture: {
+    interface: 'eth0',
+    backend: 'afpacket',
+    buffer_size_mb: 64,
+    snaplen: 0,
+    filter: '',
+    timestamp_source: 'kernel',
+    promiscuous: false,
+    replay_loop_sec: 0,
+  },
+  flows: {
+    table_size: 4096,
+    idle_timeout_sec: 30,
+    active_timeout_sec: 120,
+    summary_interval_sec: 5,
+  },
+} as const;
+
 async function harness() {
   const lines: Record<string, unknown>[] = [];
   const logger = createAgentLogger({ write: (l) => lines.push(JSON.parse(l)) });
@@ -40,23 +61,7 @@ async function harness() {
     logger,
   });
   const controller = new CaptureController({
-    agentId: 'edge-1',
-    capture: {
-      interface: 'eth0',
-      backend: 'afpacket',
-      buffer_size_mb: 64,
-      snaplen: 0,
-      filter: '',
-      timestamp_source: 'kernel',
-      promiscuous: false,
-      replay_loop_sec: 0,
-    },
-    flows: {
-      table_size: 4096,
-      idle_timeout_sec: 30,
-      active_timeout_sec: 120,
-      summary_interval_sec: 5,
-    },
+    ...IDLE_CAPTURE,
     logger,
     onFlows: () => {},
     onEvent: () => {},
@@ -167,23 +172,7 @@ describe('POST /packet_capture/capture/encryption/enable', () => {
   it('an agent without evidence (its spool could not open) says recording is unavailable', async () => {
     const app = createControlApp({
       controller: new CaptureController({
-        agentId: 'edge-1',
-        capture: {
-          interface: 'eth0',
-          backend: 'afpacket',
-          buffer_size_mb: 64,
-          snaplen: 0,
-          filter: '',
-          timestamp_source: 'kernel',
-          promiscuous: false,
-          replay_loop_sec: 0,
-        },
-        flows: {
-          table_size: 4096,
-          idle_timeout_sec: 30,
-          active_timeout_sec: 120,
-          summary_interval_sec: 5,
-        },
+        ...IDLE_CAPTURE,
         logger: createAgentLogger({ write: () => {} }),
         onFlows: () => {},
         onEvent: () => {},
