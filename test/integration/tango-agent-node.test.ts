@@ -41,6 +41,7 @@ let dir: string;
 const nodes: RunningTango[] = [];
 const relays: ImpairmentRelay[] = [];
 const published: TangoPathsMessage[][] = [[], []];
+const events: string[][] = [[], []];
 let sender: ChildProcess | undefined;
 
 function relay(pathIndex: number, aToB: RelayImpairment): ImpairmentRelay {
@@ -79,6 +80,7 @@ describe.skipIf(!isRoot)('Tango nodes started by the agent, steering over the re
           config: { tango: tangoSection(side, secretFile) },
           logger: silentAgentLogger,
           publish: (m) => published[side]!.push(m),
+          onEvent: (type, message) => events[side]!.push(`${type}: ${message}`),
           netns: side === 0 ? topology.namespaces.tango1 : topology.namespaces.tango2,
         }),
       );
@@ -191,6 +193,9 @@ describe.skipIf(!isRoot)('Tango nodes started by the agent, steering over the re
     const took = Date.now() - degradedAt;
     console.info(`tango steering: class 1 moved ${took} ms after path 0 degraded to 60 ms`);
     expect(tango2!.controller.status().requested).toEqual({ 1: 1 });
+    // The deciding node raises the agent event for it; the sender only applies the update.
+    expect(events[1]).toEqual(['tango_class_moved: class 1: path 0 -> 1']);
+    expect(events[0]).toEqual([]);
     expect(tango1!.forwarder.stats().routeUpdatesApplied).toBeGreaterThan(0);
     expect(tango1!.forwarder.stats().routeUpdatesRefused).toBe(0);
     // ...and the class's datagrams now cross path 1.

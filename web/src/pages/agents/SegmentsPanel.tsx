@@ -248,7 +248,8 @@ export function SegmentsPanel({ agentId }: { agentId: string }) {
       ) : segments.length === 0 ? (
         <EmptyState title="No evidence segments">
           <p>
-            Enable recording on the agent (<code>evidence.enabled</code>, or{' '}
+            Enable recording with the <em>Record evidence</em> command above, or on the agent (
+            <code>evidence.enabled</code>, or{' '}
             <code>POST /packet_capture/capture/encryption/enable</code>).
           </p>
         </EmptyState>
