@@ -121,6 +121,24 @@ const spoolEntries = () => {
   return existsSync(dir) ? readdirSync(dir).length : 0;
 };
 
+/**
+ * The highest spool sequence on disk: in an entry's name, or in state.json (written when the
+ * spool empties). It only grows, so it shows writes even when publishing drains the spool as
+ * fast as it fills (a count of entries present at one moment does not).
+ */
+const spoolSequence = () => {
+  const dir = path.join(spoolDir, 'entries');
+  const names = existsSync(dir) ? readdirSync(dir) : [];
+  const seqs = names.map((name) => parseEntryName(name)?.seq ?? 0);
+  const state = path.join(spoolDir, 'state.json');
+  try {
+    if (existsSync(state)) seqs.push(Number(JSON.parse(readFileSync(state, 'utf8')).last_seq) || 0);
+  } catch {
+    // Unreadable for a moment: the entries' names still count.
+  }
+  return Math.max(0, ...seqs);
+};
+
 describe('wirefleet agent run: SIGTERM while spooling and publishing', () => {
   it('exits 0 every time, leaves a consistent spool, and in the end stores every record once', async () => {
     const soon = (what: string, check: () => boolean | Promise<boolean>, everyMs = 5) =>
@@ -136,7 +154,10 @@ describe('wirefleet agent run: SIGTERM while spooling and publishing', () => {
       },
       {
         what: 'mid-spool (entries being written)',
-        until: () => soon('spool writes', () => spoolEntries() >= 20),
+        until: async () => {
+          const before = spoolSequence();
+          await soon('20 more spool writes', () => spoolSequence() >= before + 20);
+        },
       },
       {
         what: 'right after it connects, twice (a copy, as `npm start` forwards it)',
