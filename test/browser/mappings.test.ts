@@ -138,6 +138,10 @@ describeInBrowser('Mappings page (real Chromium, real local stack)', () => {
       await page.getByRole('button', { name: 'Save mappings' }).last().click();
       const saved = page.getByRole('status').filter({ hasText: /^Saved at / });
       await saved.waitFor();
+      // Focus moves to the notice, so a screen reader reads it out.
+      await expect
+        .poll(() => saved.evaluate((el) => el === el.ownerDocument.activeElement))
+        .toBe(true);
 
       const stored = await mappings();
       expect(stored.is_default).toBe(false);

@@ -90,7 +90,7 @@ describeInBrowser('Route page (real Chromium, real local stack)', () => {
     await page.keyboard.press('Control+A');
     await page.keyboard.type('10.2.0.8');
     await page.keyboard.press('Enter');
-    await decision().waitFor();
+    await decision().getByText('10.2.0.8', { exact: false }).first().waitFor();
     await expect
       .poll(() => page.evaluate(() => (globalThis as any).document.activeElement?.id ?? ''))
       .toBe('');

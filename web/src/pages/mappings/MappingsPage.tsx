@@ -5,6 +5,7 @@ import { useApi } from '../../app/api-context.js';
 import { ErrorMessage, Loading } from '../../components/Status.js';
 import { Time } from '../../components/Time.js';
 import { formatRelative, formatTime } from '../../format.js';
+import { useFocusAfterRender } from '../../hooks/useFocusAfterRender.js';
 import { ErrorSummary } from './ErrorSummary.js';
 import type { EditorProps } from './editor.js';
 import { ModelsSection } from './ModelsSection.js';
@@ -47,7 +48,7 @@ export function MappingsPage() {
   const [problems, setProblems] = useState<Problems>();
   const [notice, setNotice] = useState<string>();
   const summaryRef = useRef<HTMLDivElement>(null);
-  const noticeRef = useRef<HTMLDivElement>(null);
+  const [noticeRef, focusNotice] = useFocusAfterRender<HTMLDivElement>();
 
   const load = useCallback(
     async (signal?: AbortSignal) => {
@@ -132,7 +133,7 @@ export function MappingsPage() {
       setProblems(undefined);
       const at = data.updated_at ? formatTime(Date.parse(data.updated_at)).text : 'just now';
       setNotice(`Saved at ${at}. New routing decisions use these mappings.`);
-      requestAnimationFrame(() => noticeRef.current?.focus());
+      focusNotice();
     } catch (error) {
       if (error instanceof ApiRequestError && error.status === 400) {
         const placed = placeIssues(parseApiIssues(error.message), form);

@@ -1,4 +1,4 @@
-import { type FormEvent, type Ref, useRef, useState } from 'react';
+import { type FormEvent, type Ref, useState } from 'react';
 import { ApiRequestError } from '../../api/client.js';
 import { fieldErrors } from '../../api/field-errors.js';
 import { frameSize, PRIORITIES, type Priority, type RouteDecision } from '../../api/types.js';
@@ -7,6 +7,7 @@ import { Field } from '../../components/Field.js';
 import { ErrorMessage } from '../../components/Status.js';
 import { Time } from '../../components/Time.js';
 import { formatBytes } from '../../format.js';
+import { useFocusAfterRender } from '../../hooks/useFocusAfterRender.js';
 
 const EXAMPLES: { label: string; query: string; priority: Priority }[] = [
   { label: 'Code', query: 'Write a Python function to calculate factorial', priority: 'medium' },
@@ -39,7 +40,7 @@ export function RoutePage() {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<Error>();
   const [decision, setDecision] = useState<RouteDecision>();
-  const resultRef = useRef<HTMLElement>(null);
+  const [resultRef, focusResult] = useFocusAfterRender<HTMLElement>();
   // Editing a field retires its error; the others stay until the next send.
   const clearError = (field: string) =>
     setErrors((current) => {
@@ -65,7 +66,7 @@ export function RoutePage() {
       });
       setDecision(res.data);
       // Move to the answer, as a screen reader user would want.
-      requestAnimationFrame(() => resultRef.current?.focus());
+      focusResult();
     } catch (error) {
       if (error instanceof ApiRequestError && error.status === 400) {
         const { fields, rest } = fieldErrors(error.message);
