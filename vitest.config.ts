@@ -33,6 +33,9 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          // A poll waits on a render after an API round trip; 1 s (the default) is too short
+          // on a loaded 2-core machine. A poll that passes returns as soon as it does.
+          expect: { poll: { timeout: 15_000 } },
           // One stack and one Chromium at a time: the machine has 2 cores.
           fileParallelism: false,
         },
