@@ -4,6 +4,7 @@ import {
   type ConsoleStack,
   DESKTOP,
   describeInBrowser,
+  expectFocused,
   expectNoSeriousA11yViolations,
   goTo,
   launchBrowser,
@@ -92,7 +93,7 @@ describeInBrowser('Flows page (real Chromium, real local stack and its agent)', 
         name: `Flow ${ranking[0]!.src_ip}:${ranking[0]!.src_port} → ${ranking[0]!.dst_ip}:${ranking[0]!.dst_port}`,
       });
       await detail.waitFor();
-      expect(await detail.evaluate((h) => h === h.ownerDocument.activeElement)).toBe(true);
+      await expectFocused(detail);
 
       await expectNoSeriousA11yViolations(page, 'flows');
       await saveScreenshot(page, 'flows-desktop');

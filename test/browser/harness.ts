@@ -2,8 +2,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { describe } from 'vitest';
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Locator,
+  type Page,
+} from 'playwright-core';
+import { describe, expect } from 'vitest';
 import { REPO_ROOT } from '../helpers/agent-process.js';
 import { type DevProcess, startDev, stopLeftoverDevs } from '../helpers/dev-process.js';
 
@@ -215,6 +221,16 @@ export async function goTo(page: Page, hashPath: string, heading: string | RegEx
     (globalThis as any).location.hash = hash;
   }, hashPath);
   await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+}
+
+/**
+ * Waits until `locator` has the focus. The console moves focus in an effect, which runs after
+ * the render that made the element appear (and so may run after a waitFor on it returns).
+ */
+export async function expectFocused(locator: Locator): Promise<void> {
+  await expect
+    .poll(() => locator.evaluate((el) => el === el.ownerDocument.activeElement))
+    .toBe(true);
 }
 
 let axeSource: string | undefined;

@@ -4,6 +4,7 @@ import {
   type ConsoleStack,
   DESKTOP,
   describeInBrowser,
+  expectFocused,
   expectNoSeriousA11yViolations,
   goTo,
   launchBrowser,
@@ -87,7 +88,7 @@ describeInBrowser('Mappings page (real Chromium, real local stack)', () => {
 
       const summary = page.getByRole('alert').filter({ hasText: 'The API refused the mappings' });
       await summary.waitFor();
-      expect(await summary.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+      await expectFocused(summary);
       expect(await prefix.getAttribute('aria-invalid')).toBe('true');
       expect(await modelEid.getAttribute('aria-invalid')).toBe('true');
       const prefixError = await errorLineOf(prefix);
@@ -139,9 +140,7 @@ describeInBrowser('Mappings page (real Chromium, real local stack)', () => {
       const saved = page.getByRole('status').filter({ hasText: /^Saved at / });
       await saved.waitFor();
       // Focus moves to the notice, so a screen reader reads it out.
-      await expect
-        .poll(() => saved.evaluate((el) => el === el.ownerDocument.activeElement))
-        .toBe(true);
+      await expectFocused(saved);
 
       const stored = await mappings();
       expect(stored.is_default).toBe(false);
