@@ -1,3 +1,4 @@
+import { REQUEST_WINDOW_LIMITS, type WindowLimits } from '../evidence/window-download.js';
 import type { AgentIdentityProvider } from '../identity/provider.js';
 import { createLogger, type Logger } from '../logger.js';
 import { DEFAULT_ASYNC_EXPORT_THRESHOLD, type ExportRunner } from '../pcap/export-runner.js';
@@ -32,6 +33,8 @@ export function createAppDeps(
     /** Runs asynchronous PCAP exports; without one, every download is built in the request. */
     exportRunner?: ExportRunner;
     asyncExportThreshold?: number;
+    /** What one request assembles (REQUEST_WINDOW_LIMITS unless set; tests set less). */
+    windowRequestLimits?: WindowLimits;
     now?: () => number;
   } = {},
 ): AppDeps & { clients: StoreClients } {
@@ -59,6 +62,7 @@ export function createAppDeps(
         }
       : {}),
     ...(options.now ? { now: options.now } : {}),
+    windowRequestLimits: options.windowRequestLimits ?? REQUEST_WINDOW_LIMITS,
     clients,
     s3: clients.s3,
     pcapBucket: config.pcapBucket,

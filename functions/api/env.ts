@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { WindowLimits } from '../evidence/window-download.js';
 import type { AgentIdentityProvider } from '../identity/provider.js';
 import type { Logger } from '../logger.js';
 import type { PcapExportService } from '../pcap/export-runner.js';
@@ -48,6 +49,11 @@ export interface AppDeps {
    * without one, registering with a CSR answers 503 identity_unavailable.
    */
   identity?: AgentIdentityProvider;
+  /**
+   * The largest evidence window one request assembles; larger ones are jobs (with pcapExports)
+   * or 413.
+   */
+  windowRequestLimits: WindowLimits;
   /** Asynchronous PCAP exports (jobs and their runner); without it every download is built at once. */
   pcapExports?: PcapExportService;
   s3: S3Client;

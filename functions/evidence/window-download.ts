@@ -11,19 +11,29 @@ import type { SegmentRecord, SegmentRepository } from '../store/segments.js';
 import type { ManifestSigner } from './manifest-signer.js';
 import { assembleWindow, MIN_PART_BYTES } from './window-assembly.js';
 
-/** A window holds at most this many segments (one API request assembles it; Lambda stops at 29 s). */
-export const MAX_WINDOW_SEGMENTS = 200;
+/** How much one window may hold. */
+export interface WindowLimits {
+  segments: number;
+  bytes: number;
+}
 /**
- * And at most this many bytes: S3 copies them inside AWS, but within the API's 29 s. Not measured
- * against AWS yet (the emulators here are no guide); a larger window needs an asynchronous job.
+ * Assembled inside one API request (Lambda stops at 29 s). S3 copies the bytes inside AWS, but
+ * the byte cap is not measured against AWS yet (the emulators here are no guide). A larger
+ * window becomes a job (window-job.ts).
  */
-export const MAX_WINDOW_BYTES = 2 * 1024 ** 3;
+export const REQUEST_WINDOW_LIMITS: WindowLimits = { segments: 200, bytes: 2 * 1024 ** 3 };
+/**
+ * Assembled by a job (a Lambda runs up to 15 min, and a job that runs out of time is marked
+ * failed): S3 takes at most 10,000 parts per upload and 5 TiB per object.
+ */
+export const JOB_WINDOW_LIMITS: WindowLimits = { segments: 10_000, bytes: 5 * 1024 ** 4 };
 /** A window's object and its manifest name the same id. */
 export const windowObjectKey = (tenant: string, windowId: string) =>
   `tenants/${tenant}/windows/${windowId}.wfe`;
 /** The signed manifest, kept beside the window object (the same JSON the API answers with). */
 export const windowManifestKey = (tenant: string, windowId: string) =>
   `tenants/${tenant}/windows/${windowId}.manifest.json`;
+export const newWindowId = () => randomBytes(16).toString('hex');
 
 export class EmptyWindowError extends Error {
   override readonly name = 'EmptyWindowError';
@@ -60,36 +70,45 @@ export function missingSeqs(segments: SegmentRecord[]): number[] {
   return missing;
 }
 
-/**
- * One object holding a time window of one or more agents' segments (agents in the order asked,
- * each agent's segments by seq), assembled in S3 without reading them, with a manifest the cloud
- * signs, and a presigned GET for it.
- */
-export async function buildWindowDownload(
-  deps: {
-    segments: SegmentRepository;
-    signer: ManifestSigner;
-    s3: S3Client;
-    bucket: string;
-    urlTtlSeconds: number;
-    now: () => number;
-    minPart?: number;
-  },
+export interface WindowBuildDeps {
+  segments: SegmentRepository;
+  signer: ManifestSigner;
+  s3: S3Client;
+  bucket: string;
+  now: () => number;
+  minPart?: number;
+}
+
+/** A window object in S3, with the signed manifest kept beside it. */
+export interface AssembledWindow {
+  windowId: string;
+  key: string;
+  manifestKey: string;
+  bytes: number;
+  packets: number;
+  segments: number;
+  signed: SignedManifest;
+}
+
+/** The window's segments (agents in the order asked, each agent's by seq), within `limits`. */
+async function selectSegments(
+  repo: SegmentRepository,
   tenant: string,
   request: WindowRequest,
-): Promise<WindowDownload> {
+  limits: WindowLimits,
+): Promise<{ chosen: SegmentRecord[]; missing: Record<string, number[]> }> {
   const chosen: SegmentRecord[] = [];
   const missing: Record<string, number[]> = {};
   for (const agentId of request.agentIds) {
-    const { segments, truncated } = await deps.segments.window(
+    const { segments, truncated } = await repo.window(
       tenant,
       agentId,
       request,
-      MAX_WINDOW_SEGMENTS - chosen.length,
+      limits.segments - chosen.length,
     );
     if (truncated) {
       throw new WindowTooLargeError(
-        `the window holds more than ${MAX_WINDOW_SEGMENTS} segments; ask for a shorter one`,
+        `the window holds more than ${limits.segments} segments; ask for a shorter one`,
       );
     }
     if (segments.length === 0) continue;
@@ -101,12 +120,27 @@ export async function buildWindowDownload(
     throw new EmptyWindowError('no recorded segment of these agents meets this window');
   }
   const total = chosen.reduce((sum, s) => sum + s.bytes, 0);
-  if (total > MAX_WINDOW_BYTES) {
+  if (total > limits.bytes) {
     throw new WindowTooLargeError(
-      `the window holds ${total} bytes, over the ${MAX_WINDOW_BYTES} one download assembles; ask for a shorter one`,
+      `the window holds ${total} bytes, over the ${limits.bytes} one window holds; ask for a shorter one`,
     );
   }
-  const windowId = randomBytes(16).toString('hex');
+  return { chosen, missing };
+}
+
+/**
+ * One object holding a time window of one or more agents' segments, assembled in S3 without
+ * reading them, and a manifest the cloud signs, stored beside it. Throws EmptyWindowError,
+ * WindowTooLargeError (over `limits`, before anything is copied) or AssemblyUnavailableError.
+ */
+export async function assembleSignedWindow(
+  deps: WindowBuildDeps,
+  tenant: string,
+  request: WindowRequest,
+  options: { windowId: string; limits: WindowLimits },
+): Promise<AssembledWindow> {
+  const { chosen, missing } = await selectSegments(deps.segments, tenant, request, options.limits);
+  const { windowId } = options;
   const key = windowObjectKey(tenant, windowId);
   let offset = 0;
   const entries: WindowEntry[] = chosen.map((s) => {
@@ -133,10 +167,9 @@ export async function buildWindowDownload(
       bucket: deps.bucket,
       key,
       scratchPrefix: `tenants/${tenant}/windows/${windowId}.scratch/`,
-      ...(deps.minPart ? { minPart: deps.minPart } : { minPart: MIN_PART_BYTES }),
+      minPart: deps.minPart ?? MIN_PART_BYTES,
     },
   );
-  const nowMs = deps.now();
   const signed = await deps.signer.sign({
     format: WINDOW_MANIFEST_FORMAT,
     window_id: windowId,
@@ -144,7 +177,7 @@ export async function buildWindowDownload(
     agent_ids: request.agentIds,
     since: request.since,
     until: request.until,
-    created_at: new Date(nowMs).toISOString(),
+    created_at: new Date(deps.now()).toISOString(),
     bytes: offset,
     segments: entries,
     missing_seqs: missing,
@@ -160,6 +193,23 @@ export async function buildWindowDownload(
       }),
     ),
   );
+  return {
+    windowId,
+    key,
+    manifestKey,
+    bytes: offset,
+    packets: chosen.reduce((sum, s) => sum + s.packets, 0),
+    segments: entries.length,
+    signed,
+  };
+}
+
+/** Short-lived presigned GETs of a window object and its manifest. */
+export async function presignWindow(
+  deps: { s3: S3Client; bucket: string; urlTtlSeconds: number },
+  window: { windowId: string; key: string; manifestKey: string },
+  nowMs: number,
+): Promise<{ url: string; manifest_url: string; expires_at: string }> {
   const presign = (objectKey: string, filename: string, type: string) =>
     getSignedUrl(
       deps.s3,
@@ -171,19 +221,34 @@ export async function buildWindowDownload(
       }),
       { expiresIn: deps.urlTtlSeconds, signingDate: new Date(nowMs) },
     );
-  const url = await presign(key, `window-${windowId}.wfe`, 'application/octet-stream');
-  const manifestUrl = await presign(
-    manifestKey,
-    `window-${windowId}.manifest.json`,
-    'application/json',
-  );
   return {
-    url,
-    manifest_url: manifestUrl,
+    url: await presign(window.key, `window-${window.windowId}.wfe`, 'application/octet-stream'),
+    manifest_url: await presign(
+      window.manifestKey,
+      `window-${window.windowId}.manifest.json`,
+      'application/json',
+    ),
     expires_at: new Date(nowMs + deps.urlTtlSeconds * 1000).toISOString(),
-    key,
-    bytes: offset,
-    segments: entries.length,
-    signed,
+  };
+}
+
+/** A window assembled now, within `limits` (REQUEST_WINDOW_LIMITS), with presigned GETs for it. */
+export async function buildWindowDownload(
+  deps: WindowBuildDeps & { urlTtlSeconds: number },
+  tenant: string,
+  request: WindowRequest,
+  limits = REQUEST_WINDOW_LIMITS,
+): Promise<WindowDownload> {
+  const window = await assembleSignedWindow(deps, tenant, request, {
+    windowId: newWindowId(),
+    limits,
+  });
+  const links = await presignWindow(deps, window, deps.now());
+  return {
+    ...links,
+    key: window.key,
+    bytes: window.bytes,
+    segments: window.segments,
+    signed: window.signed,
   };
 }

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
+import { ManifestSigner } from '../evidence/manifest-signer.js';
+import { AssemblyUnavailableError } from '../evidence/window-assembly.js';
+import { EmptyWindowError, WindowTooLargeError } from '../evidence/window-download.js';
+import { buildWindowJob, WINDOW_JOB_ID_PATTERN } from '../evidence/window-job.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createStoreClients, type StoreClients } from '../store/clients.js';
 import type { StoreConfig } from '../store/config.js';
@@ -9,8 +13,12 @@ import {
   type ExportJob,
   ExportJobRepository,
   type ExportStatus,
+  isWindowJob,
+  type JobResult,
 } from '../store/export-jobs.js';
+import { ManifestKeyRepository } from '../store/manifest-key.js';
 import { PacketRepository } from '../store/packets.js';
+import { SegmentRepository } from '../store/segments.js';
 import { TENANT_NAME_PATTERN } from '../store/tenants.js';
 import { buildCaptureFile, NoPacketsError, type PcapExportDeps } from './export.js';
 import { planExport } from './export-plan.js';
@@ -19,15 +27,23 @@ import type { FileStreamCounters } from './file-stream.js';
 export const EXPORT_ID_PATTERN = /^exp_[0-9a-f]{24}$/;
 export const newExportId = () => `exp_${randomBytes(12).toString('hex')}`;
 
-/** What a worker is handed (the Lambda event): which job. The job record says what to build. */
+/**
+ * What a worker is handed (the Lambda event): which job, a PCAP export (exp_...) or an evidence
+ * window (win_...). The job record says what to build.
+ */
 export const exportRefSchema = z.strictObject({
   tenant: z.string().regex(TENANT_NAME_PATTERN),
-  export_id: z.string().regex(EXPORT_ID_PATTERN),
+  export_id: z
+    .string()
+    .refine((id) => EXPORT_ID_PATTERN.test(id) || WINDOW_JOB_ID_PATTERN.test(id), 'not a job id'),
 });
 export type ExportRef = z.infer<typeof exportRefSchema>;
 
 export interface ExportWorkerDeps extends PcapExportDeps {
   exportJobs: ExportJobRepository;
+  /** For window jobs: the segment records and the key that signs manifests. */
+  segments: SegmentRepository;
+  signer: ManifestSigner;
   logger: Logger;
   /** Epoch ms; injectable for tests. */
   now?: () => number;
@@ -39,7 +55,12 @@ const PROGRESS_EVERY_MS = 2000;
 /** The worker's repositories and clients from a store configuration (Lambda, local stack). */
 export function createExportWorkerDeps(
   config: StoreConfig,
-  options: { clients?: StoreClients; logger?: Logger; packets?: PacketRepository } = {},
+  options: {
+    clients?: StoreClients;
+    logger?: Logger;
+    packets?: PacketRepository;
+    manifestKey?: ManifestKeyRepository;
+  } = {},
 ): ExportWorkerDeps & { clients: StoreClients } {
   const clients = options.clients ?? createStoreClients(config);
   return {
@@ -47,6 +68,10 @@ export function createExportWorkerDeps(
     packets:
       options.packets ?? new PacketRepository(clients, config.packetsTable, config.tenantsTable),
     exportJobs: new ExportJobRepository(clients, config.flowsTable),
+    segments: new SegmentRepository(clients, config.flowsTable, config.segmentRetentionDays),
+    signer: new ManifestSigner(
+      options.manifestKey ?? new ManifestKeyRepository(clients, config.tenantsTable),
+    ),
     s3: clients.s3,
     bucket: config.pcapBucket,
     // The worker builds files; the status endpoint presigns them with its own TTL.
@@ -58,6 +83,13 @@ export function createExportWorkerDeps(
 /** The error a client sees for a failed export: a code and a message without internals. */
 function exportFailure(error: unknown, signal?: AbortSignal): { code: string; message: string } {
   if (error instanceof NoPacketsError) return { code: 'no_packets', message: error.message };
+  if (error instanceof EmptyWindowError) return { code: 'no_segments', message: error.message };
+  if (error instanceof WindowTooLargeError) {
+    return { code: 'window_too_large', message: error.message };
+  }
+  if (error instanceof AssemblyUnavailableError) {
+    return { code: 'window_assembly_unavailable', message: error.message };
+  }
   if (signal?.aborted) {
     return {
       code: 'export_interrupted',
@@ -102,29 +134,38 @@ export async function runExportJob(
       .catch(() => undefined);
   }, PROGRESS_EVERY_MS);
   const started = performance.now();
-  try {
-    const plan = await planExport(deps.packets, tenant, job.request);
+  const build = async (): Promise<JobResult> => {
+    const request = job.request;
+    if (isWindowJob(request)) {
+      const now = () => deps.now?.() ?? Date.now();
+      return buildWindowJob({ ...deps, now }, tenant, exportId, request);
+    }
+    const plan = await planExport(deps.packets, tenant, request);
     options.signal?.throwIfAborted();
-    const file = await buildCaptureFile(deps, tenant, job.request, plan, {
+    const { packets, bytes, ...file } = await buildCaptureFile(deps, tenant, request, plan, {
       now: new Date(deps.now?.() ?? Date.now()),
       counters,
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    return { packets, bytes, file };
+  };
+  try {
+    const result = await build();
     clearInterval(progress);
-    const { packets, bytes, ...where } = file;
-    await deps.exportJobs.finish(tenant, exportId, { packets, bytes, file: where }, nowSec());
+    await deps.exportJobs.finish(tenant, exportId, result, nowSec());
     deps.logger.info('export done', {
       tenant,
       exportId,
-      packets,
-      bytes,
+      packets: result.packets,
+      bytes: result.bytes,
       ms: Math.round(performance.now() - started),
     });
     return 'done';
   } catch (error) {
     clearInterval(progress);
     const failure = exportFailure(error, options.signal);
-    deps.logger[failure.code === 'no_packets' ? 'info' : 'warn']('export failed', {
+    const expected = ['no_packets', 'no_segments', 'window_too_large'].includes(failure.code);
+    deps.logger[expected ? 'info' : 'warn']('export failed', {
       tenant,
       exportId,
       code: failure.code,

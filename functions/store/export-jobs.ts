@@ -15,11 +15,26 @@ export interface ExportRequest {
   filter: PacketFilter;
 }
 
+/** An evidence window too large to assemble inside an API request (functions/evidence/window-job.ts). */
+export interface WindowJobRequest {
+  kind: 'window';
+  agentIds: string[];
+  /** Epoch seconds, inclusive. */
+  since: number;
+  until: number;
+}
+
+/** What a job builds: a PCAP export (no `kind`, as jobs before windows were stored) or a window. */
+export type JobRequest = ExportRequest | WindowJobRequest;
+
+export const isWindowJob = (request: JobRequest): request is WindowJobRequest =>
+  'kind' in request && request.kind === 'window';
+
 export interface ExportJob {
   exportId: string;
   tenant: string;
   status: ExportStatus;
-  request: ExportRequest;
+  request: JobRequest;
   /** Epoch seconds. */
   createdAt: number;
   startedAt: number | null;
@@ -27,11 +42,21 @@ export interface ExportJob {
   /** Packets and bytes written so far (final once done). */
   packets: number;
   bytes: number;
+  /** Segments in a window job's object, once done (null for PCAP exports). */
+  segments: number | null;
   /** The S3 object, once done. */
   file: { key: string; filename: string; contentType: string; disposition: string } | null;
   error: { code: string; message: string } | null;
   /** Epoch seconds after which the job is gone (DynamoDB TTL; reads treat it as gone at once). */
   expiresAt: number;
+}
+
+/** What a finished job built. */
+export interface JobResult {
+  packets: number;
+  bytes: number;
+  file: NonNullable<ExportJob['file']>;
+  segments?: number;
 }
 
 /** Job records outlive the presigned URLs they hand out; the files follow the bucket's lifecycle. */
@@ -50,12 +75,13 @@ function toJob(item: Record<string, unknown>): ExportJob {
     exportId: String(item.sk),
     tenant: String(item.tenant),
     status: item.status as ExportStatus,
-    request: item.request as ExportRequest,
+    request: item.request as JobRequest,
     createdAt: Number(item.created_at),
     startedAt: item.started_at === undefined ? null : Number(item.started_at),
     finishedAt: item.finished_at === undefined ? null : Number(item.finished_at),
     packets: Number(item.packets ?? 0),
     bytes: Number(item.bytes ?? 0),
+    segments: item.segments === undefined ? null : Number(item.segments),
     file: (item.file as ExportJob['file'] | undefined) ?? null,
     error: (item.error as ExportJob['error'] | undefined) ?? null,
     expiresAt: Number(item[TTL_ATTRIBUTE]),
@@ -63,7 +89,7 @@ function toJob(item: Record<string, unknown>): ExportJob {
 }
 
 /**
- * Asynchronous PCAP export jobs, kept in the flows table (it has TTL on
+ * Asynchronous jobs (PCAP exports and evidence windows), kept in the flows table (it has TTL on
  * `expires_at`). Every transition is a conditional write, so a worker that
  * is delivered twice (Lambda's asynchronous retries) runs a job once.
  */
@@ -76,7 +102,7 @@ export class ExportJobRepository {
   async create(
     tenant: string,
     exportId: string,
-    request: ExportRequest,
+    request: JobRequest,
     nowSec: number,
   ): Promise<ExportJob> {
     const item = {
@@ -176,19 +202,24 @@ export class ExportJobRepository {
   async finish(
     tenant: string,
     exportId: string,
-    result: { packets: number; bytes: number; file: NonNullable<ExportJob['file']> },
+    result: JobResult,
     nowSec: number,
   ): Promise<boolean> {
+    const segments = result.segments ?? null;
     return storeCall('finish export job', () =>
       conditionalWrite(() =>
         this.clients.doc.send(
           new UpdateCommand({
             TableName: this.table,
             Key: exportJobKey(tenant, exportId),
-            UpdateExpression:
-              'SET #st = :done, packets = :p, bytes = :b, #file = :f, finished_at = :now',
+            UpdateExpression: `SET #st = :done, packets = :p, bytes = :b, #file = :f, finished_at = :now${segments === null ? '' : ', #seg = :s'}`,
             ConditionExpression: '#st = :running',
-            ExpressionAttributeNames: { '#st': 'status', '#file': 'file' },
+            // SEGMENTS is a DynamoDB reserved word, like STATUS and FILE.
+            ExpressionAttributeNames: {
+              '#st': 'status',
+              '#file': 'file',
+              ...(segments === null ? {} : { '#seg': 'segments' }),
+            },
             ExpressionAttributeValues: {
               ':done': 'done',
               ':running': 'running',
@@ -196,6 +227,7 @@ export class ExportJobRepository {
               ':b': result.bytes,
               ':f': result.file,
               ':now': nowSec,
+              ...(segments === null ? {} : { ':s': segments }),
             },
           }),
         ),

@@ -225,6 +225,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       createExportWorkerDeps(config, {
         clients,
         packets: repositories.packets,
+        manifestKey: repositories.manifestKey,
         logger: options.logger ?? createLogger('pcap-export'),
       }),
     );

@@ -7,7 +7,12 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-s
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyFile } from '../../agent/evidence/key-file.js';
 import { SegmentEncryptor } from '../../agent/evidence/segment-encryptor.js';
+import { createApp } from '../../functions/api/app.js';
+import { createAppDeps } from '../../functions/api/deps.js';
 import { assembleWindow, MIN_PART_BYTES } from '../../functions/evidence/window-assembly.js';
+import { silentLogger } from '../../functions/logger.js';
+import { createExportWorkerDeps } from '../../functions/pcap/export-job.js';
+import { InProcessExportRunner } from '../../functions/pcap/export-runner.js';
 import { AgentRepository } from '../../functions/store/agents.js';
 import {
   createStoreClients,
@@ -314,6 +319,141 @@ describe.each(STORES)('evidence windows on the local stack with %s as S3', (stor
       expect(empty.status).toBe(404);
       expect((await json(empty)).error.code).toBe('no_segments');
     });
+  });
+
+  describe('windows as jobs (over the request limits, or asked for with Prefer: respond-async)', () => {
+    /** Polls a window job's status (as JSON) until it is no longer queued or running. */
+    const settle = async (statusUrl: string) => {
+      for (;;) {
+        const res = await fetch(statusUrl, {
+          headers: { Authorization: `Bearer ${stack.token}`, Accept: 'application/json' },
+        });
+        expect(res.status).toBe(200);
+        const body = await json(res);
+        if (body.status !== 'queued' && body.status !== 'running') return body;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+
+    it('answers 202 and a status URL; the job assembles the same window, signed, and the status redirects to it', async () => {
+      const res = await stack.api(windowPath, { headers: { Prefer: 'respond-async' } });
+      expect(res.status).toBe(202);
+      expect(res.headers.get('preference-applied')).toBe('respond-async');
+      const accepted = await json(res);
+      expect(accepted.job_id).toMatch(/^win_[0-9a-f]{32}$/);
+      expect(res.headers.get('location')).toBe(accepted.status_url);
+      const done = await settle(accepted.status_url);
+      expect(done.error).toBeUndefined();
+      expect(done).toMatchObject({
+        job_id: accepted.job_id,
+        status: 'done',
+        agent_ids: [AGENT],
+        bytes: Buffer.concat(sealed).length,
+        segments: 3,
+        packets: frames.length,
+      });
+      const object = Buffer.from(await (await fetch(done.url)).arrayBuffer());
+      expect(object.equals(Buffer.concat(sealed))).toBe(true);
+      const signed = (await (await fetch(done.manifest_url)).json()) as Record<string, any>;
+      expect(signed.manifest.window_id).toBe(accepted.job_id.slice(4));
+      expect(signed.manifest.segments.map((e: any) => e.segment_id)).toEqual(segmentIds);
+
+      // The kept manifest is what decrypt checks the window against.
+      const windowFile = path.join(dir, 'job.wfe');
+      const manifestFile = path.join(dir, 'job.json');
+      writeFileSync(windowFile, object);
+      writeFileSync(manifestFile, JSON.stringify(signed));
+      const out = path.join(dir, 'job.pcap');
+      const run = await cli([
+        'pcap',
+        'decrypt',
+        '--key-file',
+        keyFile,
+        '--manifest',
+        manifestFile,
+        windowFile,
+        '-o',
+        out,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(readFileSync(out).equals(Buffer.from(writePcap(frames)))).toBe(true);
+
+      // Without Accept: application/json, the status of a finished job is the download itself.
+      const redirect = await stack.api(`/api/v1/segments/windows/${accepted.job_id}`);
+      expect(redirect.status).toBe(302);
+      const again = Buffer.from(
+        await (await fetch(redirect.headers.get('location')!)).arrayBuffer(),
+      );
+      expect(again.equals(object)).toBe(true);
+    }, 60_000);
+
+    it('keeps a job to its tenant, and answers 404 for unknown ids, export ids and empty windows', async () => {
+      const accepted = await json(
+        await stack.api(windowPath, { headers: { Prefer: 'respond-async' } }),
+      );
+      await settle(accepted.status_url);
+      const other = await stack.api(`/api/v1/segments/windows/${accepted.job_id}`, {
+        token: acmeToken,
+      });
+      expect(other.status).toBe(404);
+      expect((await json(other)).error.code).toBe('window_not_found');
+      for (const id of [`win_${'0'.repeat(32)}`, `exp_${'0'.repeat(24)}`, 'nonsense']) {
+        const res = await stack.api(`/api/v1/segments/windows/${id}`);
+        expect(res.status, id).toBe(404);
+      }
+      // A window job is not an export either.
+      expect((await stack.api(`/api/v1/packets/exports/${accepted.job_id}`)).status).toBe(404);
+      const empty = await stack.api(
+        `/api/v1/segments/download?agent_id=${AGENT}&since=${T0 + 10_000}&until=${T0 + 20_000}`,
+        { headers: { Prefer: 'respond-async' } },
+      );
+      expect(empty.status).toBe(404);
+      expect((await json(empty)).error.code).toBe('no_segments');
+    }, 60_000);
+
+    it('turns a window over the request limits into a job, and answers 413 where no jobs can run', async () => {
+      const withLimits = (runner: boolean) => {
+        const deps = createAppDeps(stack.config, {
+          clients,
+          logger: silentLogger,
+          windowRequestLimits: { segments: 2, bytes: 2 * 1024 ** 3 },
+          ...(runner
+            ? {
+                exportRunner: new InProcessExportRunner(
+                  createExportWorkerDeps(stack.config, { clients, logger: silentLogger }),
+                ),
+              }
+            : {}),
+        });
+        const app = createApp(deps);
+        return (url: string, headers: Record<string, string> = {}) =>
+          app.request(`http://localhost${url}`, {
+            headers: { Authorization: `Bearer ${stack.token}`, ...headers },
+          });
+      };
+      const jobs = withLimits(true);
+      const accepted = await jobs(windowPath);
+      expect(accepted.status).toBe(202);
+      const { status_url: statusUrl } = await json(accepted);
+      const statusPath = new URL(statusUrl).pathname;
+      let done: Record<string, any>;
+      for (;;) {
+        done = await json(await jobs(statusPath, { Accept: 'application/json' }));
+        if (done.status !== 'queued' && done.status !== 'running') break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(done).toMatchObject({ status: 'done', segments: 3 });
+      // Two segments fit the request limit: built at once.
+      const small = await jobs(
+        `/api/v1/segments/download?agent_id=${AGENT}&since=${T0}&until=${T0 + 90}`,
+      );
+      expect(small.status).toBe(200);
+      expect((await json(small)).segments).toBe(2);
+
+      const refused = await withLimits(false)(windowPath);
+      expect(refused.status).toBe(413);
+      expect((await json(refused)).error.code).toBe('window_too_large');
+    }, 60_000);
   });
 
   describe('assembleWindow: small segments before, between and after a large one', () => {

@@ -9,7 +9,12 @@ import {
 import { EXPORT_ID_PATTERN, exportJobView, newExportId } from '../../pcap/export-job.js';
 import { planExport } from '../../pcap/export-plan.js';
 import type { PcapExportService } from '../../pcap/export-runner.js';
-import type { ExportJob } from '../../store/export-jobs.js';
+import {
+  type ExportJob,
+  type ExportRequest,
+  isWindowJob,
+  type JobRequest,
+} from '../../store/export-jobs.js';
 import type { AppDeps, AppEnv } from '../env.js';
 import { ApiError, NotFoundError } from '../errors.js';
 
@@ -23,50 +28,89 @@ export function prefersAsync(c: Context): boolean {
     .some((preference) => preference.split(';')[0]!.trim().toLowerCase() === 'respond-async');
 }
 
-const wantsJson = (c: Context) => (c.req.header('accept') ?? '').includes('application/json');
+export const wantsJson = (c: Context) =>
+  (c.req.header('accept') ?? '').includes('application/json');
 const nowSecOf = (deps: AppDeps) => (deps.now?.() ?? Date.now()) / 1000;
 
-/** Records the job, hands it to the runner, answers 202 with where to ask. */
+/**
+ * Records a job, hands it to the runner and says where to ask: the status URL (Location),
+ * the headers of a 202. The caller answers 202 with its own body.
+ */
+export async function startJob(
+  c: Context<AppEnv>,
+  deps: AppDeps,
+  service: PcapExportService,
+  job: { id: string; request: JobRequest; statusPath: string },
+): Promise<string> {
+  const tenant = c.get('tenant').name;
+  const nowSec = nowSecOf(deps);
+  await service.jobs.create(tenant, job.id, job.request, nowSec);
+  try {
+    await service.runner.start({ tenant, export_id: job.id });
+  } catch (error) {
+    deps.logger.warn('job not started', { jobId: job.id, error: (error as Error).message });
+    await service.jobs
+      .fail(
+        tenant,
+        job.id,
+        { code: 'export_not_started', message: 'the job could not be started' },
+        nowSec,
+      )
+      .catch(() => undefined);
+    throw new ApiError(503, 'export_unavailable', 'the job could not be started; retry shortly');
+  }
+  const statusUrl = new URL(`/api/v1${job.statusPath}`, c.req.url).toString();
+  c.header('Location', statusUrl);
+  c.header('Cache-Control', 'no-store');
+  c.header('Retry-After', String(POLL_AFTER_SEC));
+  if (prefersAsync(c)) c.header('Preference-Applied', 'respond-async');
+  return statusUrl;
+}
+
+/** The export as a job: 202 with where to ask. */
 async function startExportJob(
   c: Context<AppEnv>,
   deps: AppDeps,
   service: PcapExportService,
   request: PcapExportRequest,
 ): Promise<Response> {
-  const tenant = c.get('tenant').name;
   const exportId = newExportId();
-  const nowMs = deps.now?.() ?? Date.now();
   // The newest packets as of now: ones routed while the job waits are not in it.
-  const filter = { ...request.filter, untilMs: request.filter.untilMs ?? nowMs };
-  await service.jobs.create(
-    tenant,
-    exportId,
-    { count: request.count, format: request.format, filter },
-    nowMs / 1000,
-  );
-  try {
-    await service.runner.start({ tenant, export_id: exportId });
-  } catch (error) {
-    deps.logger.warn('export not started', {
-      exportId,
-      error: (error as Error).message,
-    });
-    await service.jobs
-      .fail(
-        tenant,
-        exportId,
-        { code: 'export_not_started', message: 'the export could not be started' },
-        nowMs / 1000,
-      )
-      .catch(() => undefined);
-    throw new ApiError(503, 'export_unavailable', 'the export could not be started; retry shortly');
-  }
-  const statusUrl = new URL(`/api/v1/packets/exports/${exportId}`, c.req.url).toString();
-  c.header('Location', statusUrl);
-  c.header('Cache-Control', 'no-store');
-  c.header('Retry-After', String(POLL_AFTER_SEC));
-  if (prefersAsync(c)) c.header('Preference-Applied', 'respond-async');
+  const untilMs = request.filter.untilMs ?? deps.now?.() ?? Date.now();
+  const statusUrl = await startJob(c, deps, service, {
+    id: exportId,
+    request: {
+      count: request.count,
+      format: request.format,
+      filter: { ...request.filter, untilMs },
+    },
+    statusPath: `/packets/exports/${exportId}`,
+  });
   return c.json({ export_id: exportId, status: 'queued', status_url: statusUrl }, 202);
+}
+
+/**
+ * Shared by every job's status route: the job as a client should see it (one whose worker died
+ * is failed), or a 404 naming `what` for unknown, expired, other tenants' and other kinds' jobs.
+ */
+export async function findJob(
+  c: Context<AppEnv>,
+  deps: AppDeps,
+  id: string,
+  what: { pattern: RegExp; notFound: string; noun: string },
+): Promise<ExportJob> {
+  const nowSec = nowSecOf(deps);
+  const stored =
+    deps.pcapExports && what.pattern.test(id)
+      ? await deps.pcapExports.jobs.get(c.get('tenant').name, id, nowSec)
+      : undefined;
+  if (!stored) throw new NotFoundError(`no ${what.noun} "${id.slice(0, 40)}"`, what.notFound);
+  const job = exportJobView(stored, nowSec);
+  c.header('Cache-Control', 'no-store');
+  if (job.status === 'queued' || job.status === 'running') {
+    c.header('Retry-After', String(POLL_AFTER_SEC));
+  }
+  return job;
 }
 
 /**
@@ -103,18 +147,29 @@ export async function downloadOrExport(
 
 const iso = (sec: number | null) => (sec === null ? undefined : new Date(sec * 1000).toISOString());
 
-/** The job as the API shows it (no store internals). */
-function jobBody(job: ExportJob, link?: { url: string; expires_at: string }) {
+/** What every job's status shows: its state, times and, when failed, why. */
+export function jobTimes(job: ExportJob) {
   return {
-    export_id: job.exportId,
     status: job.status,
-    format: job.request.format,
-    count: job.request.count,
-    packets: job.packets,
-    bytes: job.bytes,
     created_at: iso(job.createdAt),
     ...(job.startedAt !== null ? { started_at: iso(job.startedAt) } : {}),
     ...(job.finishedAt !== null ? { finished_at: iso(job.finishedAt) } : {}),
+  };
+}
+
+/** The export job as the API shows it (no store internals). */
+function jobBody(
+  job: ExportJob,
+  request: ExportRequest,
+  link?: { url: string; expires_at: string },
+) {
+  return {
+    export_id: job.exportId,
+    ...jobTimes(job),
+    format: request.format,
+    count: request.count,
+    packets: job.packets,
+    bytes: job.bytes,
     ...(job.file ? { filename: job.file.filename, content_type: job.file.contentType } : {}),
     ...(link ? { url: link.url, expires_at: link.expires_at } : {}),
     ...(job.error ? { error: job.error } : {}),
@@ -124,28 +179,20 @@ function jobBody(job: ExportJob, link?: { url: string; expires_at: string }) {
 /** GET /packets/exports/{id}: a job's status; once done, a 302 to a fresh presigned URL. */
 export function packetExportRoutes(deps: AppDeps) {
   return new Hono<AppEnv>().get('/packets/exports/:id', async (c) => {
-    const id = c.req.param('id');
-    const nowSec = nowSecOf(deps);
-    const stored =
-      deps.pcapExports && EXPORT_ID_PATTERN.test(id)
-        ? await deps.pcapExports.jobs.get(c.get('tenant').name, id, nowSec)
-        : undefined;
-    // Unknown, expired and other tenants' exports alike are 404.
-    if (!stored) throw new NotFoundError(`no export "${id.slice(0, 40)}"`, 'export_not_found');
-    const job = exportJobView(stored, nowSec);
-    c.header('Cache-Control', 'no-store');
-    if (job.status !== 'done' || !job.file) {
-      if (job.status === 'queued' || job.status === 'running') {
-        c.header('Retry-After', String(POLL_AFTER_SEC));
-      }
-      return c.json(jobBody(job));
-    }
+    const job = await findJob(c, deps, c.req.param('id'), {
+      pattern: EXPORT_ID_PATTERN,
+      notFound: 'export_not_found',
+      noun: 'export',
+    });
+    const request = job.request;
+    if (isWindowJob(request)) throw new NotFoundError('no such export', 'export_not_found');
+    if (job.status !== 'done' || !job.file) return c.json(jobBody(job, request));
     const link = await presignCaptureFile(
       { s3: deps.s3, bucket: deps.pcapBucket, urlTtlSeconds: deps.urlTtlSeconds },
       job.file,
-      new Date(nowSec * 1000),
+      new Date(nowSecOf(deps) * 1000),
     );
-    if (wantsJson(c)) return c.json(jobBody(job, link));
+    if (wantsJson(c)) return c.json(jobBody(job, request, link));
     return c.redirect(link.url, 302);
   });
 }

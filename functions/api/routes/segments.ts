@@ -9,8 +9,16 @@ import { AssemblyUnavailableError } from '../../evidence/window-assembly.js';
 import {
   buildWindowDownload,
   EmptyWindowError,
+  presignWindow,
+  type WindowRequest,
   WindowTooLargeError,
 } from '../../evidence/window-download.js';
+import {
+  newWindowJobId,
+  WINDOW_JOB_ID_PATTERN,
+  windowJobObjects,
+} from '../../evidence/window-job.js';
+import { isWindowJob } from '../../store/export-jobs.js';
 import { pageAfter } from '../../store/query.js';
 import { SEGMENT_LIST_MAX_LIMIT, type SegmentRecord } from '../../store/segments.js';
 import type { AppDeps, AppEnv } from '../env.js';
@@ -18,6 +26,7 @@ import { ApiError, NotFoundError, ValidationError } from '../errors.js';
 import { pageTokensFor } from '../paging.js';
 import { parseWith, readQuery } from '../validate.js';
 import { findTenantAgent } from './agent-credentials.js';
+import { findJob, jobTimes, prefersAsync, startJob, wantsJson } from './packet-exports.js';
 
 const epochSeconds = z.coerce
   .number({ message: 'must be epoch seconds' })
@@ -97,8 +106,28 @@ export function segmentRoutes(deps: AppDeps) {
       { expiresIn: deps.urlTtlSeconds, signingDate: new Date(nowMs()) },
     );
 
-  const wantsJson = (c: Context<AppEnv>) =>
-    (c.req.header('accept') ?? '').includes('application/json');
+  /** A window too large for one request (or asked for as a job): 202 with where to ask. */
+  const startWindowJob = async (c: Context<AppEnv>, request: WindowRequest) => {
+    const tenant = c.get('tenant').name;
+    // An empty window is a 404 now, not a job that fails.
+    let any = false;
+    for (const agentId of request.agentIds) {
+      any ||= (await deps.segments.window(tenant, agentId, request, 1)).segments.length > 0;
+    }
+    if (!any) {
+      throw new NotFoundError(
+        'no recorded segment of these agents meets this window',
+        'no_segments',
+      );
+    }
+    const jobId = newWindowJobId();
+    const statusUrl = await startJob(c, deps, deps.pcapExports!, {
+      id: jobId,
+      request: { kind: 'window', ...request },
+      statusPath: `/segments/windows/${jobId}`,
+    });
+    return c.json({ job_id: jobId, status: 'queued', status_url: statusUrl }, 202);
+  };
 
   return new Hono<AppEnv>()
     .get('/agents/:id/segments', async (c) => {
@@ -134,6 +163,9 @@ export function segmentRoutes(deps: AppDeps) {
           throw new NotFoundError(`no agent "${id}"`, 'agent_not_found');
         }
       }
+      const request = { agentIds, since: query.since, until: query.until };
+      const jobs = deps.pcapExports;
+      if (jobs && prefersAsync(c)) return startWindowJob(c, request);
       try {
         const window = await buildWindowDownload(
           {
@@ -145,7 +177,8 @@ export function segmentRoutes(deps: AppDeps) {
             now: nowMs,
           },
           tenant,
-          { agentIds, since: query.since, until: query.until },
+          request,
+          deps.windowRequestLimits,
         );
         c.header('Cache-Control', 'no-store');
         return c.json({
@@ -161,6 +194,8 @@ export function segmentRoutes(deps: AppDeps) {
         if (error instanceof EmptyWindowError)
           throw new NotFoundError(error.message, 'no_segments');
         if (error instanceof WindowTooLargeError) {
+          // Nothing was copied yet: the window becomes a job where jobs can run.
+          if (jobs) return startWindowJob(c, request);
           throw new ApiError(413, 'window_too_large', error.message);
         }
         if (error instanceof AssemblyUnavailableError) {
@@ -168,6 +203,36 @@ export function segmentRoutes(deps: AppDeps) {
         }
         throw error;
       }
+    })
+    .get('/segments/windows/:id', async (c) => {
+      const id = c.req.param('id');
+      const job = await findJob(c, deps, id, {
+        pattern: WINDOW_JOB_ID_PATTERN,
+        notFound: 'window_not_found',
+        noun: 'window job',
+      });
+      const request = job.request;
+      if (!isWindowJob(request)) throw new NotFoundError('no such window job', 'window_not_found');
+      const body = {
+        job_id: job.exportId,
+        ...jobTimes(job),
+        agent_ids: request.agentIds,
+        since: request.since,
+        until: request.until,
+        ...(job.status === 'done'
+          ? { bytes: job.bytes, segments: job.segments, packets: job.packets }
+          : {}),
+        ...(job.error ? { error: job.error } : {}),
+      };
+      if (job.status !== 'done') return c.json(body);
+      const objects = windowJobObjects(c.get('tenant').name, id);
+      const links = await presignWindow(
+        { s3: deps.s3, bucket: deps.pcapBucket, urlTtlSeconds: deps.urlTtlSeconds },
+        objects,
+        nowMs(),
+      );
+      if (wantsJson(c)) return c.json({ ...body, ...links });
+      return c.redirect(links.url, 302);
     })
     .get('/segments/:id/download', async (c) => {
       const id = c.req.param('id');
