@@ -1,6 +1,7 @@
 import { windowManifestSchema } from '../../protocol/evidence/window-manifest.js';
 import {
   errorResponse,
+  jsonResponse,
   jsonSchema,
   limitParam,
   nextTokenParam,
@@ -54,6 +55,48 @@ const segment = {
 
 export const segmentSchemas = {
   Segment: segment,
+  WindowJobAccepted: {
+    type: 'object',
+    required: ['job_id', 'status', 'status_url'],
+    properties: {
+      job_id: { type: 'string', pattern: '^win_[0-9a-f]{32}$' },
+      status: { type: 'string', enum: ['queued'] },
+      status_url: {
+        type: 'string',
+        description: 'GET it (with the token) for the status; once done it redirects to the window',
+      },
+    },
+  },
+  WindowJob: {
+    type: 'object',
+    required: ['job_id', 'status', 'agent_ids', 'since', 'until'],
+    properties: {
+      job_id: { type: 'string' },
+      status: { type: 'string', enum: ['queued', 'running', 'done', 'failed'] },
+      agent_ids: { type: 'array', items: { type: 'string' } },
+      since: { type: 'number' },
+      until: { type: 'number' },
+      created_at: { type: 'string', format: 'date-time' },
+      started_at: { type: 'string', format: 'date-time' },
+      finished_at: { type: 'string', format: 'date-time' },
+      bytes: { type: 'integer', description: 'Done only: size of the window object' },
+      segments: { type: 'integer', description: 'Done only' },
+      packets: { type: 'integer', description: 'Done only: packets in its segments' },
+      url: { type: 'string', description: 'Done, as JSON: presigned GET of the window object' },
+      manifest_url: {
+        type: 'string',
+        description:
+          'Done, as JSON: presigned GET of {manifest, signature} (what `pcap decrypt --manifest` reads)',
+      },
+      expires_at: { type: 'string', format: 'date-time', description: 'When the URLs expire' },
+      error: {
+        type: 'object',
+        description:
+          'Failed only: no_segments, window_too_large (over 10 000 segments), window_assembly_unavailable, store_unavailable, export_interrupted, export_not_started or export_failed',
+        properties: { code: { type: 'string' }, message: { type: 'string' } },
+      },
+    },
+  },
   WindowManifest: jsonSchema(windowManifestSchema),
   WindowDownload: {
     type: 'object',
@@ -157,6 +200,14 @@ export const segmentPaths = {
         },
         epochParam('since', 'Window start (epoch seconds)', true),
         epochParam('until', 'Window end (epoch seconds)', true),
+        {
+          name: 'Prefer',
+          in: 'header',
+          required: false,
+          description:
+            '`respond-async`: always answer 202 with a window job. Without it, a window over 200 segments or 2 GiB also becomes a job (it may not be assembled inside the API gateway timeout)',
+          schema: { type: 'string', examples: ['respond-async'] },
+        },
       ],
       responses: {
         '200': {
@@ -165,15 +216,54 @@ export const segmentPaths = {
             'application/json': { schema: { $ref: '#/components/schemas/WindowDownload' } },
           },
         },
+        '202': {
+          description:
+            'A window job (a large window, or Prefer: respond-async); Location and status_url say where to poll',
+          headers: {
+            Location: { schema: { type: 'string' }, description: 'The status URL' },
+            'Retry-After': { schema: { type: 'integer' }, description: 'Seconds between polls' },
+          },
+          content: {
+            'application/json': { schema: { $ref: '#/components/schemas/WindowJobAccepted' } },
+          },
+        },
         '404': errorResponse(
           "agent_not_found: an agent unknown (or another tenant's); no_segments: nothing recorded in the window",
         ),
         '413': errorResponse(
-          'window_too_large: more than 200 segments or 2 GiB; ask for a shorter window',
+          'window_too_large: more than 200 segments or 2 GiB where no job runner is configured; ask for a shorter window',
         ),
         '501': errorResponse(
           'window_assembly_unavailable: the S3 store lacks UploadPartCopy (plain s3rver, without the local stack)',
         ),
+        ...standardErrors,
+        '503': errorResponse(
+          'Store unavailable, or the window job could not be started (export_unavailable)',
+        ),
+      },
+    },
+  },
+  '/api/v1/segments/windows/{id}': {
+    get: {
+      summary:
+        "A window job's status; once done, a 302 to a fresh presigned GET of the window (or JSON with both links, with Accept: application/json)",
+      description:
+        'Save the manifest from manifest_url and run `wirefleet pcap decrypt --key-file K --manifest window.json window.wfe -o window.pcap`.',
+      parameters: [
+        {
+          name: 'id',
+          in: 'path',
+          required: true,
+          schema: { type: 'string', pattern: '^win_[0-9a-f]{32}$' },
+        },
+      ],
+      responses: {
+        '302': { description: 'Done: redirect to the presigned URL (expires within 15 minutes)' },
+        '200': jsonResponse(
+          'Queued, running (Retry-After), failed (with error), or done with Accept: application/json',
+          'WindowJob',
+        ),
+        '404': errorResponse("window_not_found: unknown, expired (after 24 h) or another tenant's"),
         ...standardErrors,
       },
     },

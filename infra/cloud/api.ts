@@ -18,12 +18,10 @@ import {
 import { AGENT_TOPIC_ROOT, COMMAND_CHANNEL, THING_PREFIX } from './iot.js';
 import { handlerEntry, REPO_ROOT } from './paths.js';
 import type { WirefleetSettings } from './settings.js';
-import { type Storage, TENANT_OBJECT_PREFIX } from './storage.js';
+import { type Storage, TENANT_OBJECT_PREFIX, WINDOW_OBJECT_PREFIX } from './storage.js';
 
 /** API Gateway cuts an HTTP API integration at 30 s; the function stops first. */
 export const API_TIMEOUT = Duration.seconds(29);
-/** Window objects and their scratch objects: tenants/<tenant>/windows/... */
-export const WINDOW_OBJECT_PREFIX = 'tenants/*/windows/';
 
 /** Swagger UI's files, read by functions/api/routes/docs.ts through require.resolve at run time. */
 const SWAGGER_FILES = [

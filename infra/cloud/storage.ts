@@ -10,6 +10,8 @@ export type TableRole = 'tenants' | 'packets' | 'flows';
 
 /** Where PCAP exports and agent evidence live: functions/pcap/export.ts writes `tenants/<tenant>/...`. */
 export const TENANT_OBJECT_PREFIX = 'tenants/';
+/** Evidence window objects and their scratch objects: tenants/<tenant>/windows/... */
+export const WINDOW_OBJECT_PREFIX = 'tenants/*/windows/';
 
 /**
  * The three tables and the PCAP bucket. Names and keys come from

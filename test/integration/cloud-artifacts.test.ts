@@ -1,9 +1,12 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ManifestSigner } from '../../functions/evidence/manifest-signer.js';
+import { MIN_PART_BYTES } from '../../functions/evidence/window-assembly.js';
 import {
   createStoreClients,
   destroyStoreClients,
@@ -12,6 +15,8 @@ import {
 import type { StoreConfig } from '../../functions/store/config.js';
 import { createRepositories, type Repositories } from '../../functions/store/index.js';
 import { ensureStoreResources } from '../../functions/store/schema.js';
+import type { PendingUpload } from '../../functions/store/segments.js';
+import { loadSignedManifest } from '../../infra/cli/manifest-check.js';
 import {
   type CfnTemplate,
   type FunctionArtifact,
@@ -30,6 +35,7 @@ import {
 } from '../../infra/local/emulators.js';
 import { readPcap } from '../../protocol/pcap.js';
 import { HASHED_ASSET } from '../../web/build.js';
+import { segmentRequest } from '../helpers/evidence-agent.js';
 import { apiGatewayV2Event, lambdaContext } from '../helpers/lambda-events.js';
 import { flowRecord, heartbeat } from '../unit/ingest/fixtures.js';
 
@@ -320,6 +326,53 @@ describe('the synthesized PCAP export bundle (asynchronous job events)', () => {
     );
     const frames = [...readPcap(await object.Body!.transformToByteArray())];
     expect(frames.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('assembles a window job from recorded segments, signed with the key the API made (the one pinned)', async (ctx) => {
+    if (!exportLambda) return ctx.skip();
+    const { ExportJobRepository } = await import('../../functions/store/export-jobs.js');
+    const jobs = new ExportJobRepository(clients, flowsTable);
+    const agentId = 'edge-window-1';
+    const nowMs = Date.now();
+    // Three recorded segments (any bytes: the cloud never opens one), one over 5 MiB.
+    const bodies = [randomBytes(MIN_PART_BYTES + 100), randomBytes(3000), randomBytes(2000)];
+    for (const [seq, bytes] of bodies.entries()) {
+      const { request } = segmentRequest(bytes, { seq });
+      await repos.segments.putPending(TENANT, agentId, request, nowMs);
+      const pending = (await repos.segments.get(TENANT, request.segment_id)) as PendingUpload;
+      await clients.s3.send(
+        new PutObjectCommand({ Bucket: PCAP_BUCKET, Key: pending.object_key, Body: bytes }),
+      );
+      await repos.segments.record(TENANT, pending, nowMs);
+    }
+    // The API creates the signing key before it starts a window job; the worker only reads it.
+    const pinned = await new ManifestSigner(repos.manifestKey).publicKey();
+    const jobId = `win_${'0'.repeat(31)}1`;
+    const nowSec = Math.floor(nowMs / 1000);
+    const window = { agentIds: [agentId], since: 1_700_000_000, until: 1_700_000_000 + 3 * 60 };
+    await jobs.create(TENANT, jobId, { kind: 'window', ...window }, nowSec);
+    const outcome = await exportLambda.invoke<{ status: string }>(
+      { tenant: TENANT, export_id: jobId },
+      { ...lambdaContext('wirefleet-pcap-export'), remainingTimeMs: 900_000 },
+    );
+    expect(outcome.status).toBe('done');
+    const job = await jobs.get(TENANT, jobId, nowSec);
+    expect(job).toMatchObject({ status: 'done', segments: 3, packets: 30 });
+    const read = async (key: string) =>
+      Buffer.from(
+        await (
+          await clients.s3.send(new GetObjectCommand({ Bucket: PCAP_BUCKET, Key: key }))
+        ).Body!.transformToByteArray(),
+      );
+    expect((await read(job!.file!.key)).equals(Buffer.concat(bodies))).toBe(true);
+    // The manifest kept beside it, checked as `pcap decrypt --manifest --manifest-key` does.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'wirefleet-manifest-'));
+    const manifestFile = path.join(dir, 'window.json');
+    await writeFile(manifestFile, await read(job!.file!.key.replace(/\.wfe$/, '.manifest.json')));
+    const signed = await loadSignedManifest(manifestFile, pinned.key_id);
+    await rm(dir, { recursive: true });
+    expect(signed.manifest.window_id).toBe(jobId.slice(4));
+    expect(signed.manifest.segments.map((e) => e.bytes)).toEqual(bodies.map((b) => b.length));
   });
 
   it('rejects an event that is not {tenant, export_id}, without throwing', async (ctx) => {

@@ -294,10 +294,13 @@ describe.each(STORES)('evidence windows on the local stack with %s as S3', (stor
         '/api/v1/agents/{id}/segments',
         '/api/v1/segments/{id}/download',
         '/api/v1/segments/download',
+        '/api/v1/segments/windows/{id}',
         '/api/v1/evidence/manifest-key',
       ]) {
         expect(doc.paths[route]?.get, route).toBeDefined();
       }
+      expect(Object.keys(doc.paths['/api/v1/segments/download'].get.responses)).toContain('202');
+      expect(doc.components.schemas.WindowJob.properties.manifest_url).toBeDefined();
       expect(doc.components.schemas.WindowManifest.properties.segments).toBeDefined();
     });
 

@@ -120,6 +120,8 @@ export function segmentRoutes(deps: AppDeps) {
         'no_segments',
       );
     }
+    // The key exists before any job: workers only read it (they have no write grant there).
+    await signer.publicKey();
     const jobId = newWindowJobId();
     const statusUrl = await startJob(c, deps, deps.pcapExports!, {
       id: jobId,

@@ -263,13 +263,17 @@ describe('IAM: each function role holds exactly its grants', () => {
     ]);
   });
 
-  it('export: queries packets, updates its job record, writes under tenants/', () => {
+  it('jobs: query packets and segments, read the manifest key, update the job record, copy and write under tenants/', () => {
     expect(grantsOf('PcapExportHandlerRole')).toEqual([
+      'dynamodb:GetItem on <StorageTenantsTable.Arn>',
+      'dynamodb:Query on <StorageFlowsTable.Arn>',
       'dynamodb:Query on <StoragePacketsTable.Arn>',
       'dynamodb:UpdateItem on <StorageFlowsTable.Arn>',
       'logs:CreateLogStream on <PcapExportHandlerLogs.Arn>',
       'logs:PutLogEvents on <PcapExportHandlerLogs.Arn>',
       's3:AbortMultipartUpload on <StoragePcapBucket.Arn>/tenants/*',
+      's3:DeleteObject on <StoragePcapBucket.Arn>/tenants/*/windows/*',
+      's3:GetObject on <StoragePcapBucket.Arn>/tenants/*',
       's3:PutObject on <StoragePcapBucket.Arn>/tenants/*',
     ]);
   });
