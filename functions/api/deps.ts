@@ -106,3 +106,16 @@ export function urlTtlFromEnv(env: NodeJS.ProcessEnv = process.env): number {
     ? Math.min(Math.max(Math.floor(value), 1), 900)
     : DEFAULT_URL_TTL_SECONDS;
 }
+
+/**
+ * WINDOW_REQUEST_MAX_SEGMENTS: evidence windows of more segments are assembled as jobs rather
+ * than inside the request. 1 to 200 (the default): an operator may lower it, not raise it past
+ * what fits in API Gateway's 30 s.
+ */
+export function windowRequestLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): WindowLimits {
+  const value = Number(env.WINDOW_REQUEST_MAX_SEGMENTS ?? REQUEST_WINDOW_LIMITS.segments);
+  const segments = Number.isFinite(value)
+    ? Math.min(Math.max(Math.floor(value), 1), REQUEST_WINDOW_LIMITS.segments)
+    : REQUEST_WINDOW_LIMITS.segments;
+  return { ...REQUEST_WINDOW_LIMITS, segments };
+}

@@ -82,6 +82,11 @@ export const segmentSchemas = {
       bytes: { type: 'integer', description: 'Done only: size of the window object' },
       segments: { type: 'integer', description: 'Done only' },
       packets: { type: 'integer', description: 'Done only: packets in its segments' },
+      missing_seqs: {
+        type: 'integer',
+        description:
+          'Done only: how many sequence numbers are missing between each agent’s first and last segment (the manifest lists them)',
+      },
       url: { type: 'string', description: 'Done, as JSON: presigned GET of the window object' },
       manifest_url: {
         type: 'string',

@@ -44,7 +44,13 @@ export async function buildWindowJob(
   return {
     packets: window.packets,
     bytes: window.bytes,
-    segments: window.segments,
+    window: {
+      segments: window.segments,
+      missing_seqs: Object.values(window.signed.manifest.missing_seqs).reduce(
+        (sum, seqs) => sum + seqs.length,
+        0,
+      ),
+    },
     file: {
       key: window.key,
       filename,

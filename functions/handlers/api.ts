@@ -1,6 +1,6 @@
 import { handle } from 'hono/aws-lambda';
 import { createApp } from '../api/app.js';
-import { createAppDeps, urlTtlFromEnv } from '../api/deps.js';
+import { createAppDeps, urlTtlFromEnv, windowRequestLimitsFromEnv } from '../api/deps.js';
 import { iotCommandPublisherFromEnv } from '../api/iot-command-publisher.js';
 import { agentIdentityFromEnv } from '../identity/env.js';
 import { createLogger } from '../logger.js';
@@ -19,6 +19,7 @@ const exportRunner = lambdaExportRunnerFromEnv(process.env, { region: config.reg
 const app = createApp(
   createAppDeps(config, {
     urlTtlSeconds: urlTtlFromEnv(),
+    windowRequestLimits: windowRequestLimitsFromEnv(),
     ...(commandPublisher ? { commandPublisher } : {}),
     ...(exportRunner ? { exportRunner } : {}),
     ...(process.env.MQTT_PUBLIC_URL ? { mqttUrl: process.env.MQTT_PUBLIC_URL } : {}),

@@ -42,8 +42,8 @@ export interface ExportJob {
   /** Packets and bytes written so far (final once done). */
   packets: number;
   bytes: number;
-  /** Segments in a window job's object, once done (null for PCAP exports). */
-  segments: number | null;
+  /** A window job's segments and the sequence numbers missing between them, once done. */
+  window: WindowSummary | null;
   /** The S3 object, once done. */
   file: { key: string; filename: string; contentType: string; disposition: string } | null;
   error: { code: string; message: string } | null;
@@ -51,12 +51,19 @@ export interface ExportJob {
   expiresAt: number;
 }
 
+/** What a finished window job holds (the signed manifest, in S3, lists them). */
+export interface WindowSummary {
+  segments: number;
+  /** How many sequence numbers, in all, are missing between each agent's first and last. */
+  missing_seqs: number;
+}
+
 /** What a finished job built. */
 export interface JobResult {
   packets: number;
   bytes: number;
   file: NonNullable<ExportJob['file']>;
-  segments?: number;
+  window?: WindowSummary;
 }
 
 /** Job records outlive the presigned URLs they hand out; the files follow the bucket's lifecycle. */
@@ -81,7 +88,7 @@ function toJob(item: Record<string, unknown>): ExportJob {
     finishedAt: item.finished_at === undefined ? null : Number(item.finished_at),
     packets: Number(item.packets ?? 0),
     bytes: Number(item.bytes ?? 0),
-    segments: item.segments === undefined ? null : Number(item.segments),
+    window: (item.window as WindowSummary | undefined) ?? null,
     file: (item.file as ExportJob['file'] | undefined) ?? null,
     error: (item.error as ExportJob['error'] | undefined) ?? null,
     expiresAt: Number(item[TTL_ATTRIBUTE]),
@@ -205,20 +212,20 @@ export class ExportJobRepository {
     result: JobResult,
     nowSec: number,
   ): Promise<boolean> {
-    const segments = result.segments ?? null;
+    const window = result.window ?? null;
     return storeCall('finish export job', () =>
       conditionalWrite(() =>
         this.clients.doc.send(
           new UpdateCommand({
             TableName: this.table,
             Key: exportJobKey(tenant, exportId),
-            UpdateExpression: `SET #st = :done, packets = :p, bytes = :b, #file = :f, finished_at = :now${segments === null ? '' : ', #seg = :s'}`,
+            UpdateExpression: `SET #st = :done, packets = :p, bytes = :b, #file = :f, finished_at = :now${window === null ? '' : ', #win = :w'}`,
             ConditionExpression: '#st = :running',
-            // SEGMENTS is a DynamoDB reserved word, like STATUS and FILE.
+            // STATUS, FILE and WINDOW are DynamoDB reserved words.
             ExpressionAttributeNames: {
               '#st': 'status',
               '#file': 'file',
-              ...(segments === null ? {} : { '#seg': 'segments' }),
+              ...(window === null ? {} : { '#win': 'window' }),
             },
             ExpressionAttributeValues: {
               ':done': 'done',
@@ -227,7 +234,7 @@ export class ExportJobRepository {
               ':b': result.bytes,
               ':f': result.file,
               ':now': nowSec,
-              ...(segments === null ? {} : { ':s': segments }),
+              ...(window === null ? {} : { ':w': window }),
             },
           }),
         ),

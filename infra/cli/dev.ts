@@ -1,4 +1,4 @@
-import { urlTtlFromEnv } from '../../functions/api/deps.js';
+import { urlTtlFromEnv, windowRequestLimitsFromEnv } from '../../functions/api/deps.js';
 import { DEFAULT_DRAIN_MS, type LocalStack, startLocalStack } from '../local/stack.js';
 import { dataDirFromEnv, portFromEnv, UsageError } from './options.js';
 import { FORCED_EXIT_STATUS, onStopSignals, type StopSignal } from './stop-signals.js';
@@ -48,6 +48,7 @@ export async function runDev(): Promise<void> {
       ...(process.env.S3_ENDPOINT ? { s3Endpoint: process.env.S3_ENDPOINT } : {}),
       ...(process.env.WIREFLEET_API_TOKEN ? { apiToken: process.env.WIREFLEET_API_TOKEN } : {}),
       urlTtlSeconds: urlTtlFromEnv(),
+      windowRequestLimits: windowRequestLimitsFromEnv(),
       mqttPort: portFromEnv('MQTT_PORT', 1883),
       ...(process.env.MQTTS_PORT ? { mqttTlsPort: portFromEnv('MQTTS_PORT', 8883) } : {}),
       ...(process.env.MQTT_URL

@@ -7,6 +7,7 @@ import { serve } from '@hono/node-server';
 import { createApp } from '../../functions/api/app.js';
 import { createAppDeps } from '../../functions/api/deps.js';
 import { SegmentUploads } from '../../functions/evidence/segment-uploads.js';
+import type { WindowLimits } from '../../functions/evidence/window-download.js';
 import { LocalCaIdentity } from '../../functions/identity/local-ca.js';
 import { loadOrCreateLocalCa } from '../../functions/identity/local-ca-files.js';
 import { createLogger, type Logger } from '../../functions/logger.js';
@@ -41,6 +42,8 @@ export interface LocalStackOptions {
   s3Endpoint?: string;
   apiToken?: string;
   urlTtlSeconds?: number;
+  /** The largest evidence window one request assembles (larger ones are jobs). */
+  windowRequestLimits?: WindowLimits;
   /** Port of the embedded aedes broker (0 = any free port). */
   mqttPort?: number;
   /** Its mTLS port for agents' certificates (default 8883; any free port when mqttPort is 0). */
@@ -238,6 +241,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       mqttUrl,
       ...(identity ? { identity } : {}),
       ...(options.urlTtlSeconds ? { urlTtlSeconds: options.urlTtlSeconds } : {}),
+      ...(options.windowRequestLimits ? { windowRequestLimits: options.windowRequestLimits } : {}),
     });
     await deps.tenants.ensure(DEFAULT_TENANT, DEFAULT_INSTANCE_ID);
     const { token, source } = await ensureDefaultToken(

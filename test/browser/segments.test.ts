@@ -216,14 +216,22 @@ describe.skipIf(!chromiumAvailable)(
   'Evidence window download on the agent page (real Chromium, local stack)',
   () => {
     const WINDOW_AGENT = 'evidence-edge-3';
+    /** Records one segment more than a request assembles here, so its window is a job. */
+    const JOB_AGENT = 'evidence-edge-4';
     let stack: ConsoleStack;
     let browser: Browser;
     let uploaded: TestSegment[] = [];
+    let jobUploaded: TestSegment[] = [];
 
     beforeAll(async () => {
-      stack = await startConsoleStack({ localAgent: 'off' });
+      // Windows of more than 3 segments are assembled as jobs (200 unless set).
+      stack = await startConsoleStack({
+        localAgent: 'off',
+        env: { WINDOW_REQUEST_MAX_SEGMENTS: '3' },
+      });
       browser = await launchBrowser();
       uploaded = await recordSegments(stack, WINDOW_AGENT, 3);
+      jobUploaded = await recordSegments(stack, JOB_AGENT, 4);
     }, 120_000);
     afterAll(async () => {
       await browser?.close();
@@ -282,6 +290,51 @@ describe.skipIf(!chromiumAvailable)(
 
         await expectNoSeriousA11yViolations(page, 'agent segments (window ready)');
         await saveScreenshot(page, 'agent-segments-window');
+        errors.assertNone();
+      } finally {
+        await close();
+      }
+    });
+
+    it('follows a window too large for one request while the cloud assembles it as a job, then offers both links', async () => {
+      const { page, errors, close } = await openPage(browser, DESKTOP);
+      try {
+        const polled: string[] = [];
+        page.on('request', (r) => {
+          if (r.url().includes('/segments/windows/win_')) polled.push(r.url());
+        });
+        await signIn(page, stack);
+        await goTo(page, `#/agents/${JOB_AGENT}`, `Agent ${JOB_AGENT}`);
+        const panel = page.getByRole('region', { name: 'Evidence segments' });
+        await panel.getByRole('table').locator('tbody tr').nth(3).waitFor();
+        await panel.getByRole('button', { name: 'Prepare window' }).click();
+        const link = panel.getByRole('link', { name: 'Download encrypted window' });
+        await link.waitFor();
+        await panel.getByText('4 segments').waitFor();
+        expect(polled.length).toBeGreaterThanOrEqual(1);
+
+        // The manifest comes from the cloud's copy, kept beside the window object.
+        const [download] = await Promise.all([
+          page.waitForEvent('download'),
+          panel.getByRole('link', { name: 'Save manifest' }).click(),
+        ]);
+        const { manifest, signature } = signedManifestSchema.parse(
+          JSON.parse(await readFile(await download.path(), 'utf8')),
+        );
+        expect(download.suggestedFilename()).toBe(`window-${manifest.window_id}.manifest.json`);
+        expect(manifest.segments.map((e) => e.segment_id)).toEqual(
+          jobUploaded.map((u) => u.request.segment_id),
+        );
+        const key = (await (await stack.api('/evidence/manifest-key')).json()) as {
+          key_id: string;
+        };
+        expect(signature.key_id).toBe(key.key_id);
+        const object = Buffer.from(
+          await (await fetch((await link.getAttribute('href')) as string)).arrayBuffer(),
+        );
+        expect(Buffer.compare(object, Buffer.concat(jobUploaded.map((u) => u.bytes)))).toBe(0);
+
+        await expectNoSeriousA11yViolations(page, 'agent segments (window job done)');
         errors.assertNone();
       } finally {
         await close();

@@ -357,7 +357,11 @@ describe('the synthesized PCAP export bundle (asynchronous job events)', () => {
     );
     expect(outcome.status).toBe('done');
     const job = await jobs.get(TENANT, jobId, nowSec);
-    expect(job).toMatchObject({ status: 'done', segments: 3, packets: 30 });
+    expect(job).toMatchObject({
+      status: 'done',
+      packets: 30,
+      window: { segments: 3, missing_seqs: 0 },
+    });
     const read = async (key: string) =>
       Buffer.from(
         await (

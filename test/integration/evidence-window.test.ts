@@ -353,6 +353,7 @@ describe.each(STORES)('evidence windows on the local stack with %s as S3', (stor
         agent_ids: [AGENT],
         bytes: Buffer.concat(sealed).length,
         segments: 3,
+        missing_seqs: 0,
         packets: frames.length,
       });
       const object = Buffer.from(await (await fetch(done.url)).arrayBuffer());

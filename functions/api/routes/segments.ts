@@ -221,9 +221,7 @@ export function segmentRoutes(deps: AppDeps) {
         agent_ids: request.agentIds,
         since: request.since,
         until: request.until,
-        ...(job.status === 'done'
-          ? { bytes: job.bytes, segments: job.segments, packets: job.packets }
-          : {}),
+        ...(job.status === 'done' ? { bytes: job.bytes, packets: job.packets, ...job.window } : {}),
         ...(job.error ? { error: job.error } : {}),
       };
       if (job.status !== 'done') return c.json(body);

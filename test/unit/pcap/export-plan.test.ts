@@ -146,7 +146,7 @@ describe('exportJobView', () => {
     finishedAt: null,
     packets: 0,
     bytes: 0,
-    segments: null,
+    window: null,
     file: null,
     error: null,
     expiresAt: 1000 + 86_400,

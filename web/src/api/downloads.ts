@@ -1,5 +1,5 @@
-import { type ApiClient, ApiRequestError, type QueryParams } from './client.js';
-import type { DownloadLink, ExportJob } from './types.js';
+import { type ApiClient, ApiRequestError, type ApiResponse, type QueryParams } from './client.js';
+import type { DownloadLink, ExportJob, JobState } from './types.js';
 
 /** Above this many packets the console asks for an export job (202) rather than waiting. */
 export const ASYNC_EXPORT_ABOVE = 10_000;
@@ -36,6 +36,41 @@ function retryAfterMs(headers: Headers): number {
 }
 
 /**
+ * Follows a job the API accepted (a 202 with status_url): polls its status, as often as
+ * Retry-After says, until it is done (returned) or failed (thrown as the job's error).
+ */
+export async function awaitJob<J extends JobState>(
+  api: ApiClient,
+  accepted: ApiResponse<J>,
+  options: { signal?: AbortSignal; onProgress?(job: J): void } = {},
+): Promise<J> {
+  let job = accepted.data;
+  if (!job.status_url) {
+    throw new ApiRequestError(202, 'invalid_response', 'the job has no status_url');
+  }
+  const statusPath = apiPathOf(job.status_url);
+  let wait = retryAfterMs(accepted.headers);
+  for (;;) {
+    options.onProgress?.(job);
+    await sleep(wait, options.signal);
+    const next = await api.get<J>(statusPath, undefined, {
+      headers: { Accept: 'application/json' },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    job = next.data;
+    wait = retryAfterMs(next.headers);
+    if (job.status === 'done') return job;
+    if (job.status === 'failed') {
+      throw new ApiRequestError(
+        200,
+        job.error?.code ?? 'export_failed',
+        job.error?.message ?? 'the job failed',
+      );
+    }
+  }
+}
+
+/**
  * Asks the API for a capture file and returns its presigned link. A small one
  * comes back at once (JSON instead of the 302); a large one is an export job
  * (202 + status_url), polled until it is done or failed.
@@ -57,46 +92,23 @@ export async function requestCaptureLink(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   if (first.status !== 202) return first.data as DownloadLink;
-  let job = first.data as ExportJob;
-  if (!job.status_url)
-    throw new ApiRequestError(202, 'invalid_response', 'the export has no status_url');
-  const statusPath = apiPathOf(job.status_url);
-  let wait = retryAfterMs(first.headers);
-  for (;;) {
-    options.onProgress?.({
-      status: job.status,
-      ...(job.packets !== undefined ? { packets: job.packets } : {}),
-    });
-    await sleep(wait, options.signal);
-    const next = await api.get<ExportJob>(statusPath, undefined, {
-      headers: { Accept: 'application/json' },
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    job = next.data;
-    wait = retryAfterMs(next.headers);
-    if (job.status === 'done') {
-      if (!job.url || !job.filename) {
-        throw new ApiRequestError(
-          200,
-          'invalid_response',
-          'the finished export has no download link',
-        );
-      }
-      return {
-        url: job.url,
-        filename: job.filename,
-        expires_at: job.expires_at ?? '',
-        packets: job.packets ?? 0,
-        bytes: job.bytes ?? 0,
-        ...(job.content_type ? { content_type: job.content_type } : {}),
-      } as DownloadLink;
-    }
-    if (job.status === 'failed') {
-      throw new ApiRequestError(
-        200,
-        job.error?.code ?? 'export_failed',
-        job.error?.message ?? 'the export failed',
-      );
-    }
+  const job = await awaitJob(api, first as ApiResponse<ExportJob>, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: (state) =>
+      options.onProgress?.({
+        status: state.status,
+        ...(state.packets !== undefined ? { packets: state.packets } : {}),
+      }),
+  });
+  if (!job.url || !job.filename) {
+    throw new ApiRequestError(200, 'invalid_response', 'the finished export has no download link');
   }
+  return {
+    url: job.url,
+    filename: job.filename,
+    expires_at: job.expires_at ?? '',
+    packets: job.packets ?? 0,
+    bytes: job.bytes ?? 0,
+    ...(job.content_type ? { content_type: job.content_type } : {}),
+  } as DownloadLink;
 }

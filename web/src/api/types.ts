@@ -102,10 +102,16 @@ export interface DownloadLink {
 }
 
 /** GET /packets/exports/{id} (and the 202 that starts one). */
-export interface ExportJob {
-  export_id: string;
+/** What every job's status says (PCAP exports and evidence windows). */
+export interface JobState {
   status: 'queued' | 'running' | 'done' | 'failed';
+  /** In the 202 that started the job: where to poll. */
   status_url?: string;
+  error?: { code: string; message: string };
+}
+
+export interface ExportJob extends JobState {
+  export_id: string;
   packets?: number;
   bytes?: number;
   count?: number;
@@ -114,7 +120,6 @@ export interface ExportJob {
   expires_at?: string;
   filename?: string;
   content_type?: string;
-  error?: { code: string; message: string };
 }
 
 /** A packet's frame size: the metadata carries it; the record has no other size. */

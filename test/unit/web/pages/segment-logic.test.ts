@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { signedManifestSchema } from '../../../../protocol/evidence/window-manifest.js';
 import {
   describeMissing,
+  describeMissingCount,
   fromLocalInput,
   listedRange,
   manifestFilename,
@@ -146,5 +147,12 @@ describe('window manifest', () => {
     expect(describeMissing({ 'edge-1': [4, 5], 'edge-2': [] })).toBe('edge-1: 4, 5');
     expect(describeMissing({ 'edge-2': [] })).toBeUndefined();
     expect(describeMissing({})).toBeUndefined();
+  });
+
+  it('counts a window job’s gaps (its manifest lists them)', () => {
+    expect(describeMissingCount(3)).toBe('3 sequence numbers (listed in the manifest)');
+    expect(describeMissingCount(1)).toBe('1 sequence number (listed in the manifest)');
+    expect(describeMissingCount(0)).toBeUndefined();
+    expect(describeMissingCount(undefined)).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 import { type FormEvent, useEffect, useState } from 'react';
-import { requestCaptureLink } from '../../api/downloads.js';
+import type { ApiResponse } from '../../api/client.js';
+import { awaitJob, requestCaptureLink } from '../../api/downloads.js';
 import { saveLink } from '../../api/save.js';
 import { useApi } from '../../app/api-context.js';
 import { type Column, DataTable } from '../../components/DataTable.js';
@@ -12,6 +13,7 @@ import { useMorePages } from '../../hooks/useMorePages.js';
 import { usePolling } from '../../hooks/usePolling.js';
 import {
   describeMissing,
+  describeMissingCount,
   listedRange,
   manifestFilename,
   manifestFileText,
@@ -23,6 +25,7 @@ import {
   shortHex,
   toLocalInput,
   type WindowDownloadView,
+  type WindowJobView,
   windowQuery,
 } from './segment-logic.js';
 
@@ -118,6 +121,9 @@ function WindowDownloadForm({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error>();
   const [result, setResult] = useState<WindowDownloadView>();
+  // A window too large for one request is assembled by a job: its state while it runs, then
+  // its links.
+  const [job, setJob] = useState<WindowJobView>();
 
   // Follow the listed range until the user edits the form.
   useEffect(() => {
@@ -137,11 +143,22 @@ function WindowDownloadForm({
     setBusy(true);
     setError(undefined);
     setResult(undefined);
+    setJob(undefined);
     try {
-      const { data } = await api.get<WindowDownloadView>('/segments/download', parsed.query, {
-        headers: { Accept: 'application/json' },
-      });
-      setResult(data);
+      const first = await api.get<WindowDownloadView | WindowJobView>(
+        '/segments/download',
+        parsed.query,
+        { headers: { Accept: 'application/json' } },
+      );
+      if (first.status === 202) {
+        setJob(
+          await awaitJob<WindowJobView>(api, first as ApiResponse<WindowJobView>, {
+            onProgress: setJob,
+          }),
+        );
+      } else {
+        setResult(first.data as WindowDownloadView);
+      }
     } catch (failure) {
       setError(failure as Error);
     } finally {
@@ -186,6 +203,34 @@ function WindowDownloadForm({
         </div>
       </div>
       {error ? <ErrorMessage error={error} title="Could not prepare the window" /> : null}
+      {busy && job ? (
+        <p className="panel-note" role="status">
+          A large window: the cloud is assembling it as a job ({job.status}). This page asks again
+          until it is done.
+        </p>
+      ) : null}
+      {job?.status === 'done' && job.url && job.manifest_url ? (
+        <div className="segment-window-result" role="status">
+          <p>
+            {formatCount(job.segments ?? 0)} segment{job.segments === 1 ? '' : 's'},{' '}
+            {formatBytes(job.bytes ?? 0)}; the links expire at{' '}
+            <Time value={new Date(job.expires_at ?? 0)} />.
+          </p>
+          {describeMissingCount(job.missing_seqs) ? (
+            <p className="panel-note">
+              Sequence numbers the cloud has no record of: {describeMissingCount(job.missing_seqs)}
+            </p>
+          ) : null}
+          <p className="form-actions">
+            <a className="button button-primary" href={job.url} rel="noopener" download>
+              Download encrypted window
+            </a>
+            <a className="button" href={job.manifest_url} rel="noopener" download>
+              Save manifest
+            </a>
+          </p>
+        </div>
+      ) : null}
       {result ? (
         <div className="segment-window-result" role="status">
           <p>

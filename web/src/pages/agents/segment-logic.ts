@@ -3,6 +3,8 @@
  * window download form. No DOM here (unit-tested in node).
  */
 
+import type { JobState } from '../../api/types.js';
+
 /** A recorded segment as `GET /agents/{id}/segments` lists it (times in epoch seconds). */
 export interface SegmentView {
   segment_id: string;
@@ -38,6 +40,23 @@ export interface WindowDownloadView {
     missing_seqs: Record<string, number[]>;
   } & Record<string, unknown>;
   signature: Record<string, unknown>;
+}
+
+/** A window too large to assemble in one request: a job, and its state once done. */
+export interface WindowJobView extends JobState {
+  job_id: string;
+  url?: string;
+  manifest_url?: string;
+  expires_at?: string;
+  bytes?: number;
+  segments?: number;
+  missing_seqs?: number;
+}
+
+/** The missing-sequence line for a window job: the count; the manifest lists them. */
+export function describeMissingCount(count: number | undefined): string | undefined {
+  if (!count) return undefined;
+  return `${count} sequence number${count === 1 ? '' : 's'} (listed in the manifest)`;
 }
 
 export const SEGMENTS_PAGE = 50;
