@@ -1,4 +1,5 @@
 import {
+  agentIdPathParam,
   errorResponse,
   jsonBody,
   jsonResponse,
@@ -13,14 +14,6 @@ import {
 import { commandRequestSchema, registerAgentSchema, rotateCredentialsSchema } from './schemas.js';
 
 /** The agent, command and flow parts of the OpenAPI document (merged in openapi.ts). */
-
-const agentIdParam = {
-  name: 'id',
-  in: 'path',
-  required: true,
-  description: 'Agent id',
-  schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
-};
 
 const nullable = (type: string) => ({ type: [type, 'null'] });
 
@@ -268,7 +261,7 @@ export const agentPaths = {
   '/api/v1/agents/{id}': {
     get: {
       summary: 'One agent: status, latest heartbeat (RLOCs, EID prefixes) and metrics',
-      parameters: [agentIdParam],
+      parameters: [agentIdPathParam],
       responses: {
         '200': jsonResponse('Agent', 'Agent'),
         ...agentNotFound,
@@ -280,7 +273,7 @@ export const agentPaths = {
     get: {
       summary:
         "The agent's events (capture started/failed, drop rate high, spool overflow...), newest first",
-      parameters: [agentIdParam, limitParam(1000, 100), nextTokenParam],
+      parameters: [agentIdPathParam, limitParam(1000, 100), nextTokenParam],
       responses: {
         '200': pagedList('Events, kept 30 days', 'events', { type: 'object' }),
         ...agentNotFound,
@@ -292,7 +285,7 @@ export const agentPaths = {
     get: {
       summary:
         "The agent's metrics samples (capture counters, drop rate, spool depth), newest first",
-      parameters: [agentIdParam, limitParam(1000, 100), nextTokenParam],
+      parameters: [agentIdPathParam, limitParam(1000, 100), nextTokenParam],
       responses: {
         '200': pagedList('Metrics samples, kept 7 days', 'metrics', { type: 'object' }),
         ...agentNotFound,
@@ -306,7 +299,7 @@ export const agentPaths = {
         "Rotate the agent's credential: a new certificate for a new CSR (the old certificate is deactivated once the new one is in place), or a new password",
       description:
         'A certificate agent must send a `csr` for a new key. The replaced certificates are listed with whether they were deactivated (false: it may still connect; rotate again or revoke). Password agents send no body and get a new password, shown only this once; a connection already open stays until it reconnects.',
-      parameters: [agentIdParam],
+      parameters: [agentIdPathParam],
       requestBody: {
         required: false,
         content: {
@@ -359,7 +352,7 @@ export const agentPaths = {
         'Revoke the agent: its certificate is deactivated (AWS IoT: UpdateCertificate INACTIVE) and its password removed, so it can no longer connect',
       description:
         'The local broker refuses the next connection at once and drops open ones; AWS IoT disconnects open connections within minutes. Idempotent. To let the agent back in, rotate its credentials with a new CSR.',
-      parameters: [agentIdParam],
+      parameters: [agentIdPathParam],
       responses: {
         '200': {
           description: 'Revoked',
@@ -387,7 +380,7 @@ export const agentPaths = {
   '/api/v1/agents/{id}/commands': {
     post: {
       summary: 'Send a command to the agent over MQTT; poll the command for its reply',
-      parameters: [agentIdParam],
+      parameters: [agentIdPathParam],
       requestBody: jsonBody('CommandRequest'),
       responses: {
         '202': jsonResponse('Stored and published', 'CommandAccepted'),
@@ -400,7 +393,7 @@ export const agentPaths = {
     },
     get: {
       summary: "The agent's commands with their replies, newest first, page by page",
-      parameters: [agentIdParam, limitParam(1000, 100), nextTokenParam],
+      parameters: [agentIdPathParam, limitParam(1000, 100), nextTokenParam],
       responses: {
         '200': pagedList('Commands, kept 30 days', 'commands', {
           $ref: '#/components/schemas/Command',
@@ -414,7 +407,7 @@ export const agentPaths = {
     get: {
       summary: 'A command and, once the agent answered, its reply',
       parameters: [
-        agentIdParam,
+        agentIdPathParam,
         { name: 'commandId', in: 'path', required: true, schema: { type: 'string' } },
       ],
       responses: {

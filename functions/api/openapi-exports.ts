@@ -1,20 +1,16 @@
-import { errorResponse, jsonResponse, standardErrors } from './openapi-shared.js';
+import {
+  errorResponse,
+  idPathParam,
+  jobAcceptedResponse,
+  jobAcceptedSchema,
+  jsonResponse,
+  standardErrors,
+} from './openapi-shared.js';
 
 /** The asynchronous-export parts of the OpenAPI document (merged in openapi.ts). */
 
 export const exportSchemas = {
-  ExportAccepted: {
-    type: 'object',
-    required: ['export_id', 'status', 'status_url'],
-    properties: {
-      export_id: { type: 'string', pattern: '^exp_[0-9a-f]{24}$' },
-      status: { type: 'string', enum: ['queued'] },
-      status_url: {
-        type: 'string',
-        description: 'GET it (with the token) for the status; once done it redirects to the file',
-      },
-    },
-  },
+  ExportAccepted: jobAcceptedSchema('export_id', '^exp_[0-9a-f]{24}$', 'the file'),
   ExportJob: {
     type: 'object',
     required: ['export_id', 'status', 'packets', 'bytes'],
@@ -53,17 +49,10 @@ export const preferHeader = {
 
 /** What GET /packets/download/pcap adds to the synchronous answers. */
 export const asyncDownloadResponse = {
-  '202': {
-    description:
-      'An export job (large selection, or Prefer: respond-async); Location and status_url say where to poll',
-    headers: {
-      Location: { schema: { type: 'string' }, description: 'The status URL' },
-      'Retry-After': { schema: { type: 'integer' }, description: 'Seconds between polls' },
-    },
-    content: {
-      'application/json': { schema: { $ref: '#/components/schemas/ExportAccepted' } },
-    },
-  },
+  '202': jobAcceptedResponse(
+    'An export job (large selection, or Prefer: respond-async); Location and status_url say where to poll',
+    'ExportAccepted',
+  ),
   '503': errorResponse(
     'Store unavailable, or the export could not be started (export_unavailable)',
   ),
@@ -74,14 +63,7 @@ export const exportPaths = {
     get: {
       summary:
         "An export job's status; once done, a 302 to a fresh presigned URL (or JSON with Accept: application/json)",
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          schema: { type: 'string', pattern: '^exp_[0-9a-f]{24}$' },
-        },
-      ],
+      parameters: [idPathParam('Export job id', '^exp_[0-9a-f]{24}$')],
       responses: {
         '302': { description: 'Done: redirect to a presigned S3 URL (expires within 15 minutes)' },
         '200': jsonResponse(

@@ -1,5 +1,6 @@
 import { tangoPathSchema, tangoPathsSchema } from '../../protocol/tango-paths.js';
 import {
+  agentIdPathParam,
   errorResponse,
   jsonSchema,
   limitParam,
@@ -68,13 +69,7 @@ export const pathsPaths = {
       description:
         "Agents running Tango nodes publish per-path delay, jitter, loss, reordering and throughput on the MQTT channel `paths` (schema TangoPathsMessage). Routing prefers, among an EID's RLOCs of equal priority, the RLOC whose fresh path suits the workload (lowest delay for fast_response, lowest loss for code_generation and complex_reasoning). limit and next_token apply to history=1 only. Reports are kept 7 days.",
       parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'Agent id',
-          schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
-        },
+        agentIdPathParam,
         queryParam('history', '1 or true: past reports, paged', {
           enum: ['0', '1', 'true', 'false'],
         }),

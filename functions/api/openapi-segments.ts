@@ -1,6 +1,10 @@
 import { windowManifestSchema } from '../../protocol/evidence/window-manifest.js';
 import {
+  agentIdPathParam,
   errorResponse,
+  idPathParam,
+  jobAcceptedResponse,
+  jobAcceptedSchema,
   jsonResponse,
   jsonSchema,
   limitParam,
@@ -53,20 +57,20 @@ const segment = {
   },
 };
 
+/** A prepared window's links: the object and its signed manifest, kept beside it. */
+const windowLinks = {
+  url: { type: 'string', description: 'Presigned GET of the window object' },
+  manifest_url: {
+    type: 'string',
+    description:
+      'Presigned GET of {manifest, signature}, kept beside the object (what `pcap decrypt --manifest` reads)',
+  },
+  expires_at: { type: 'string', format: 'date-time', description: 'When the URLs expire' },
+};
+
 export const segmentSchemas = {
   Segment: segment,
-  WindowJobAccepted: {
-    type: 'object',
-    required: ['job_id', 'status', 'status_url'],
-    properties: {
-      job_id: { type: 'string', pattern: '^win_[0-9a-f]{32}$' },
-      status: { type: 'string', enum: ['queued'] },
-      status_url: {
-        type: 'string',
-        description: 'GET it (with the token) for the status; once done it redirects to the window',
-      },
-    },
-  },
+  WindowJobAccepted: jobAcceptedSchema('job_id', '^win_[0-9a-f]{32}$', 'the window'),
   WindowJob: {
     type: 'object',
     required: ['job_id', 'status', 'agent_ids', 'since', 'until'],
@@ -87,13 +91,8 @@ export const segmentSchemas = {
         description:
           'Done only: how many sequence numbers are missing between each agent’s first and last segment (the manifest lists them)',
       },
-      url: { type: 'string', description: 'Done, as JSON: presigned GET of the window object' },
-      manifest_url: {
-        type: 'string',
-        description:
-          'Done, as JSON: presigned GET of {manifest, signature} (what `pcap decrypt --manifest` reads)',
-      },
-      expires_at: { type: 'string', format: 'date-time', description: 'When the URLs expire' },
+      // Done, as JSON:
+      ...windowLinks,
       error: {
         type: 'object',
         description:
@@ -107,13 +106,7 @@ export const segmentSchemas = {
     type: 'object',
     required: ['url', 'manifest_url', 'expires_at', 'bytes', 'segments', 'manifest', 'signature'],
     properties: {
-      url: { type: 'string', description: 'Presigned GET of the window object' },
-      manifest_url: {
-        type: 'string',
-        description:
-          'Presigned GET of {manifest, signature}, kept beside the object (what --manifest reads)',
-      },
-      expires_at: { type: 'string', format: 'date-time' },
+      ...windowLinks,
       bytes: { type: 'integer' },
       segments: { type: 'integer' },
       manifest: { $ref: '#/components/schemas/WindowManifest' },
@@ -134,13 +127,7 @@ export const segmentSchemas = {
   },
 };
 
-const segmentIdPath = {
-  name: 'id',
-  in: 'path',
-  required: true,
-  description: 'Segment id (32 hex digits)',
-  schema: { type: 'string', pattern: '^[0-9a-f]{32}$' },
-};
+const segmentIdPath = idPathParam('Segment id (32 hex digits)', '^[0-9a-f]{32}$');
 
 export const segmentPaths = {
   '/api/v1/agents/{id}/segments': {
@@ -149,13 +136,7 @@ export const segmentPaths = {
       description:
         'Segments whose [started_at, ended_at] meets [since, until]. Encrypted at the agent; the cloud holds no key to open them.',
       parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'Agent id',
-          schema: { type: 'string' },
-        },
+        agentIdPathParam,
         epochParam('since', 'Only segments ending at or after this (epoch seconds)'),
         epochParam('until', 'Only segments starting at or before this (epoch seconds)'),
         {
@@ -221,17 +202,10 @@ export const segmentPaths = {
             'application/json': { schema: { $ref: '#/components/schemas/WindowDownload' } },
           },
         },
-        '202': {
-          description:
-            'A window job (a large window, or Prefer: respond-async); Location and status_url say where to poll',
-          headers: {
-            Location: { schema: { type: 'string' }, description: 'The status URL' },
-            'Retry-After': { schema: { type: 'integer' }, description: 'Seconds between polls' },
-          },
-          content: {
-            'application/json': { schema: { $ref: '#/components/schemas/WindowJobAccepted' } },
-          },
-        },
+        '202': jobAcceptedResponse(
+          'A window job (a large window, or Prefer: respond-async); Location and status_url say where to poll',
+          'WindowJobAccepted',
+        ),
         '404': errorResponse(
           "agent_not_found: an agent unknown (or another tenant's); no_segments: nothing recorded in the window",
         ),
@@ -254,14 +228,7 @@ export const segmentPaths = {
         "A window job's status; once done, a 302 to a fresh presigned GET of the window (or JSON with both links, with Accept: application/json)",
       description:
         'Save the manifest from manifest_url and run `wirefleet pcap decrypt --key-file K --manifest window.json window.wfe -o window.pcap`.',
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          schema: { type: 'string', pattern: '^win_[0-9a-f]{32}$' },
-        },
-      ],
+      parameters: [idPathParam('Window job id', '^win_[0-9a-f]{32}$')],
       responses: {
         '302': { description: 'Done: redirect to the presigned URL (expires within 15 minutes)' },
         '200': jsonResponse(

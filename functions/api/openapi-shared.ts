@@ -76,3 +76,39 @@ export const pagedList = (description: string, key: string, items: Record<string
     },
   },
 });
+
+/** The `{id}` in a path: a required string, with the pattern ids of that kind match. */
+export const idPathParam = (description: string, pattern?: string) => ({
+  name: 'id',
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string', ...(pattern ? { pattern } : {}) },
+});
+
+/** Agent ids as the registry accepts them. */
+export const agentIdPathParam = idPathParam('Agent id', '^[a-z0-9][a-z0-9-]{0,62}$');
+
+/** A job's 202 body: its id (under `idField`), `queued`, and where to poll. */
+export const jobAcceptedSchema = (idField: string, pattern: string, whenDone: string) => ({
+  type: 'object',
+  required: [idField, 'status', 'status_url'],
+  properties: {
+    [idField]: { type: 'string', pattern },
+    status: { type: 'string', enum: ['queued'] },
+    status_url: {
+      type: 'string',
+      description: `GET it (with the token) for the status; once done it redirects to ${whenDone}`,
+    },
+  },
+});
+
+/** The 202 a download answers when it becomes a job (`ref` names the body's schema). */
+export const jobAcceptedResponse = (description: string, ref: string) => ({
+  description,
+  headers: {
+    Location: { schema: { type: 'string' }, description: 'The status URL' },
+    'Retry-After': { schema: { type: 'integer' }, description: 'Seconds between polls' },
+  },
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
+});

@@ -10,6 +10,7 @@ import { pathsPaths, pathsSchemas } from './openapi-paths.js';
 import { segmentPaths, segmentSchemas } from './openapi-segments.js';
 import {
   errorResponse,
+  idPathParam,
   jsonSchema,
   limitParam,
   nextTokenField,
@@ -164,14 +165,7 @@ export function openApiDocument(version: string) {
       '/api/v1/packets/{id}': {
         get: {
           summary: 'One packet with its decoded layers and bytes',
-          parameters: [
-            {
-              name: 'id',
-              in: 'path',
-              required: true,
-              schema: { type: 'string', pattern: '^[0-9a-f]{16}$' },
-            },
-          ],
+          parameters: [idPathParam('Packet id', '^[0-9a-f]{16}$')],
           responses: {
             '200': { description: 'Packet' },
             '404': errorResponse('Unknown packet'),
@@ -222,7 +216,7 @@ export function openApiDocument(version: string) {
         get: {
           summary: 'Build a one-packet capture file and redirect to it',
           parameters: [
-            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            idPathParam('Packet id', '^[0-9a-f]{16}$'),
             queryParam('format', 'pcap (default) or pcapng', { enum: ['pcap', 'pcapng'] }),
           ],
           responses: downloadResponses,

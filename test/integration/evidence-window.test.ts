@@ -66,6 +66,32 @@ function cli(args: string[]): Promise<{ code: number; stderr: string }> {
   });
 }
 
+/**
+ * Writes a window and its manifest (any JSON with `manifest` and `signature`) to fresh files and
+ * runs `wirefleet pcap decrypt --manifest` on them; `out` is where the pcap goes.
+ */
+async function decryptWindow(windowBytes: Buffer, manifest: unknown, extra: string[] = []) {
+  const name = randomBytes(4).toString('hex');
+  const windowFile = path.join(dir, `window-${name}.wfe`);
+  const manifestFile = path.join(dir, `window-${name}.json`);
+  const out = path.join(dir, `window-${name}.pcap`);
+  writeFileSync(windowFile, windowBytes);
+  writeFileSync(manifestFile, JSON.stringify(manifest));
+  const run = await cli([
+    'pcap',
+    'decrypt',
+    '--key-file',
+    keyFile,
+    '--manifest',
+    manifestFile,
+    ...extra,
+    windowFile,
+    '-o',
+    out,
+  ]);
+  return { ...run, out };
+}
+
 const MOTO = motoAvailable();
 if (!MOTO) {
   console.warn(
@@ -204,57 +230,20 @@ describe.each(STORES)('evidence windows on the local stack with %s as S3', (stor
       const kept = await (await fetch(body.manifest_url)).json();
       expect(kept).toEqual({ manifest: body.manifest, signature: body.signature });
 
-      const windowFile = path.join(dir, 'window.wfe');
-      const manifestFile = path.join(dir, 'window.json');
-      writeFileSync(windowFile, object);
-      writeFileSync(manifestFile, JSON.stringify(body));
       const keyId = (await json(await stack.api('/api/v1/evidence/manifest-key'))).key_id;
-      const out = path.join(dir, 'window.pcap');
-      const run = await cli([
-        'pcap',
-        'decrypt',
-        '--key-file',
-        keyFile,
-        '--manifest',
-        manifestFile,
-        '--manifest-key',
-        keyId,
-        windowFile,
-        '-o',
-        out,
-      ]);
+      const run = await decryptWindow(object, body, ['--manifest-key', keyId]);
       expect(run.stderr).toMatch(/3 segments .* matches its manifest \(signed by key [0-9a-f]{32}/);
       expect(run.code).toBe(0);
-      expect(readFileSync(out).equals(Buffer.from(writePcap(frames)))).toBe(true);
-      const decoded = await tshark(out, ['-T', 'fields', '-e', 'frame.number']);
+      expect(readFileSync(run.out).equals(Buffer.from(writePcap(frames)))).toBe(true);
+      const decoded = await tshark(run.out, ['-T', 'fields', '-e', 'frame.number']);
       expect(decoded.split('\n').filter(Boolean)).toHaveLength(frames.length);
     }, 60_000);
 
     it('refuses, with nothing written, a window whose segments were swapped, a changed manifest and another key', async () => {
       const body = await json(await stack.api(windowPath));
-      const manifestFile = path.join(dir, 'm.json');
-      writeFileSync(manifestFile, JSON.stringify(body));
-      const decrypt = async (
-        windowBytes: Buffer,
-        extra: string[] = [],
-        manifest = manifestFile,
-      ) => {
-        const input = path.join(dir, `in-${randomBytes(4).toString('hex')}.wfe`);
-        const out = path.join(dir, `out-${randomBytes(4).toString('hex')}.pcap`);
-        writeFileSync(input, windowBytes);
-        const run = await cli([
-          'pcap',
-          'decrypt',
-          '--key-file',
-          keyFile,
-          '--manifest',
-          manifest,
-          ...extra,
-          input,
-          '-o',
-          out,
-        ]);
-        expect(() => readFileSync(out)).toThrow();
+      const decrypt = async (windowBytes: Buffer, extra: string[] = [], manifest = body) => {
+        const run = await decryptWindow(windowBytes, manifest, extra);
+        expect(() => readFileSync(run.out)).toThrow();
         return run;
       };
       // Each segment still verifies on its own: only the manifest catches the swap and the drop.
@@ -268,9 +257,7 @@ describe.each(STORES)('evidence windows on the local stack with %s as S3', (stor
       const edited = structuredClone(body);
       edited.manifest.segments.pop();
       edited.manifest.bytes -= sealed[2]!.length;
-      const editedFile = path.join(dir, 'edited.json');
-      writeFileSync(editedFile, JSON.stringify(edited));
-      const forged = await decrypt(Buffer.concat([sealed[0]!, sealed[1]!]), [], editedFile);
+      const forged = await decrypt(Buffer.concat([sealed[0]!, sealed[1]!]), [], edited);
       expect(forged.code).toBe(2);
       expect(forged.stderr).toMatch(/signature does not verify/);
 
@@ -363,24 +350,9 @@ describe.each(STORES)('evidence windows on the local stack with %s as S3', (stor
       expect(signed.manifest.segments.map((e: any) => e.segment_id)).toEqual(segmentIds);
 
       // The kept manifest is what decrypt checks the window against.
-      const windowFile = path.join(dir, 'job.wfe');
-      const manifestFile = path.join(dir, 'job.json');
-      writeFileSync(windowFile, object);
-      writeFileSync(manifestFile, JSON.stringify(signed));
-      const out = path.join(dir, 'job.pcap');
-      const run = await cli([
-        'pcap',
-        'decrypt',
-        '--key-file',
-        keyFile,
-        '--manifest',
-        manifestFile,
-        windowFile,
-        '-o',
-        out,
-      ]);
+      const run = await decryptWindow(object, signed);
       expect(run.code, run.stderr).toBe(0);
-      expect(readFileSync(out).equals(Buffer.from(writePcap(frames)))).toBe(true);
+      expect(readFileSync(run.out).equals(Buffer.from(writePcap(frames)))).toBe(true);
 
       // Without Accept: application/json, the status of a finished job is the download itself.
       const redirect = await stack.api(`/api/v1/segments/windows/${accepted.job_id}`);
