@@ -3,8 +3,7 @@ import {
   idPathParam,
   jobAcceptedResponse,
   jobAcceptedSchema,
-  jsonResponse,
-  standardErrors,
+  jobStatusResponses,
 } from './openapi-shared.js';
 
 /** The asynchronous-export parts of the OpenAPI document (merged in openapi.ts). */
@@ -64,15 +63,10 @@ export const exportPaths = {
       summary:
         "An export job's status; once done, a 302 to a fresh presigned URL (or JSON with Accept: application/json)",
       parameters: [idPathParam('Export job id', '^exp_[0-9a-f]{24}$')],
-      responses: {
-        '302': { description: 'Done: redirect to a presigned S3 URL (expires within 15 minutes)' },
-        '200': jsonResponse(
-          'Queued, running (Retry-After), failed (with error), or done with Accept: application/json',
-          'ExportJob',
-        ),
-        '404': errorResponse("Unknown, expired (after 24 h) or another tenant's export"),
-        ...standardErrors,
-      },
+      responses: jobStatusResponses(
+        'ExportJob',
+        "Unknown, expired (after 24 h) or another tenant's export",
+      ),
     },
   },
 };

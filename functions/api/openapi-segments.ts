@@ -5,7 +5,7 @@ import {
   idPathParam,
   jobAcceptedResponse,
   jobAcceptedSchema,
-  jsonResponse,
+  jobStatusResponses,
   jsonSchema,
   limitParam,
   nextTokenParam,
@@ -229,15 +229,10 @@ export const segmentPaths = {
       description:
         'Save the manifest from manifest_url and run `wirefleet pcap decrypt --key-file K --manifest window.json window.wfe -o window.pcap`.',
       parameters: [idPathParam('Window job id', '^win_[0-9a-f]{32}$')],
-      responses: {
-        '302': { description: 'Done: redirect to the presigned URL (expires within 15 minutes)' },
-        '200': jsonResponse(
-          'Queued, running (Retry-After), failed (with error), or done with Accept: application/json',
-          'WindowJob',
-        ),
-        '404': errorResponse("window_not_found: unknown, expired (after 24 h) or another tenant's"),
-        ...standardErrors,
-      },
+      responses: jobStatusResponses(
+        'WindowJob',
+        "window_not_found: unknown, expired (after 24 h) or another tenant's",
+      ),
     },
   },
   '/api/v1/evidence/manifest-key': {

@@ -112,3 +112,14 @@ export const jobAcceptedResponse = (description: string, ref: string) => ({
   },
   content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
 });
+
+/** What a job's status URL answers (`ref` names the job's schema). */
+export const jobStatusResponses = (ref: string, notFound: string) => ({
+  '302': { description: 'Done: redirect to a presigned S3 URL (expires within 15 minutes)' },
+  '200': jsonResponse(
+    'Queued, running (Retry-After), failed (with error), or done with Accept: application/json',
+    ref,
+  ),
+  '404': errorResponse(notFound),
+  ...standardErrors,
+});
