@@ -10,6 +10,7 @@ import { SegmentEncryptor } from '../../agent/evidence/segment-encryptor.js';
 import { createApp } from '../../functions/api/app.js';
 import { createAppDeps } from '../../functions/api/deps.js';
 import { assembleWindow, MIN_PART_BYTES } from '../../functions/evidence/window-assembly.js';
+import { newWindowJobId } from '../../functions/evidence/window-job.js';
 import { silentLogger } from '../../functions/logger.js';
 import { createExportWorkerDeps } from '../../functions/pcap/export-job.js';
 import { InProcessExportRunner } from '../../functions/pcap/export-runner.js';
@@ -19,6 +20,7 @@ import {
   destroyStoreClients,
   type StoreClients,
 } from '../../functions/store/clients.js';
+import { ExportJobRepository } from '../../functions/store/export-jobs.js';
 import { TenantRepository } from '../../functions/store/tenants.js';
 import type { CipherSuite } from '../../protocol/evidence/format.js';
 import { writePcap } from '../helpers/capture-gen.js';
@@ -386,6 +388,23 @@ describe.each(STORES)('evidence windows on the local stack with %s as S3', (stor
       expect(empty.status).toBe(404);
       expect((await json(empty)).error.code).toBe('no_segments');
     }, 60_000);
+
+    it('records why a job failed: one that finds no segment (they expired after it was queued) says no_segments', async () => {
+      const jobs = new ExportJobRepository(clients, stack.config.flowsTable);
+      const jobId = newWindowJobId();
+      const window = { agentIds: [AGENT], since: T0 + 10_000, until: T0 + 20_000 };
+      await jobs.create('default', jobId, { kind: 'window', ...window }, Date.now() / 1000);
+      const runner = new InProcessExportRunner(
+        createExportWorkerDeps(stack.config, { clients, logger: silentLogger }),
+      );
+      await runner.start({ tenant: 'default', export_id: jobId });
+      await runner.drain();
+      const failed = await settle(`${stack.apiUrl}/api/v1/segments/windows/${jobId}`);
+      expect(failed).toMatchObject({ status: 'failed', error: { code: 'no_segments' } });
+      expect(failed.url).toBeUndefined();
+      // A failed job has nothing to redirect to.
+      expect((await stack.api(`/api/v1/segments/windows/${jobId}`)).status).toBe(200);
+    });
 
     it('turns a window over the request limits into a job, and answers 413 where no jobs can run', async () => {
       const withLimits = (runner: boolean) => {
