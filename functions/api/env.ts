@@ -8,6 +8,7 @@ import type { TangoPathsView } from '../routing/tango-paths-view.js';
 import type { AgentRepository } from '../store/agents.js';
 import type { CommandRepository } from '../store/commands.js';
 import type { EventRepository, MetricsHistoryRepository } from '../store/events.js';
+import type { EvidenceCustodyRepository } from '../store/evidence-custody.js';
 import type { FlowRepository } from '../store/flows.js';
 import type { ManifestKeyRepository } from '../store/manifest-key.js';
 import type { MappingsRepository } from '../store/mappings.js';
@@ -36,6 +37,8 @@ export interface AppDeps {
   segments: SegmentRepository;
   /** Signs window manifests; shared by every API process through the store. */
   manifestKey: ManifestKeyRepository;
+  /** Who was handed links to which evidence. */
+  custody: EvidenceCustodyRepository;
   /** The tenant's mappings merged with what its agents announce, for routing. */
   agentRouting: AgentRoutingView;
   /** Fresh Tango path measurements for routing; without it routing ignores them. */
@@ -68,6 +71,8 @@ export interface AppDeps {
 export interface AppEnv {
   Variables: {
     tenant: Tenant;
+    /** The bearer token's id (first 16 hex digits of its SHA-256), for custody records. */
+    tokenId: string;
     requestId: string;
   };
 }

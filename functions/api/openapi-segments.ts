@@ -57,6 +57,33 @@ const segment = {
   },
 };
 
+const custodyEntry = {
+  type: 'object',
+  required: ['entry_id', 'at', 'action', 'token_id', 'request_id', 'agent_ids'],
+  properties: {
+    entry_id: { type: 'string' },
+    at: { type: 'string', format: 'date-time' },
+    action: {
+      enum: ['segment_link', 'window_link', 'window_job'],
+      description: 'A link to one segment, a link to a window, or a window job started',
+    },
+    token_id: { type: 'string', description: 'First 16 hex digits of SHA-256 over the token' },
+    request_id: { type: 'string', description: 'The X-Request-Id of the request' },
+    source_ip: { type: 'string' },
+    user_agent: { type: 'string' },
+    agent_ids: { type: 'array', items: { type: 'string' } },
+    segment_id: { type: 'string' },
+    window_id: { type: 'string', description: "The manifest's window_id" },
+    job_id: { type: 'string' },
+    since: { type: 'number' },
+    until: { type: 'number' },
+    segments: { type: 'integer' },
+    bytes: { type: 'integer' },
+    sha256: { type: 'string', description: "The segment's SHA-256 (segment links)" },
+    link_expires_at: { type: 'string', format: 'date-time' },
+  },
+};
+
 /** A prepared window's links: the object and its signed manifest, kept beside it. */
 const windowLinks = {
   url: { type: 'string', description: 'Presigned GET of the window object' },
@@ -70,6 +97,7 @@ const windowLinks = {
 
 export const segmentSchemas = {
   Segment: segment,
+  CustodyEntry: custodyEntry,
   WindowJobAccepted: jobAcceptedSchema('job_id', '^win_[0-9a-f]{32}$', 'the window'),
   WindowJob: {
     type: 'object',
@@ -233,6 +261,21 @@ export const segmentPaths = {
         'WindowJob',
         "window_not_found: unknown, expired (after 24 h) or another tenant's",
       ),
+    },
+  },
+  '/api/v1/evidence/custody': {
+    get: {
+      summary:
+        'The custody log: every link to evidence and every window job handed out, newest first',
+      description:
+        'Written before the link is handed out (no entry, no link) and kept a year. token_id is the first 16 hex digits of SHA-256 over the bearer token (`printf %s "$TOKEN" | sha256sum | cut -c1-16`); source_ip is API Gateway\'s sourceIp (the socket\'s address locally).',
+      parameters: [limitParam(1000, 100), nextTokenParam],
+      responses: {
+        '200': pagedList('Custody entries', 'entries', {
+          $ref: '#/components/schemas/CustodyEntry',
+        }),
+        ...pagedErrors,
+      },
     },
   },
   '/api/v1/evidence/manifest-key': {

@@ -3,6 +3,7 @@ import type { StoreClients } from './clients.js';
 import { CommandRepository } from './commands.js';
 import type { StoreConfig } from './config.js';
 import { EventRepository, MetricsHistoryRepository } from './events.js';
+import { EvidenceCustodyRepository } from './evidence-custody.js';
 import { FlowRepository } from './flows.js';
 import { ManifestKeyRepository } from './manifest-key.js';
 import { MappingsRepository } from './mappings.js';
@@ -28,6 +29,8 @@ export interface Repositories {
   segments: SegmentRepository;
   /** The Ed25519 key that signs window manifests. */
   manifestKey: ManifestKeyRepository;
+  /** Who was handed links to which evidence. */
+  custody: EvidenceCustodyRepository;
 }
 
 export function createRepositories(clients: StoreClients, config: StoreConfig): Repositories {
@@ -44,5 +47,6 @@ export function createRepositories(clients: StoreClients, config: StoreConfig): 
     pagingSecret: new PagingSecretRepository(clients, config.tenantsTable),
     segments: new SegmentRepository(clients, config.flowsTable, config.segmentRetentionDays),
     manifestKey: new ManifestKeyRepository(clients, config.tenantsTable),
+    custody: new EvidenceCustodyRepository(clients, config.flowsTable),
   };
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -284,6 +284,7 @@ describe.each(STORES)('evidence windows on the local stack with %s as S3', (stor
         '/api/v1/segments/{id}/download',
         '/api/v1/segments/download',
         '/api/v1/segments/windows/{id}',
+        '/api/v1/evidence/custody',
         '/api/v1/evidence/manifest-key',
       ]) {
         expect(doc.paths[route]?.get, route).toBeDefined();
@@ -449,6 +450,54 @@ describe.each(STORES)('evidence windows on the local stack with %s as S3', (stor
       expect(refused.status).toBe(413);
       expect((await json(refused)).error.code).toBe('window_too_large');
     }, 60_000);
+  });
+
+  describe('the custody log: who was handed which evidence', () => {
+    it('records every link and job handed out, newest first, with the token id and the caller, per tenant', async () => {
+      const tokenId = createHash('sha256').update(stack.token).digest('hex').slice(0, 16);
+      const seen: Record<string, any>[] = [];
+      let next: string | null = null;
+      do {
+        const page = await json(
+          await stack.api(`/api/v1/evidence/custody?limit=7${next ? `&next_token=${next}` : ''}`),
+        );
+        seen.push(...page.entries);
+        next = page.next_token;
+      } while (next);
+      // Newest first.
+      const times = seen.map((e) => Date.parse(e.at));
+      expect([...times].sort((a, b) => b - a)).toEqual(times);
+      expect(new Set(seen.map((e) => e.entry_id)).size).toBe(seen.length);
+      // Over HTTP the socket's address is kept (one test calls the app in-process: none there).
+      const overHttp = seen.filter((e) => e.source_ip !== undefined);
+      expect(new Set(overHttp.map((e) => e.action)).size).toBe(3);
+      for (const entry of overHttp) expect(entry.source_ip).toMatch(/127\.0\.0\.1$/);
+      for (const entry of seen) {
+        expect(entry.token_id).toBe(tokenId);
+        expect(entry.agent_ids).toEqual([AGENT]);
+        expect(entry.request_id).toMatch(/^[0-9a-f-]{36}$/);
+      }
+      const actions = new Set(seen.map((e) => e.action));
+      expect([...actions].sort()).toEqual(['segment_link', 'window_job', 'window_link']);
+      // The segment link names the object it opened, by id and SHA-256.
+      const segmentLink = seen.find((e) => e.action === 'segment_link')!;
+      expect(segmentLink).toMatchObject({
+        segment_id: segmentIds[1],
+        sha256: createHash('sha256').update(sealed[1]!).digest('hex'),
+        bytes: sealed[1]!.length,
+      });
+      expect(Date.parse(segmentLink.link_expires_at)).toBeGreaterThan(Date.parse(segmentLink.at));
+      // A window link names its window and what it held; one from a job names the job too.
+      const windowLinks = seen.filter((e) => e.action === 'window_link');
+      expect(windowLinks.every((e) => /^[0-9a-f]{32}$/.test(e.window_id))).toBe(true);
+      expect(windowLinks.some((e) => e.job_id?.startsWith('win_') && e.segments === 3)).toBe(true);
+      expect(windowLinks.some((e) => e.job_id === undefined && e.segments === 3)).toBe(true);
+
+      // Another tenant's log holds none of it; its refused requests handed nothing out.
+      const other = await json(await stack.api('/api/v1/evidence/custody', { token: acmeToken }));
+      expect(other.entries).toEqual([]);
+      expect((await stack.api('/api/v1/evidence/custody?limit=0')).status).toBe(400);
+    });
   });
 
   describe('assembleWindow: small segments before, between and after a large one', () => {

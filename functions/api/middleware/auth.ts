@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import type { TenantRepository } from '../../store/tenants.js';
+import { hashToken, type TenantRepository } from '../../store/tenants.js';
 import type { AppEnv } from '../env.js';
 import { UnauthorizedError } from '../errors.js';
 
@@ -18,6 +18,7 @@ export function bearerAuth(tenants: TenantRepository): MiddlewareHandler<AppEnv>
       throw new UnauthorizedError('invalid_token', 'the bearer token is not valid');
     }
     c.set('tenant', tenant);
+    c.set('tokenId', hashToken(match![1]!).slice(0, 16));
     await next();
   };
 }

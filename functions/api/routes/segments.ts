@@ -18,12 +18,14 @@ import {
   WINDOW_JOB_ID_PATTERN,
   windowJobObjects,
 } from '../../evidence/window-job.js';
+import type { NewCustodyEntry } from '../../store/evidence-custody.js';
 import { isWindowJob } from '../../store/export-jobs.js';
 import { pageAfter } from '../../store/query.js';
 import { SEGMENT_LIST_MAX_LIMIT, type SegmentRecord } from '../../store/segments.js';
 import type { AppDeps, AppEnv } from '../env.js';
 import { ApiError, NotFoundError, ValidationError } from '../errors.js';
 import { pageTokensFor } from '../paging.js';
+import { requestOrigin } from '../request-origin.js';
 import { parseWith, readQuery } from '../validate.js';
 import { findTenantAgent } from './agent-credentials.js';
 import { findJob, jobTimes, prefersAsync, startJob, wantsJson } from './packet-exports.js';
@@ -57,6 +59,16 @@ export const segmentsQuerySchema = z
     sinceBeforeUntil,
   );
 
+export const custodyQuerySchema = z.strictObject({
+  limit: z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(1000, 'must be at most 1000')
+    .default(100),
+  next_token: z.string().optional(),
+});
+
 /** A window is bounded on both sides: an unbounded one would be every segment kept. */
 export const windowQuerySchema = z
   .strictObject({
@@ -87,7 +99,8 @@ export function segmentView(s: SegmentRecord) {
 
 /**
  * Evidence segments: an agent's list, one segment's encrypted object, a time window of one or
- * more agents as one object (assembled in S3) with its signed manifest, and the manifest key.
+ * more agents as one object (assembled in S3) with its signed manifest, the manifest key, and
+ * the custody log of every link handed out.
  */
 export function segmentRoutes(deps: AppDeps) {
   const pageTokens = pageTokensFor(deps);
@@ -104,6 +117,22 @@ export function segmentRoutes(deps: AppDeps) {
         ResponseContentType: 'application/octet-stream',
       }),
       { expiresIn: deps.urlTtlSeconds, signingDate: new Date(nowMs()) },
+    );
+
+  /** Records who is being handed access to which evidence; no record, no link. */
+  const recordCustody = (
+    c: Context<AppEnv>,
+    entry: Omit<NewCustodyEntry, 'token_id' | 'request_id' | 'source_ip' | 'user_agent'>,
+  ) =>
+    deps.custody.record(
+      c.get('tenant').name,
+      {
+        ...entry,
+        token_id: c.get('tokenId'),
+        request_id: c.get('requestId'),
+        ...requestOrigin(c),
+      },
+      nowMs(),
     );
 
   /** A window too large for one request (or asked for as a job): 202 with where to ask. */
@@ -127,6 +156,13 @@ export function segmentRoutes(deps: AppDeps) {
       id: jobId,
       request: { kind: 'window', ...request },
       statusPath: `/segments/windows/${jobId}`,
+    });
+    await recordCustody(c, {
+      action: 'window_job',
+      job_id: jobId,
+      agent_ids: request.agentIds,
+      since: request.since,
+      until: request.until,
     });
     return c.json({ job_id: jobId, status: 'queued', status_url: statusUrl }, 202);
   };
@@ -182,6 +218,16 @@ export function segmentRoutes(deps: AppDeps) {
           request,
           deps.windowRequestLimits,
         );
+        await recordCustody(c, {
+          action: 'window_link',
+          window_id: window.signed.manifest.window_id,
+          agent_ids: agentIds,
+          since: query.since,
+          until: query.until,
+          segments: window.segments,
+          bytes: window.bytes,
+          link_expires_at: window.expires_at,
+        });
         c.header('Cache-Control', 'no-store');
         return c.json({
           url: window.url,
@@ -231,6 +277,17 @@ export function segmentRoutes(deps: AppDeps) {
         objects,
         nowMs(),
       );
+      await recordCustody(c, {
+        action: 'window_link',
+        window_id: objects.windowId,
+        job_id: job.exportId,
+        agent_ids: request.agentIds,
+        since: request.since,
+        until: request.until,
+        ...(job.window ? { segments: job.window.segments } : {}),
+        bytes: job.bytes,
+        link_expires_at: links.expires_at,
+      });
       if (wantsJson(c)) return c.json({ ...body, ...links });
       return c.redirect(links.url, 302);
     })
@@ -242,15 +299,25 @@ export function segmentRoutes(deps: AppDeps) {
       const segment = await deps.segments.getRecorded(c.get('tenant').name, id);
       if (!segment) throw new NotFoundError(`no segment "${id}"`, 'segment_not_found');
       const url = await presignGet(segment.object_key, `segment-${id}.wfe`);
+      const expiresAt = new Date(nowMs() + deps.urlTtlSeconds * 1000).toISOString();
+      await recordCustody(c, {
+        action: 'segment_link',
+        segment_id: segment.segment_id,
+        agent_ids: [segment.agent_id],
+        sha256: segment.sha256,
+        bytes: segment.bytes,
+        link_expires_at: expiresAt,
+      });
       c.header('Cache-Control', 'no-store');
-      if (wantsJson(c)) {
-        return c.json({
-          url,
-          expires_at: new Date(nowMs() + deps.urlTtlSeconds * 1000).toISOString(),
-          ...segmentView(segment),
-        });
-      }
+      if (wantsJson(c)) return c.json({ url, expires_at: expiresAt, ...segmentView(segment) });
       return c.redirect(url, 302);
     })
-    .get('/evidence/manifest-key', async (c) => c.json(await signer.publicKey()));
+    .get('/evidence/manifest-key', async (c) => c.json(await signer.publicKey()))
+    .get('/evidence/custody', async (c) => {
+      const { limit, next_token } = readQuery(c, custodyQuerySchema);
+      const tenant = c.get('tenant').name;
+      const cursor = await pageTokens.cursor(tenant, 'evidence/custody', {}, next_token);
+      const page = await deps.custody.page(tenant, { limit, ...pageAfter(cursor.after) });
+      return c.json({ entries: page.entries, next_token: await cursor.tokenFor(page.next) });
+    });
 }
