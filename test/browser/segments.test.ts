@@ -1,4 +1,4 @@
-import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -335,6 +335,32 @@ describe.skipIf(!chromiumAvailable)(
         expect(Buffer.compare(object, Buffer.concat(jobUploaded.map((u) => u.bytes)))).toBe(0);
 
         await expectNoSeriousA11yViolations(page, 'agent segments (window job done)');
+        errors.assertNone();
+      } finally {
+        await close();
+      }
+    });
+
+    it('lists on the Custody page who was handed which evidence, newest first', async () => {
+      const { page, errors, close } = await openPage(browser, DESKTOP);
+      try {
+        await signIn(page, stack);
+        await goTo(page, '#/custody', 'Custody');
+        const rows = page
+          .getByRole('table', { name: 'Evidence custody log, newest first' })
+          .locator('tbody tr');
+        await rows.first().waitFor();
+        const texts = await rows.allTextContents();
+        // The tests above: a window link, a window job started, and the job's window link.
+        expect(texts.length).toBeGreaterThanOrEqual(3);
+        expect(texts[0]).toContain('Window link');
+        expect(texts.some((t) => t.includes('Window job started'))).toBe(true);
+        const tokenId = createHash('sha256').update(stack.token).digest('hex').slice(0, 16);
+        expect(texts.every((t) => t.includes(tokenId))).toBe(true);
+        expect(texts.some((t) => t.includes(JOB_AGENT) && t.includes('(4 segments)'))).toBe(true);
+        await page.getByText('No older entries (they are kept a year)').waitFor();
+        await expectNoSeriousA11yViolations(page, 'custody');
+        await saveScreenshot(page, 'custody');
         errors.assertNone();
       } finally {
         await close();

@@ -75,7 +75,7 @@ describeInBrowser('console sign-in (real Chromium, real local stack)', () => {
       expect(await storedToken(page)).toEqual({ session: stack.token, local: 0 });
       // The main navigation by keyboard: Tab to "Route", Enter, focus lands on the page heading.
       const nav = page.getByRole('navigation', { name: 'Main' });
-      for (const name of ['Packets', 'Route', 'Flows', 'Agents', 'Mappings']) {
+      for (const name of ['Packets', 'Route', 'Flows', 'Agents', 'Mappings', 'Custody']) {
         await nav.getByRole('link', { name, exact: true }).waitFor();
       }
       await nav.getByRole('link', { name: 'Packets' }).focus();

@@ -1,5 +1,6 @@
 import { type ComponentType, useEffect, useRef } from 'react';
 import { AgentsPage } from '../pages/agents/AgentsPage.js';
+import { CustodyPage } from '../pages/custody/CustodyPage.js';
 import { FlowsPage } from '../pages/flows/FlowsPage.js';
 import { MappingsPage } from '../pages/mappings/MappingsPage.js';
 import { PacketsPage } from '../pages/packets/PacketsPage.js';
@@ -19,6 +20,7 @@ export const SECTIONS: readonly Section[] = [
   { segment: 'flows', label: 'Flows', page: FlowsPage },
   { segment: 'agents', label: 'Agents', page: AgentsPage },
   { segment: 'mappings', label: 'Mappings', page: MappingsPage },
+  { segment: 'custody', label: 'Custody', page: CustodyPage },
 ];
 
 function NotFoundPage() {
