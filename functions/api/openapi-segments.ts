@@ -1,4 +1,5 @@
 import { windowManifestSchema } from '../../protocol/evidence/window-manifest.js';
+import { CUSTODY_ACTIONS } from '../store/evidence-custody.js';
 import {
   agentIdPathParam,
   errorResponse,
@@ -64,7 +65,7 @@ const custodyEntry = {
     entry_id: { type: 'string' },
     at: { type: 'string', format: 'date-time' },
     action: {
-      enum: ['segment_link', 'window_link', 'window_job'],
+      enum: [...CUSTODY_ACTIONS],
       description: 'A link to one segment, a link to a window, or a window job started',
     },
     token_id: { type: 'string', description: 'First 16 hex digits of SHA-256 over the token' },

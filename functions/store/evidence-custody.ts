@@ -7,7 +7,8 @@ import { pageAfter, readPage } from './query.js';
 import { TTL_ATTRIBUTE } from './schema.js';
 
 /** What was handed out: a link to one segment, a link to a window, or a window job started. */
-export type CustodyAction = 'segment_link' | 'window_link' | 'window_job';
+export const CUSTODY_ACTIONS = ['segment_link', 'window_link', 'window_job'] as const;
+export type CustodyAction = (typeof CUSTODY_ACTIONS)[number];
 
 /** One line of a tenant's evidence custody log: who was given access to which evidence, when. */
 export interface CustodyEntry {

@@ -1,4 +1,7 @@
-/** The evidence custody log (`GET /evidence/custody`): pure helpers, no DOM (unit-tested). */
+/**
+ * The evidence custody log (`GET /evidence/custody`): pure helpers, no DOM (unit-tested). The
+ * entry restates the API's; test/unit/web/api-mirror.test.ts checks the actions agree.
+ */
 
 export interface CustodyEntry {
   entry_id: string;
