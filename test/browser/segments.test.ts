@@ -20,6 +20,7 @@ import {
   expectNoSeriousA11yViolations,
   goTo,
   launchBrowser,
+  NARROW,
   openPage,
   saveScreenshot,
   signIn,
@@ -361,6 +362,9 @@ describe.skipIf(!chromiumAvailable)(
         await page.getByText('No older entries (they are kept a year)').waitFor();
         await expectNoSeriousA11yViolations(page, 'custody');
         await saveScreenshot(page, 'custody');
+        await page.setViewportSize(NARROW);
+        await expectNoSeriousA11yViolations(page, 'custody (narrow)');
+        await saveScreenshot(page, 'custody-narrow');
         errors.assertNone();
       } finally {
         await close();
