@@ -441,17 +441,23 @@ describe.skipIf(!isRoot)(
       );
     });
 
-    it('reports a thread stopped by a fatal error, and still stops cleanly', async () => {
-      const { ns, id } = topology;
+    /** A fresh node of side 1 forwarding on path 0 only, in tango2's namespace. */
+    const startOnePath = (tunName: string) => {
       const node = makeNode(topology, 1);
       nodes.push(node);
       const f = TangoForwarder.start({
         node,
-        netns: ns.t2,
-        tunName: `tgd${id}`,
+        netns: topology.ns.t2,
+        tunName,
         paths: [{ pathId: 0, interface: topology.paths[0]!.t2If }],
       });
       forwarders.push(f);
+      return { node, f };
+    };
+
+    it('reports a thread stopped by a fatal error, and still stops cleanly', async () => {
+      const { ns, id } = topology;
+      const { f } = startOnePath(`tgd${id}`);
       expect(f.stats()).toMatchObject({ running: true, error: null });
       ip('-n', ns.t2, 'link', 'del', `tgd${id}`); // the TUN removed under the forwarder
       await eventually('the thread notices', () => !f.stats().running);
@@ -462,16 +468,7 @@ describe.skipIf(!isRoot)(
     });
 
     it('refuses to close a node while its forwarder runs (also inside locked()), and closes it once stopped', async () => {
-      const { ns, id } = topology;
-      const node = makeNode(topology, 1);
-      nodes.push(node);
-      const f = TangoForwarder.start({
-        node,
-        netns: ns.t2,
-        tunName: `tgc${id}`,
-        paths: [{ pathId: 0, interface: topology.paths[0]!.t2If }],
-      });
-      forwarders.push(f);
+      const { node, f } = startOnePath(`tgc${topology.id}`);
       // Freeing the node under the running thread would be a use-after-free.
       expect(() => node.close()).toThrow(/stop the forwarder first/);
       expect(() => f.locked((n) => n.close())).toThrow(/stop the forwarder first/);

@@ -96,56 +96,40 @@ function liveNamespaces(): string[] {
     .filter(Boolean);
 }
 
+/** `tango simulate` arguments from flags: {paths: 3, "delay-ms": "5,20"} → --paths 3 --delay-ms 5,20. */
+function simulateArgs(flags: Record<string, string | number>): string[] {
+  return [
+    'tango',
+    'simulate',
+    ...Object.entries(flags).flatMap(([flag, v]) => [`--${flag}`, String(v)]),
+  ];
+}
+
 describe('tango simulate: arguments (no root needed)', () => {
   it('refuses lists that do not have one value per path, and a loss of 1, in one line, exit 2', async () => {
-    const r = await runCli([
-      'tango',
-      'simulate',
-      '--paths',
-      '3',
-      '--delay-ms',
-      '5,20',
-      '--loss',
-      '0,0,1',
-      '--seconds',
-      '1',
-    ]);
+    const r = await runCli(
+      simulateArgs({ paths: 3, 'delay-ms': '5,20', loss: '0,0,1', seconds: 1 }),
+    );
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/--delay-ms: needs 3 values/);
     expect(r.stderr).toMatch(/--loss\.2: a loss fraction is below 1/);
-    const short = await runCli([
-      'tango',
-      'simulate',
-      '--paths',
-      '1',
-      '--delay-ms',
-      '5',
-      '--loss',
-      '0',
-      '--seconds',
-      '0.01',
-    ]);
+    const short = await runCli(simulateArgs({ paths: 1, 'delay-ms': 5, loss: 0, seconds: 0.01 }));
     expect(short.code).toBe(2);
     expect(short.stderr).toMatch(/--seconds: too short to measure/);
   });
 
   it('refuses a --write file in a directory that does not exist before building anything', async () => {
-    const r = await runCli([
-      'tango',
-      'simulate',
-      '--paths',
-      '1',
-      '--delay-ms',
-      '5',
-      '--loss',
-      '0',
-      '--seconds',
-      '1',
-      '--write',
-      path.join(dir, 'missing', 'out.pcap'),
-    ]);
+    const r = await runCli(
+      simulateArgs({
+        paths: 1,
+        'delay-ms': 5,
+        loss: 0,
+        seconds: 1,
+        write: path.join(dir, 'missing', 'out.pcap'),
+      }),
+    );
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe(
       `wirefleet: --write: cannot write in ${path.join(dir, 'missing')}`,
@@ -154,7 +138,7 @@ describe('tango simulate: arguments (no root needed)', () => {
 
   it.skipIf(!nonRootCanRunCli)('says it needs root, in one line, exit 2', async () => {
     const r = await runCli(
-      ['tango', 'simulate', '--paths', '1', '--delay-ms', '5', '--loss', '0', '--seconds', '1'],
+      simulateArgs({ paths: 1, 'delay-ms': 5, loss: 0, seconds: 1 }),
       isRoot ? { uid: NOBODY } : {},
     );
     expect(r.code).toBe(2);
@@ -180,24 +164,17 @@ describe.skipIf(!isRoot)(
       const reorders = [0.1, 0, 0];
       const rate = 400;
       const seconds = 4;
-      const r = await runCli([
-        'tango',
-        'simulate',
-        '--paths',
-        '3',
-        '--delay-ms',
-        delays.join(','),
-        '--loss',
-        losses.join(','),
-        '--reorder',
-        reorders.join(','),
-        '--seconds',
-        String(seconds),
-        '--rate',
-        String(rate),
-        '--write',
-        pcap,
-      ]);
+      const r = await runCli(
+        simulateArgs({
+          paths: 3,
+          'delay-ms': delays.join(','),
+          loss: losses.join(','),
+          reorder: reorders.join(','),
+          seconds,
+          rate,
+          write: pcap,
+        }),
+      );
       expect(r.code, r.stderr).toBe(0);
       const result = JSON.parse(r.stdout) as {
         paths: {
@@ -293,18 +270,7 @@ describe.skipIf(!isRoot)(
     it('removes every namespace when interrupted with SIGINT, exit 130', async () => {
       let interrupted = false;
       const r = await runCli(
-        [
-          'tango',
-          'simulate',
-          '--paths',
-          '2',
-          '--delay-ms',
-          '10,10',
-          '--loss',
-          '0,0',
-          '--seconds',
-          '60',
-        ],
+        simulateArgs({ paths: 2, 'delay-ms': '10,10', loss: '0,0', seconds: 60 }),
         {
           onStderr: (text, kill) => {
             if (!interrupted && text.includes('sending')) {
