@@ -73,3 +73,20 @@ export function apiGatewayV2Event(
     isBase64Encoded: false,
   };
 }
+
+/**
+ * What the ingest topic rule delivers for one MQTT message: `SELECT encode(*, 'base64') AS
+ * payload, topic() AS topic FROM 'wirefleet/v1/agents/+/+'`. An object is sent as JSON; a string
+ * or bytes as they are.
+ */
+export function iotRuleEvent(
+  agentId: string,
+  channel: string,
+  message: unknown,
+): { payload: string; topic: string } {
+  const bytes =
+    typeof message === 'string' || message instanceof Uint8Array
+      ? Buffer.from(message)
+      : Buffer.from(JSON.stringify(message));
+  return { payload: bytes.toString('base64'), topic: `wirefleet/v1/agents/${agentId}/${channel}` };
+}

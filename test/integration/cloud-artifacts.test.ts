@@ -36,7 +36,7 @@ import {
 import { readPcap } from '../../protocol/pcap.js';
 import { HASHED_ASSET } from '../../web/build.js';
 import { segmentRequest } from '../helpers/evidence-agent.js';
-import { apiGatewayV2Event, lambdaContext } from '../helpers/lambda-events.js';
+import { apiGatewayV2Event, iotRuleEvent, lambdaContext } from '../helpers/lambda-events.js';
 import { flowRecord, heartbeat } from '../unit/ingest/fixtures.js';
 
 /**
@@ -388,10 +388,7 @@ describe('the synthesized PCAP export bundle (asynchronous job events)', () => {
 
 describe('the synthesized ingest bundle (IoT rule events) against dynalite', () => {
   const AGENT = 'edge-artifact-1';
-  const event = (channel: string, message: unknown) => ({
-    payload: Buffer.from(JSON.stringify(message)).toString('base64'),
-    topic: `wirefleet/v1/agents/${AGENT}/${channel}`,
-  });
+  const event = (channel: string, message: unknown) => iotRuleEvent(AGENT, channel, message);
 
   beforeAll(async () => {
     await repos.agents.register(TENANT, AGENT);

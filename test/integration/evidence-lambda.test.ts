@@ -15,6 +15,7 @@ import {
 } from '../../functions/store/clients.js';
 import { SegmentRepository } from '../../functions/store/segments.js';
 import { segmentDownlinkSchema } from '../../protocol/evidence/upload-messages.js';
+import { iotRuleEvent } from '../helpers/lambda-events.js';
 import { startTestStack, type TestStack } from '../helpers/local-stack.js';
 import { setProcessEnv } from '../helpers/process-env.js';
 
@@ -54,10 +55,7 @@ afterAll(async () => {
 });
 afterEach(() => iot.reset());
 
-const event = (message: object) => ({
-  topic: `wirefleet/v1/agents/${AGENT}/segments`,
-  payload: Buffer.from(JSON.stringify(message)).toString('base64'),
-});
+const event = (message: object) => iotRuleEvent(AGENT, 'segments', message);
 
 /** The downlink messages the handler published, decoded. */
 const published = () =>

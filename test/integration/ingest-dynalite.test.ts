@@ -32,6 +32,7 @@ import {
   agentTopic,
   type FlowRecordMessage,
 } from '../../protocol/agent-messages.js';
+import { iotRuleEvent } from '../helpers/lambda-events.js';
 import { localIngestEnv, setProcessEnv } from '../helpers/process-env.js';
 import { flowRecord, heartbeat, metrics } from '../unit/ingest/fixtures.js';
 
@@ -496,11 +497,7 @@ describe('the ingest Lambda handler', () => {
     await repos.agents.register('lambda-t', 'lambda-1');
     const { handler } = await import('../../functions/handlers/ingest.js');
     const body = batch([flowRecord(9), flowRecord(10)], { tenant: 'someone-else' });
-    // What `SELECT encode(*, 'base64') AS payload, topic() AS topic FROM 'wirefleet/v1/agents/+/+'` sends.
-    const event = {
-      payload: Buffer.from(body).toString('base64'),
-      topic: 'wirefleet/v1/agents/lambda-1/flows',
-    };
+    const event = iotRuleEvent('lambda-1', 'flows', body);
     expect(await handler(event)).toEqual({
       status: 'stored',
       channel: 'flows',

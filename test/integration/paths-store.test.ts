@@ -15,6 +15,7 @@ import {
   startDynalite,
 } from '../../infra/local/emulators.js';
 import { agentTopic } from '../../protocol/agent-messages.js';
+import { iotRuleEvent } from '../helpers/lambda-events.js';
 import { localIngestEnv, setProcessEnv } from '../helpers/process-env.js';
 import { pathsMessage, tangoPath } from '../helpers/tango-paths.js';
 
@@ -128,13 +129,7 @@ describe('the ingest Lambda handler with a paths message (dynalite)', () => {
   it('stores what the IoT topic rule delivers from the paths topic', async () => {
     await repos.agents.register('paths-b', 'tango-lambda');
     const { handler } = await import('../../functions/handlers/ingest.js');
-    // What `SELECT encode(*, 'base64') AS payload, topic() AS topic FROM 'wirefleet/v1/agents/+/+'` sends.
-    const event = {
-      payload: Buffer.from(JSON.stringify(pathsMessage(T0 + 30, [tangoPath(4)]))).toString(
-        'base64',
-      ),
-      topic: 'wirefleet/v1/agents/tango-lambda/paths',
-    };
+    const event = iotRuleEvent('tango-lambda', 'paths', pathsMessage(T0 + 30, [tangoPath(4)]));
     expect(await handler(event)).toEqual({
       status: 'stored',
       channel: 'paths',
