@@ -128,11 +128,14 @@ export async function runExportJob(
     return 'skipped';
   }
   const counters: FileStreamCounters = { packets: 0, bytes: 0 };
-  const progress = setInterval(() => {
-    deps.exportJobs
-      .progress(tenant, exportId, counters.packets, counters.bytes)
-      .catch(() => undefined);
-  }, PROGRESS_EVERY_MS);
+  // A PCAP export counts packets as it writes them; a window is copied inside S3 (no counts).
+  const progress = isWindowJob(job.request)
+    ? undefined
+    : setInterval(() => {
+        deps.exportJobs
+          .progress(tenant, exportId, counters.packets, counters.bytes)
+          .catch(() => undefined);
+      }, PROGRESS_EVERY_MS);
   const started = performance.now();
   const build = async (): Promise<JobResult> => {
     const request = job.request;

@@ -136,12 +136,17 @@ export function segmentRoutes(deps: AppDeps) {
     );
 
   /** A window too large for one request (or asked for as a job): 202 with where to ask. */
-  const startWindowJob = async (c: Context<AppEnv>, request: WindowRequest) => {
+  const startWindowJob = async (
+    c: Context<AppEnv>,
+    request: WindowRequest,
+    known: 'not_empty' | 'unknown',
+  ) => {
     const tenant = c.get('tenant').name;
-    // An empty window is a 404 now, not a job that fails.
-    let any = false;
+    // An empty window is a 404 now, not a job that fails (one over the limit is not empty).
+    let any = known === 'not_empty';
     for (const agentId of request.agentIds) {
-      any ||= (await deps.segments.window(tenant, agentId, request, 1)).segments.length > 0;
+      if (any) break;
+      any = (await deps.segments.window(tenant, agentId, request, 1)).segments.length > 0;
     }
     if (!any) {
       throw new NotFoundError(
@@ -203,7 +208,7 @@ export function segmentRoutes(deps: AppDeps) {
       }
       const request = { agentIds, since: query.since, until: query.until };
       const jobs = deps.pcapExports;
-      if (jobs && prefersAsync(c)) return startWindowJob(c, request);
+      if (jobs && prefersAsync(c)) return startWindowJob(c, request, 'unknown');
       try {
         const window = await buildWindowDownload(
           {
@@ -243,7 +248,7 @@ export function segmentRoutes(deps: AppDeps) {
           throw new NotFoundError(error.message, 'no_segments');
         if (error instanceof WindowTooLargeError) {
           // Nothing was copied yet: the window becomes a job where jobs can run.
-          if (jobs) return startWindowJob(c, request);
+          if (jobs) return startWindowJob(c, request, 'not_empty');
           throw new ApiError(413, 'window_too_large', error.message);
         }
         if (error instanceof AssemblyUnavailableError) {

@@ -1,4 +1,4 @@
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
 import type { ApiResponse } from '../../api/client.js';
 import { awaitJob, requestCaptureLink } from '../../api/downloads.js';
 import { saveLink } from '../../api/save.js';
@@ -106,6 +106,39 @@ function saveManifest(window: WindowDownloadView) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
+/**
+ * A prepared window: what it holds, the gaps, and its two downloads. The manifest comes inline
+ * from a window built at once (saved from the page), or from S3 for one built by a job.
+ */
+function WindowReady({
+  prepared,
+  missing,
+  manifest,
+}: {
+  prepared: Pick<WindowDownloadView, 'url' | 'segments' | 'bytes' | 'expires_at'>;
+  missing: string | undefined;
+  manifest: ReactNode;
+}) {
+  return (
+    <div className="segment-window-result" role="status">
+      <p>
+        {formatCount(prepared.segments)} segment{prepared.segments === 1 ? '' : 's'},{' '}
+        {formatBytes(prepared.bytes)}; the links expire at{' '}
+        <Time value={new Date(prepared.expires_at)} />.
+      </p>
+      {missing ? (
+        <p className="panel-note">Sequence numbers the cloud has no record of: {missing}</p>
+      ) : null}
+      <p className="form-actions">
+        <a className="button button-primary" href={prepared.url} rel="noopener" download>
+          Download encrypted window
+        </a>
+        {manifest}
+      </p>
+    </div>
+  );
+}
+
 function WindowDownloadForm({
   agentId,
   range,
@@ -210,46 +243,31 @@ function WindowDownloadForm({
         </p>
       ) : null}
       {job?.status === 'done' && job.url && job.manifest_url ? (
-        <div className="segment-window-result" role="status">
-          <p>
-            {formatCount(job.segments ?? 0)} segment{job.segments === 1 ? '' : 's'},{' '}
-            {formatBytes(job.bytes ?? 0)}; the links expire at{' '}
-            <Time value={new Date(job.expires_at ?? 0)} />.
-          </p>
-          {describeMissingCount(job.missing_seqs) ? (
-            <p className="panel-note">
-              Sequence numbers the cloud has no record of: {describeMissingCount(job.missing_seqs)}
-            </p>
-          ) : null}
-          <p className="form-actions">
-            <a className="button button-primary" href={job.url} rel="noopener" download>
-              Download encrypted window
-            </a>
+        <WindowReady
+          prepared={{
+            url: job.url,
+            segments: job.segments ?? 0,
+            bytes: job.bytes ?? 0,
+            expires_at: job.expires_at ?? '',
+          }}
+          missing={describeMissingCount(job.missing_seqs)}
+          manifest={
             <a className="button" href={job.manifest_url} rel="noopener" download>
               Save manifest
             </a>
-          </p>
-        </div>
+          }
+        />
       ) : null}
       {result ? (
-        <div className="segment-window-result" role="status">
-          <p>
-            {formatCount(result.segments)} segment{result.segments === 1 ? '' : 's'},{' '}
-            {formatBytes(result.bytes)}; the links expire at{' '}
-            <Time value={new Date(result.expires_at)} />.
-          </p>
-          {missing ? (
-            <p className="panel-note">Sequence numbers the cloud has no record of: {missing}</p>
-          ) : null}
-          <p className="form-actions">
-            <a className="button button-primary" href={result.url} rel="noopener" download>
-              Download encrypted window
-            </a>
+        <WindowReady
+          prepared={result}
+          missing={missing}
+          manifest={
             <button type="button" className="button" onClick={() => saveManifest(result)}>
               Save manifest
             </button>
-          </p>
-        </div>
+          }
+        />
       ) : null}
     </form>
   );
